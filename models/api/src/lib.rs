@@ -1,1 +1,48 @@
-//! Cluster objects for kubesim's sans-IO control plane (filled in by the scheduler issue).
+//! # kubesim-api: the cluster's objects
+//!
+//! Compact, typed Rust structs for the Kubernetes objects kubesim simulates — what the scheduler,
+//! controllers and kubelet read and write. They hold only what the simulation needs, in canonical
+//! integer units ([`resources`]), with upstream defaults already applied. Real Kubernetes YAML is
+//! turned into these by the `kubesim-manifests` crate (so this crate stays free of the large
+//! generated `k8s-openapi` types and compiles fast for every component).
+//!
+//! | module | contents |
+//! |---|---|
+//! | [`meta`] | `ObjectMeta`, `ObjectKey`, owner references, well-known labels |
+//! | [`resources`] | `ResourceName`, `ResourceList` (cpu in millicores, the rest in base units) |
+//! | [`selectors`] | label selectors and node selectors with upstream matching rules |
+//! | [`scheduling`] | taints, tolerations, affinity, topology spread, host ports |
+//! | [`pod`] | `Pod`, containers, probes, status |
+//! | [`node`] | `Node`, conditions, images |
+//! | [`workloads`] | PriorityClass, ReplicaSet, Deployment, Job |
+
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod meta;
+pub mod node;
+pub mod pod;
+pub mod resources;
+pub mod scheduling;
+pub mod selectors;
+pub mod workloads;
+
+pub use meta::{Labels, ObjectKey, ObjectMeta, OwnerReference};
+pub use node::{ContainerImage, Node, NodeCondition, NodeConditionType, NodeSpec, NodeStatus};
+pub use pod::{
+    ConditionStatus, Container, ContainerState, ContainerStatus, Pod, PodCondition, PodConditionType,
+    PodPhase, PodSpec, PodStatus, PreemptionPolicy, Probe, ProbeAction, PullPolicy, RestartPolicy,
+};
+pub use resources::{ResourceList, ResourceName, ResourceRequirements};
+pub use scheduling::{
+    Affinity, ContainerPort, NodeAffinity, NodeInclusionPolicy, PodAffinity, PodAffinityTerm,
+    PreferredSchedulingTerm, Protocol, Taint, TaintEffect, Toleration, TolerationOperator,
+    TopologySpreadConstraint, UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
+};
+pub use selectors::{
+    LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, NodeSelector, NodeSelectorOperator,
+    NodeSelectorRequirement, NodeSelectorTerm,
+};
+pub use workloads::{
+    Deployment, DeploymentStrategy, IntOrPercent, Job, PodTemplateSpec, PriorityClass, ReplicaSet,
+    ReplicaSetStatus,
+};

@@ -1,0 +1,1 @@
+//! kube-controller-manager's controllers as sans-IO reconcilers

@@ -1,0 +1,1 @@
+//! Loads real Kubernetes YAML (manifests, cluster dumps) into kubesim's API objects

@@ -1,0 +1,1 @@
+//! The simulated container runtime: cgroup CPU/memory accounting model behind NodeRuntime

@@ -1,0 +1,1 @@
+//! kube-scheduler's framework, default plugins and research policies as a sans-IO state machine

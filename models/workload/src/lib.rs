@@ -1,0 +1,1 @@
+//! Container workload models: CPU and memory demand over time, health timelines
