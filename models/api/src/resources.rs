@@ -3,7 +3,7 @@
 //! CPU is held in **millicores**; every other resource (memory, ephemeral storage, pods, extended
 //! resources such as `nvidia.com/gpu`, hugepages) in its **base unit** (bytes or a count) — the same
 //! `MilliValue()` / `Value()` split the scheduler and kubelet use upstream. Converting a
-//! [`Quantity`](crate::quantity::Quantity) string into these units rounds up, as upstream does.
+//! Kubernetes quantity string (`kubesim_manifests::Quantity`) into these units rounds up, as upstream does.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,0 +1,108 @@
+//! Workloads in a *pods* file → the pods their controllers would create, for
+//! `kubesim schedule --pods`: a Deployment's pods (through its ReplicaSet), a ReplicaSet's
+//! `replicas`, a Job's first wave (`min(parallelism, completions)`), each stamped from the
+//! template with owner references. Names are deterministic: `<rs-name>-<index>` and
+//! `<job-name>-<index>`, where a Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`.
+
+use kubesim_api::meta::well_known::POD_TEMPLATE_HASH;
+use kubesim_api::{ObjectMeta, OwnerReference, Pod, PodStatus, PodTemplateSpec};
+
+use crate::convert::common::synthetic_uid;
+use crate::loader::{Loaded, ObjectRef};
+
+/// Upstream's `rand.SafeEncodeString` alphabet (no vowels, no confusable digits).
+const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// A deterministic pod-template-hash: FNV-1a (32 bit) over the template's debug rendering,
+/// written in upstream's safe alphabet. Equal templates give equal hashes; the value differs from
+/// upstream's (which hashes Go's spew dump of the Go struct).
+pub fn pod_template_hash(template: &PodTemplateSpec) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in format!("{template:?}").bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash.to_string().bytes().map(|b| SAFE_ALPHABET[usize::from(b) % SAFE_ALPHABET.len()] as char).collect()
+}
+
+fn stamp(
+    template: &PodTemplateSpec,
+    namespace: &str,
+    name: String,
+    owner: OwnerReference,
+    extra_label: Option<(&str, &str)>,
+) -> Pod {
+    let mut labels = template.labels.clone();
+    if let Some((k, v)) = extra_label {
+        labels.insert(k.to_string(), v.to_string());
+    }
+    Pod {
+        meta: ObjectMeta {
+            uid: synthetic_uid("Pod", namespace, &name),
+            name,
+            namespace: namespace.to_string(),
+            labels,
+            annotations: template.annotations.clone(),
+            owner_references: vec![owner],
+            ..Default::default()
+        },
+        spec: template.spec.clone(),
+        status: PodStatus::default(),
+    }
+}
+
+fn replica_pods(
+    template: &PodTemplateSpec,
+    meta: &ObjectMeta,
+    owner_kind: &str,
+    count: i32,
+    hash: Option<&str>,
+) -> Vec<Pod> {
+    (0..count.max(0))
+        .map(|i| {
+            let owner = OwnerReference {
+                kind: owner_kind.to_string(),
+                name: meta.name.clone(),
+                uid: meta.uid.clone(),
+                controller: true,
+            };
+            let label = hash.map(|h| (POD_TEMPLATE_HASH, h));
+            stamp(template, &meta.namespace, format!("{}-{i}", meta.name), owner, label)
+        })
+        .collect()
+}
+
+/// Every pod in `loaded`, in input order, with each Deployment, ReplicaSet and Job replaced by
+/// the pods it creates. Nodes and PriorityClasses are ignored.
+pub fn expand_to_pods(loaded: &Loaded) -> Vec<Pod> {
+    let mut pods = Vec::new();
+    for entry in &loaded.entries {
+        match entry.object {
+            ObjectRef::Pod(i) => pods.push(loaded.pods[i].clone()),
+            ObjectRef::ReplicaSet(i) => {
+                let rs = &loaded.replica_sets[i];
+                let hash = rs.template.labels.get(POD_TEMPLATE_HASH).cloned();
+                pods.extend(replica_pods(&rs.template, &rs.meta, "ReplicaSet", rs.replicas, hash.as_deref()));
+            }
+            ObjectRef::Deployment(i) => {
+                let d = &loaded.deployments[i];
+                let hash = pod_template_hash(&d.template);
+                let rs_name = format!("{}-{hash}", d.meta.name);
+                let rs_meta = ObjectMeta {
+                    uid: synthetic_uid("ReplicaSet", &d.meta.namespace, &rs_name),
+                    name: rs_name,
+                    namespace: d.meta.namespace.clone(),
+                    ..Default::default()
+                };
+                pods.extend(replica_pods(&d.template, &rs_meta, "ReplicaSet", d.replicas, Some(&hash)));
+            }
+            ObjectRef::Job(i) => {
+                let job = &loaded.jobs[i];
+                let active = job.completions.map_or(job.parallelism, |c| c.min(job.parallelism));
+                pods.extend(replica_pods(&job.template, &job.meta, "Job", active, None));
+            }
+            ObjectRef::Node(_) | ObjectRef::PriorityClass(_) => {}
+        }
+    }
+    pods
+}
