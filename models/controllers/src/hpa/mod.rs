@@ -1,0 +1,88 @@
+//! HorizontalPodAutoscaler (autoscaling/v2) decision core.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`spec`] | HPA spec, behavior defaults, controller flags and version switches |
+//! | [`samples`] | metric samples (PodMetrics, custom, external) → per-pod milli-values |
+//! | [`classify`] | ready / unready / missing / ignored pods; per-pod requests |
+//! | [`calculator`] | one metric's proposal (utilization, average value, object, external) |
+//! | [`state`] | the controller's in-memory recommendation and scale-event logs |
+//! | [`normalize`] | stabilization windows, legacy scale-up limit, behavior policies, bounds |
+//! | [`reconcile`](mod@reconcile) | one reconcile: metrics → proposal → normalization → [`Decision`] |
+//!
+//! The caller keeps one [`HpaState`] per HPA, calls [`reconcile()`] every sync period (15 s) with
+//! the current pods and samples, writes `desired_replicas` when `rescale` is set, and then calls
+//! [`commit_scale`].
+
+pub mod calculator;
+pub mod classify;
+pub mod normalize;
+pub mod reconcile;
+pub mod samples;
+pub mod spec;
+pub mod state;
+
+#[cfg(test)]
+mod tests_calculator;
+#[cfg(test)]
+mod tests_controller;
+#[cfg(test)]
+mod testutil;
+
+pub use normalize::LimitedBy;
+pub use reconcile::{
+    commit_scale, reconcile, reconcile_and_commit, Decision, HpaCondition, HpaConditionType, HpaInput,
+    MetricDecision,
+};
+pub use samples::{ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics};
+pub use spec::{
+    Behavior, HpaControllerConfig, HpaSpec, MetricSpec, MetricType, PolicyKind, ResourceTarget, Scale,
+    ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,
+};
+pub use state::{HpaState, Recommendation, ScaleEvent};
+
+/// Why a metric produced no proposal. Messages follow upstream's wording.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HpaError {
+    /// The metrics API answered with no items.
+    #[error("no metrics returned from {api} API")]
+    NoMetricsReturned {
+        /// Which API.
+        api: &'static str,
+    },
+    /// The selector matched no pods.
+    #[error("no pods returned by selector while calculating replica count")]
+    NoPods,
+    /// Every sample belonged to an ignored or unready pod.
+    #[error("did not receive metrics for targeted pods (pods might be unready)")]
+    NoMetricsForReadyPods,
+    /// No sample matched a pod with a request.
+    #[error("no metrics returned matched known pods")]
+    NoMatchingMetrics,
+    /// A container has no request for the resource.
+    #[error("missing request for {resource} in container {container} of Pod {pod}")]
+    MissingRequest {
+        /// Resource.
+        resource: String,
+        /// Container.
+        container: String,
+        /// Pod.
+        pod: String,
+    },
+    /// Pod-level requests are set but lack the resource.
+    #[error("missing pod-level request for {resource} in Pod {pod}")]
+    MissingPodLevelRequest {
+        /// Resource.
+        resource: String,
+        /// Pod.
+        pod: String,
+    },
+    /// A ContainerResource metric names a container the pod does not have.
+    #[error("container {container} not found in Pod {pod}")]
+    ContainerNotFound {
+        /// Container.
+        container: String,
+        /// Pod.
+        pod: String,
+    },
+}

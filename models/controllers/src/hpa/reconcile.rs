@@ -1,0 +1,368 @@
+//! One HPA reconcile (`horizontal.go :: reconcileAutoscaler, computeReplicasForMetrics`): from
+//! the spec, the target's scale, its pods and the metric samples to a [`Decision`].
+
+use kubesim_api::{ConditionStatus, Pod};
+use serde::Serialize;
+use sim_core::{SimDuration, SimTime};
+
+use super::calculator::{
+    per_pod_value_replicas, plain_metric_replicas, resource_utilization_replicas, saturating_total,
+    value_replicas, Calculation, PodContext, Tolerances,
+};
+use super::classify::CpuReadiness;
+use super::normalize::{normalize_legacy, normalize_with_behavior, LimitedBy};
+use super::samples::{custom_pod_metrics, resource_metrics, MetricsSnapshot};
+use super::spec::{HpaControllerConfig, HpaSpec, MetricSpec, MetricType, ResourceTarget, ValueTarget};
+use super::state::HpaState;
+use super::HpaError;
+
+/// Everything one reconcile reads.
+#[derive(Clone, Copy, Debug)]
+pub struct HpaInput<'a> {
+    /// The HPA.
+    pub spec: &'a HpaSpec,
+    /// The target's scale subresource.
+    pub scale: super::spec::Scale,
+    /// Pods matched by the target's selector.
+    pub pods: &'a [Pod],
+    /// Metric samples available now.
+    pub metrics: &'a MetricsSnapshot,
+    /// Evaluation time.
+    pub now: SimTime,
+}
+
+/// One metric's line of the decision record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricDecision {
+    /// Metric type.
+    #[serde(rename = "type")]
+    pub metric_type: MetricType,
+    /// Metric name (`cpu`, `requests_per_second`).
+    pub name: String,
+    /// Proposal before stabilization and rate limits; `None` when the metric failed.
+    pub proposal: Option<i32>,
+    /// Usage ratio before unready and missing pods are filled in.
+    pub usage_ratio: f64,
+    /// Ready pods as upstream counts them.
+    pub ready_pods: usize,
+    /// Unready pods.
+    pub unready_pods: usize,
+    /// Pods without a sample.
+    pub missing_pods: usize,
+    /// Terminating or Failed pods.
+    pub ignored_pods: usize,
+    /// Current utilization in percent (utilization targets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utilization_percent: Option<i32>,
+    /// Current value in milli-units as the HPA status reports it.
+    pub value_milli: i64,
+    /// The error, for a failed metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// HPA condition types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum HpaConditionType {
+    /// `AbleToScale`.
+    AbleToScale,
+    /// `ScalingActive`.
+    ScalingActive,
+    /// `ScalingLimited`.
+    ScalingLimited,
+}
+
+/// A condition the reconcile set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HpaCondition {
+    /// Type.
+    #[serde(rename = "type")]
+    pub kind: HpaConditionType,
+    /// `True` / `False`.
+    #[serde(serialize_with = "ser_status")]
+    pub status: ConditionStatus,
+    /// Machine-readable reason, as upstream spells it.
+    pub reason: String,
+}
+
+fn ser_status<S: serde::Serializer>(s: &ConditionStatus, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(match s {
+        ConditionStatus::True => "True",
+        ConditionStatus::False => "False",
+        ConditionStatus::Unknown => "Unknown",
+    })
+}
+
+/// What the controller decided, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    /// The replica count the target should have (equal to current when nothing is written).
+    pub desired_replicas: i32,
+    /// `scale.spec.replicas` at evaluation.
+    pub current_replicas: i32,
+    /// True when the scale subresource is written.
+    pub rescale: bool,
+    /// Per metric.
+    pub metrics: Vec<MetricDecision>,
+    /// Recommendation after stabilization (`None` when normalization did not run).
+    pub recommendation: Option<i32>,
+    /// What bound the final count.
+    pub limited_by: LimitedBy,
+    /// Conditions set by this reconcile, in type order; types it did not touch are absent.
+    pub conditions: Vec<HpaCondition>,
+}
+
+impl Decision {
+    fn set(&mut self, kind: HpaConditionType, status: ConditionStatus, reason: &str) {
+        self.conditions.retain(|c| c.kind != kind);
+        self.conditions.push(HpaCondition { kind, status, reason: reason.to_string() });
+        self.conditions.sort_by_key(|c| c.kind as u8);
+    }
+}
+
+fn tolerances(config: &HpaControllerConfig, spec: &HpaSpec) -> Tolerances {
+    let mut t = Tolerances::symmetric(config.tolerance);
+    if let (true, Some(b)) = (config.configurable_tolerance, &spec.behavior) {
+        if let Some(v) = b.scale_down.as_ref().and_then(|r| r.tolerance) {
+            t.scale_down = v;
+        }
+        if let Some(v) = b.scale_up.as_ref().and_then(|r| r.tolerance) {
+            t.scale_up = v;
+        }
+    }
+    t
+}
+
+fn failure_reason(t: MetricType) -> &'static str {
+    match t {
+        MetricType::Resource => "FailedGetResourceMetric",
+        MetricType::ContainerResource => "FailedGetContainerResourceMetric",
+        MetricType::Pods => "FailedGetPodsMetric",
+        MetricType::Object => "FailedGetObjectMetric",
+        MetricType::External => "FailedGetExternalMetric",
+    }
+}
+
+/// One metric's proposal (`computeReplicasForMetric`).
+pub fn compute_metric(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_>,
+    tolerances: Tolerances,
+    metric: &MetricSpec,
+) -> Result<Calculation, HpaError> {
+    let ctx = PodContext {
+        pods: input.pods,
+        current_replicas: input.scale.spec_replicas,
+        tolerances,
+        cpu: CpuReadiness {
+            cpu_initialization_period: config.cpu_initialization_period,
+            initial_readiness_delay: config.initial_readiness_delay,
+        },
+        now: input.now,
+    };
+    let resource_calc = |resource, container: Option<&str>, target: &ResourceTarget| {
+        let samples = resource_metrics(input.metrics, resource, container)?;
+        match *target {
+            ResourceTarget::AverageValue(v) => plain_metric_replicas(ctx, samples, Some(resource), v),
+            ResourceTarget::Utilization(p) => resource_utilization_replicas(
+                ctx,
+                samples,
+                resource,
+                container,
+                p,
+                config.missing_fallback_uses_target,
+                config.pod_level_resources,
+            ),
+        }
+    };
+    match metric {
+        MetricSpec::Resource { resource, target } => resource_calc(resource, None, target),
+        MetricSpec::ContainerResource { resource, container, target } => {
+            resource_calc(resource, Some(container.as_str()), target)
+        }
+        MetricSpec::Pods { metric, average_value_milli } => {
+            let samples = custom_pod_metrics(input.metrics, metric)?;
+            plain_metric_replicas(ctx, samples, None, *average_value_milli)
+        }
+        MetricSpec::Object { metric, described_object, target } => {
+            let value = input
+                .metrics
+                .objects
+                .get(&(metric.clone(), described_object.clone()))
+                .copied()
+                .ok_or(HpaError::NoMetricsReturned { api: "custom metrics" })?;
+            value_target(input, tolerances, value, target)
+        }
+        MetricSpec::External { metric, target } => {
+            let values = input
+                .metrics
+                .external
+                .get(metric)
+                .filter(|v| !v.is_empty())
+                .ok_or(HpaError::NoMetricsReturned { api: "external metrics" })?;
+            value_target(input, tolerances, saturating_total(values), target)
+        }
+    }
+}
+
+fn value_target(
+    input: &HpaInput<'_>,
+    tolerances: Tolerances,
+    value: i64,
+    target: &ValueTarget,
+) -> Result<Calculation, HpaError> {
+    match *target {
+        ValueTarget::Value(t) => value_replicas(input.pods, input.scale.spec_replicas, value, t, tolerances),
+        ValueTarget::AverageValue(t) => {
+            Ok(per_pod_value_replicas(input.scale.status_replicas, value, t, tolerances))
+        }
+    }
+}
+
+/// Reconciles one HPA at `input.now`. Updates the recommendation log in `state` (as upstream does
+/// whether or not the scale write later succeeds); call [`commit_scale`] after a successful write
+/// so that `behavior` rate limits see the event.
+pub fn reconcile(config: &HpaControllerConfig, input: &HpaInput<'_>, state: &mut HpaState) -> Decision {
+    let spec = input.spec;
+    let current = input.scale.spec_replicas;
+    state.record_initial_recommendation(current, input.now);
+    let mut d = Decision {
+        desired_replicas: current,
+        current_replicas: current,
+        rescale: false,
+        metrics: Vec::new(),
+        recommendation: None,
+        limited_by: LimitedBy::None,
+        conditions: Vec::new(),
+    };
+    d.set(HpaConditionType::AbleToScale, ConditionStatus::True, "SucceededGetScale");
+    let min = spec.min_replicas;
+
+    let desired = if current == 0 && min != 0 {
+        d.set(HpaConditionType::ScalingActive, ConditionStatus::False, "ScalingDisabled");
+        return d;
+    } else if current > spec.max_replicas {
+        d.limited_by = LimitedBy::Max;
+        spec.max_replicas
+    } else if current < min {
+        d.limited_by = LimitedBy::Min;
+        min
+    } else {
+        let tol = tolerances(config, spec);
+        let metrics = spec.effective_metrics();
+        let mut best: Option<i32> = None;
+        let mut first_failure: Option<MetricType> = None;
+        let mut invalid = 0usize;
+        for m in &metrics {
+            let mut line = MetricDecision {
+                metric_type: m.metric_type(),
+                name: m.name(),
+                proposal: None,
+                usage_ratio: 0.0,
+                ready_pods: 0,
+                unready_pods: 0,
+                missing_pods: 0,
+                ignored_pods: 0,
+                utilization_percent: None,
+                value_milli: 0,
+                error: None,
+            };
+            match compute_metric(config, input, tol, m) {
+                Ok(c) => {
+                    line.proposal = Some(c.replicas);
+                    line.usage_ratio = c.usage_ratio;
+                    line.ready_pods = c.ready_pods;
+                    line.unready_pods = c.unready_pods;
+                    line.missing_pods = c.missing_pods;
+                    line.ignored_pods = c.ignored_pods;
+                    line.utilization_percent = c.utilization_percent;
+                    line.value_milli = c.value_milli;
+                    if best.is_none_or(|b| b == 0 || c.replicas > b) {
+                        best = Some(c.replicas);
+                    }
+                }
+                Err(e) => {
+                    first_failure.get_or_insert(m.metric_type());
+                    invalid += 1;
+                    line.error = Some(e.to_string());
+                }
+            }
+            d.metrics.push(line);
+        }
+        let proposal = best.unwrap_or(0);
+        // All metrics failed, or some failed and the rest would scale down: do nothing.
+        if invalid >= metrics.len() || (invalid > 0 && proposal < current) {
+            let reason = first_failure.map_or("FailedGetResourceMetric", failure_reason);
+            d.set(HpaConditionType::ScalingActive, ConditionStatus::False, reason);
+            return d;
+        }
+        d.set(HpaConditionType::ScalingActive, ConditionStatus::True, "ValidMetricFound");
+        let n = match &spec.behavior {
+            None => normalize_legacy(
+                state,
+                input.now,
+                config.downscale_stabilization_window,
+                current,
+                proposal,
+                min,
+                spec.max_replicas,
+                config.scale_up_limit_factor,
+                config.scale_up_limit_minimum,
+            ),
+            Some(b) => normalize_with_behavior(
+                state,
+                input.now,
+                &b.resolve(config.downscale_stabilization_window),
+                current,
+                proposal,
+                min,
+                spec.max_replicas,
+            ),
+        };
+        d.set(HpaConditionType::AbleToScale, ConditionStatus::True, n.able_to_scale_reason);
+        let limited = if n.limited { ConditionStatus::True } else { ConditionStatus::False };
+        d.set(HpaConditionType::ScalingLimited, limited, n.limited_reason);
+        d.recommendation = Some(n.stabilized);
+        d.limited_by = n.limited_by;
+        n.desired
+    };
+    if desired != current {
+        d.rescale = true;
+        d.desired_replicas = desired;
+        d.set(HpaConditionType::AbleToScale, ConditionStatus::True, "SucceededRescale");
+    }
+    d
+}
+
+/// Records a successful scale write in `state` (`storeScaleEvent`; only with `behavior`).
+pub fn commit_scale(
+    config: &HpaControllerConfig,
+    spec: &HpaSpec,
+    decision: &Decision,
+    state: &mut HpaState,
+    now: SimTime,
+) {
+    let Some(b) = &spec.behavior else { return };
+    if !decision.rescale {
+        return;
+    }
+    let resolved = b.resolve(config.downscale_stabilization_window);
+    let rules = if decision.desired_replicas > decision.current_replicas {
+        &resolved.scale_up
+    } else {
+        &resolved.scale_down
+    };
+    let longest = SimDuration::from_secs(u64::try_from(rules.longest_policy_period_seconds()).unwrap_or(0));
+    state.store_scale_event(decision.current_replicas, decision.desired_replicas, longest, now);
+}
+
+/// [`reconcile`] followed by [`commit_scale`], for callers whose scale writes always succeed.
+pub fn reconcile_and_commit(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_>,
+    state: &mut HpaState,
+) -> Decision {
+    let d = reconcile(config, input, state);
+    commit_scale(config, input.spec, &d, state, input.now);
+    d
+}

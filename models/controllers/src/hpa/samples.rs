@@ -1,0 +1,186 @@
+//! Metric samples as the metrics APIs return them, and their conversion into per-pod values
+//! (`metrics/client.go :: getPodMetrics, getContainerMetrics`).
+
+use std::collections::BTreeMap;
+
+use kubesim_api::{ResourceList, ResourceName};
+use sim_core::{SimDuration, SimTime};
+
+use super::HpaError;
+
+/// Usage of one container in a `metrics.k8s.io` PodMetrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerMetrics {
+    /// Container name.
+    pub name: String,
+    /// Usage in the canonical units of [`ResourceList`] (CPU millicores, memory bytes).
+    pub usage: ResourceList,
+}
+
+/// One `metrics.k8s.io/v1beta1` PodMetrics: the usage of a pod averaged over `window`,
+/// ending at `timestamp`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodMetrics {
+    /// Pod name.
+    pub pod_name: String,
+    /// End of the sampling window.
+    pub timestamp: SimTime,
+    /// Length of the sampling window (metrics-server: the scrape interval).
+    pub window: SimDuration,
+    /// Per-container usage.
+    pub containers: Vec<ContainerMetrics>,
+}
+
+/// One item of a `custom.metrics.k8s.io` MetricValueList for a Pods metric.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodMetricValue {
+    /// Pod name.
+    pub pod_name: String,
+    /// Value in milli-units.
+    pub value_milli: i64,
+    /// Sample time.
+    pub timestamp: SimTime,
+    /// Sample window.
+    pub window: SimDuration,
+}
+
+/// Every metric value the controller can read at one moment. An absent entry behaves like a
+/// metrics API that returned nothing (an error for that metric).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Resource metrics API: one entry per pod that metrics-server reported.
+    pub pod_metrics: Vec<PodMetrics>,
+    /// Custom metrics API, Pods metrics: metric name → per-pod values.
+    pub pods: BTreeMap<String, Vec<PodMetricValue>>,
+    /// Custom metrics API, Object metrics: (metric name, `kind/name`) → value in milli-units.
+    pub objects: BTreeMap<(String, String), i64>,
+    /// External metrics API: metric name → values of every selected series, in milli-units.
+    pub external: BTreeMap<String, Vec<i64>>,
+}
+
+/// One pod's value of one metric, in milli-units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodMetric {
+    /// Value in milli-units.
+    pub value: i64,
+    /// Sample end.
+    pub timestamp: SimTime,
+    /// Sample window.
+    pub window: SimDuration,
+}
+
+/// Pod name → metric, ordered (upstream uses a Go map; every use is order-independent).
+pub type PodMetricsInfo = BTreeMap<String, PodMetric>;
+
+/// `Quantity.MilliValue()` of an amount held in canonical units: CPU is already in millicores,
+/// everything else is in base units.
+pub fn milli_value(resource: &ResourceName, amount: i64) -> i64 {
+    if *resource == ResourceName::Cpu {
+        amount
+    } else {
+        amount.saturating_mul(1000)
+    }
+}
+
+/// Per-pod usage of `resource`: the sum over all containers, or one named container. A pod that
+/// lacks the resource in any container (or has no containers) is left out, as upstream does.
+pub fn resource_metrics(
+    snapshot: &MetricsSnapshot,
+    resource: &ResourceName,
+    container: Option<&str>,
+) -> Result<PodMetricsInfo, HpaError> {
+    if snapshot.pod_metrics.is_empty() {
+        return Err(HpaError::NoMetricsReturned { api: "resource metrics" });
+    }
+    let mut out = PodMetricsInfo::new();
+    for m in &snapshot.pod_metrics {
+        let value = match container {
+            Some(name) => m
+                .containers
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.usage.get(resource))
+                .map(|v| milli_value(resource, v)),
+            None => {
+                if m.containers.is_empty() {
+                    None
+                } else {
+                    m.containers.iter().try_fold(0i64, |sum, c| {
+                        c.usage.get(resource).map(|v| sum.saturating_add(milli_value(resource, v)))
+                    })
+                }
+            }
+        };
+        if let Some(value) = value {
+            out.insert(m.pod_name.clone(), PodMetric { value, timestamp: m.timestamp, window: m.window });
+        }
+    }
+    Ok(out)
+}
+
+/// Per-pod values of a Pods (custom) metric.
+pub fn custom_pod_metrics(snapshot: &MetricsSnapshot, metric: &str) -> Result<PodMetricsInfo, HpaError> {
+    let values = snapshot.pods.get(metric).filter(|v| !v.is_empty());
+    let Some(values) = values else {
+        return Err(HpaError::NoMetricsReturned { api: "custom metrics" });
+    };
+    Ok(values
+        .iter()
+        .map(|v| {
+            (v.pod_name.clone(), PodMetric { value: v.value_milli, timestamp: v.timestamp, window: v.window })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pm(name: &str, containers: &[(&str, Option<i64>)]) -> PodMetrics {
+        PodMetrics {
+            pod_name: name.into(),
+            timestamp: SimTime::from_secs(100),
+            window: SimDuration::from_secs(60),
+            containers: containers
+                .iter()
+                .map(|(c, v)| ContainerMetrics {
+                    name: (*c).into(),
+                    usage: match v {
+                        Some(v) => ResourceList::new().with_cpu_millis(*v),
+                        None => ResourceList::new().with_memory_bytes(1),
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn pod_usage_sums_containers_and_drops_pods_missing_one() {
+        let snap = MetricsSnapshot {
+            pod_metrics: vec![
+                pm("a", &[("app", Some(300)), ("sidecar", Some(50))]),
+                pm("b", &[("app", Some(300)), ("sidecar", None)]),
+                pm("c", &[]),
+            ],
+            ..Default::default()
+        };
+        let all = resource_metrics(&snap, &ResourceName::Cpu, None).unwrap();
+        assert_eq!(all.keys().collect::<Vec<_>>(), vec!["a"]);
+        assert_eq!(all["a"].value, 350);
+        let app = resource_metrics(&snap, &ResourceName::Cpu, Some("app")).unwrap();
+        assert_eq!(app.len(), 2);
+        assert_eq!(app["b"].value, 300);
+    }
+
+    #[test]
+    fn memory_is_read_in_milli_bytes_like_upstream() {
+        assert_eq!(milli_value(&ResourceName::Memory, 1024), 1_024_000);
+        assert_eq!(milli_value(&ResourceName::Cpu, 250), 250);
+    }
+
+    #[test]
+    fn an_empty_resource_metrics_answer_is_an_error() {
+        let err = resource_metrics(&MetricsSnapshot::default(), &ResourceName::Cpu, None).unwrap_err();
+        assert_eq!(err, HpaError::NoMetricsReturned { api: "resource metrics" });
+    }
+}

@@ -1,0 +1,758 @@
+//! Liveness, readiness and startup probes, computed analytically (`pkg/kubelet/prober/worker.go`).
+//!
+//! Upstream runs one goroutine per (container, probe type) that ticks every `periodSeconds` and
+//! caches a result that changes only when a run of identical outcomes reaches a threshold. Here a
+//! [`ContainerProbes`] holds the same per-worker state (cached result, last outcome, run length,
+//! on-hold flag, next tick) and answers **"when does a cached result next change, and to what"**
+//! by walking the container's [`HealthTimeline`] segment by segment: a probe whose outcome never
+//! changes costs one O(1) query and no events, whatever its period. [`naive`] ticks every period
+//! and is kept as the oracle (and as a debugging mode); a property test asserts both give
+//! identical transition logs.
+//!
+//! Semantics per tick (reference §4.2–4.3), for a running container:
+//! * ticks fall at `tick_origin + k·period` (the origin is when the kubelet created the workers);
+//! * a tick less than `initialDelaySeconds` after the container start is skipped;
+//! * the startup probe gates the others: before the startup result is Success, liveness and
+//!   readiness skip; after it, the startup worker is on hold;
+//! * the outcome is Success iff the endpoint is healthy and answers before `timeoutSeconds`;
+//! * the run counter counts consecutive identical outcomes; the cached result is set when the run
+//!   reaches `failureThreshold`/`successThreshold`;
+//! * liveness after setting Failure, and startup after setting anything, go on hold (run reset to
+//!   0) until a new container starts;
+//! * a new container sets the initial results (readiness Failure, liveness Success, startup
+//!   Unknown) and clears the hold, but keeps the last outcome and run counter, as upstream does.
+//!
+//! Timing conventions (documented simplifications): a result counts at its tick time (the probe's
+//! own duration is not added); a Success of the startup probe at `s` is visible to the other
+//! workers from ticks strictly after `s` (upstream it travels through the status manager first);
+//! the initial results are applied at container start rather than at the first tick (equivalent:
+//! before the first tick upstream has no result for the new container, which reads the same).
+//! The post-kubelet-restart jitter (`rand·period` sleep) and manual readiness triggers are not
+//! modelled.
+
+use kubesim_api::Probe;
+use kubesim_workload::{ContainerHealth, HealthTimeline};
+use sim_core::{SimDuration, SimTime};
+
+/// Which probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProbeKind {
+    /// `startupProbe`.
+    Startup,
+    /// `livenessProbe`.
+    Liveness,
+    /// `readinessProbe`.
+    Readiness,
+}
+
+impl ProbeKind {
+    /// All kinds, in the order transitions at the same instant are reported.
+    pub const ALL: [ProbeKind; 3] = [ProbeKind::Startup, ProbeKind::Liveness, ProbeKind::Readiness];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The result a new container starts with.
+    pub fn initial_result(self) -> ProbeResult {
+        match self {
+            ProbeKind::Startup => ProbeResult::Unknown,
+            ProbeKind::Liveness => ProbeResult::Success,
+            ProbeKind::Readiness => ProbeResult::Failure,
+        }
+    }
+
+    fn timeline(self, health: &ContainerHealth) -> &HealthTimeline {
+        match self {
+            ProbeKind::Startup => &health.startup,
+            ProbeKind::Liveness => &health.liveness,
+            ProbeKind::Readiness => &health.readiness,
+        }
+    }
+}
+
+/// A cached probe result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProbeResult {
+    /// Passed (threshold reached).
+    Success,
+    /// Failed (threshold reached).
+    Failure,
+    /// Not decided yet (startup's initial value).
+    Unknown,
+}
+
+/// Probe timing and thresholds in simulation units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// `initialDelaySeconds`.
+    pub initial_delay: SimDuration,
+    /// `periodSeconds` (positive).
+    pub period: SimDuration,
+    /// `timeoutSeconds`.
+    pub timeout: SimDuration,
+    /// `successThreshold` (≥ 1).
+    pub success_threshold: u32,
+    /// `failureThreshold` (≥ 1).
+    pub failure_threshold: u32,
+}
+
+/// A probe field out of range (upstream validation would reject the pod).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid probe: {field} = {value} ({reason})")]
+pub struct ProbeSpecError {
+    /// The field.
+    pub field: &'static str,
+    /// Its value.
+    pub value: i64,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl ProbeSpec {
+    /// Upstream defaults: delay 0, period 10 s, timeout 1 s, thresholds 1 and 3.
+    pub const DEFAULT: ProbeSpec = ProbeSpec {
+        initial_delay: SimDuration::ZERO,
+        period: SimDuration::from_secs(10),
+        timeout: SimDuration::from_secs(1),
+        success_threshold: 1,
+        failure_threshold: 3,
+    };
+
+    /// From the API object, validating ranges as upstream does.
+    pub fn from_api(probe: &Probe) -> Result<Self, ProbeSpecError> {
+        let check = |field, value: i32, min: i32| {
+            if value < min {
+                Err(ProbeSpecError { field, value: i64::from(value), reason: "below the minimum" })
+            } else {
+                Ok(value as u64)
+            }
+        };
+        Ok(ProbeSpec {
+            initial_delay: SimDuration::from_secs(check(
+                "initialDelaySeconds",
+                probe.initial_delay_seconds,
+                0,
+            )?),
+            period: SimDuration::from_secs(check("periodSeconds", probe.period_seconds, 1)?),
+            timeout: SimDuration::from_secs(check("timeoutSeconds", probe.timeout_seconds, 1)?),
+            success_threshold: check("successThreshold", probe.success_threshold, 1)? as u32,
+            failure_threshold: check("failureThreshold", probe.failure_threshold, 1)? as u32,
+        })
+    }
+
+    fn threshold(&self, outcome: ProbeResult) -> u32 {
+        match outcome {
+            ProbeResult::Success => self.success_threshold.max(1),
+            _ => self.failure_threshold.max(1),
+        }
+    }
+}
+
+/// A cached result changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProbeTransition {
+    /// When (a probe tick).
+    pub at: SimTime,
+    /// Which probe.
+    pub kind: ProbeKind,
+    /// The new cached result.
+    pub result: ProbeResult,
+}
+
+impl ProbeTransition {
+    /// True when the kubelet must kill the container: liveness Failure, or startup Failure.
+    pub fn kills_container(&self) -> bool {
+        self.result == ProbeResult::Failure && matches!(self.kind, ProbeKind::Liveness | ProbeKind::Startup)
+    }
+}
+
+/// One worker's state, exactly the fields upstream's `worker` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Worker {
+    kind: ProbeKind,
+    spec: ProbeSpec,
+    cached: Option<ProbeResult>,
+    /// Upstream `lastResult`: zero value is Success (results.Result's 0), with run 0.
+    last: ProbeResult,
+    run: u32,
+    on_hold: bool,
+    /// First tick index not yet processed.
+    next_tick: u64,
+}
+
+/// The running container instance the workers probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Instance {
+    start: SimTime,
+    stopped_at: Option<SimTime>,
+    started_at: Option<SimTime>,
+}
+
+/// The probe workers of one container, across its restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerProbes {
+    tick_origin: SimTime,
+    workers: [Option<Worker>; 3],
+    instance: Option<Instance>,
+}
+
+impl Worker {
+    fn tick(&self, origin: SimTime, k: u64) -> SimTime {
+        origin.saturating_add(self.spec.period.saturating_mul(k))
+    }
+
+    /// Smallest `k` with `origin + k·period ≥ t`.
+    fn tick_at_or_after(&self, origin: SimTime, t: SimTime) -> u64 {
+        let p = self.spec.period.as_nanos().max(1);
+        let d = t.saturating_duration_since(origin).as_nanos();
+        d.div_ceil(p)
+    }
+
+    /// Applies this worker's ticks with time ≤ `until`, stopping right after the first tick that
+    /// changes the cached result. Returns that change, if any.
+    fn scan(
+        &mut self,
+        origin: SimTime,
+        inst: &Instance,
+        gated: bool,
+        timeline: &HealthTimeline,
+        until: SimTime,
+    ) -> Option<ProbeTransition> {
+        if self.on_hold {
+            return None;
+        }
+        // Ticks with time < hi are in range.
+        let hi =
+            until.saturating_add(SimDuration::from_nanos(1)).min(inst.stopped_at.unwrap_or(SimTime::MAX));
+        let k_hi = self.tick_at_or_after(origin, hi);
+        let mut lo = inst.start.saturating_add(self.spec.initial_delay);
+        if gated {
+            match inst.started_at {
+                Some(s) => lo = lo.max(s.saturating_add(SimDuration::from_nanos(1))),
+                None => {
+                    // Every tick up to `until` is skipped; skipping leaves the state untouched.
+                    self.next_tick = self.next_tick.max(k_hi);
+                    return None;
+                }
+            }
+        }
+        let mut k = self.next_tick.max(self.tick_at_or_after(origin, lo));
+        while k < k_hi {
+            let t = self.tick(origin, k);
+            let (_, response, seg_end) = timeline.segment_at(t - inst.start);
+            let k_seg_end = self.tick_at_or_after(origin, inst.start.saturating_add(seg_end)).min(k_hi);
+            let n = k_seg_end - k; // ≥ 1: tick k lies inside the segment
+            let outcome = if response.succeeds_within(self.spec.timeout) {
+                ProbeResult::Success
+            } else {
+                ProbeResult::Failure
+            };
+            if outcome != self.last {
+                self.last = outcome;
+                self.run = 0;
+            }
+            // The j-th tick of the segment (1-based) brings the run to run + j; the result is set
+            // from j = threshold − run on (at least the first tick once the run is long enough).
+            let need = u64::from(self.spec.threshold(outcome).saturating_sub(self.run).max(1));
+            if self.cached != Some(outcome) && need <= n {
+                let k_set = k + need - 1;
+                self.run = self.run.saturating_add(need as u32);
+                self.next_tick = k_set + 1;
+                self.cached = Some(outcome);
+                if self.kind == ProbeKind::Startup
+                    || (self.kind == ProbeKind::Liveness && outcome == ProbeResult::Failure)
+                {
+                    self.on_hold = true;
+                    self.run = 0;
+                }
+                return Some(ProbeTransition {
+                    at: self.tick(origin, k_set),
+                    kind: self.kind,
+                    result: outcome,
+                });
+            }
+            self.run = self.run.saturating_add(n.min(u64::from(u32::MAX)) as u32);
+            k = k_seg_end;
+        }
+        self.next_tick = self.next_tick.max(k_hi);
+        None
+    }
+}
+
+impl ContainerProbes {
+    /// Workers for a container's probes, ticking from `tick_origin` (when the kubelet added the pod).
+    pub fn new(
+        tick_origin: SimTime,
+        startup: Option<ProbeSpec>,
+        liveness: Option<ProbeSpec>,
+        readiness: Option<ProbeSpec>,
+    ) -> Self {
+        let mk = |kind: ProbeKind, spec: Option<ProbeSpec>| {
+            spec.map(|spec| Worker {
+                kind,
+                spec,
+                cached: None,
+                last: ProbeResult::Success,
+                run: 0,
+                on_hold: false,
+                next_tick: 0,
+            })
+        };
+        ContainerProbes {
+            tick_origin,
+            workers: [
+                mk(ProbeKind::Startup, startup),
+                mk(ProbeKind::Liveness, liveness),
+                mk(ProbeKind::Readiness, readiness),
+            ],
+            instance: None,
+        }
+    }
+
+    /// A new container (new container ID) started at `at`: initial results, holds cleared.
+    pub fn container_started(&mut self, at: SimTime) {
+        let origin = self.tick_origin;
+        for w in self.workers.iter_mut().flatten() {
+            w.cached = Some(w.kind.initial_result());
+            w.on_hold = false;
+            w.next_tick = w.next_tick.max(w.tick_at_or_after(origin, at));
+        }
+        self.instance = Some(Instance { start: at, stopped_at: None, started_at: None });
+    }
+
+    /// The container stopped running at `at`: no tick at or after `at` probes it. (Upstream then
+    /// sets Failure for the dead container ID; the kubelet reads "not running" directly.)
+    pub fn container_stopped(&mut self, at: SimTime) {
+        if let Some(inst) = &mut self.instance {
+            inst.stopped_at = Some(inst.stopped_at.map_or(at, |s| s.min(at)));
+        }
+    }
+
+    fn has(&self, kind: ProbeKind) -> bool {
+        self.workers[kind.index()].is_some()
+    }
+
+    fn running(&self) -> bool {
+        self.instance.is_some_and(|i| i.stopped_at.is_none())
+    }
+
+    /// The cached result of `kind`, if that probe exists and a container has started.
+    pub fn result(&self, kind: ProbeKind) -> Option<ProbeResult> {
+        self.workers[kind.index()].and_then(|w| w.cached)
+    }
+
+    /// Upstream `started`: running, and startup Success or no startup probe.
+    pub fn started(&self) -> bool {
+        self.running()
+            && (!self.has(ProbeKind::Startup) || self.instance.is_some_and(|i| i.started_at.is_some()))
+    }
+
+    /// Upstream container `ready`: started, and readiness Success or no readiness probe.
+    pub fn ready(&self) -> bool {
+        self.started()
+            && (!self.has(ProbeKind::Readiness)
+                || self.result(ProbeKind::Readiness) == Some(ProbeResult::Success))
+    }
+
+    /// The next change of any cached result, without changing state. `None`: nothing will change
+    /// while the health timelines stay as they are.
+    pub fn next_change(&self, health: &ContainerHealth) -> Option<ProbeTransition> {
+        let inst = self.instance?;
+        let gated = self.has(ProbeKind::Startup);
+        if gated && inst.started_at.is_none() {
+            // Liveness and readiness cannot move before the startup probe succeeds.
+            let mut w = self.workers[ProbeKind::Startup.index()]?;
+            return w.scan(self.tick_origin, &inst, false, &health.startup, SimTime::MAX);
+        }
+        [ProbeKind::Liveness, ProbeKind::Readiness]
+            .into_iter()
+            .filter_map(|kind| {
+                let mut w = self.workers[kind.index()]?;
+                w.scan(self.tick_origin, &inst, gated, kind.timeline(health), SimTime::MAX)
+            })
+            .min()
+    }
+
+    /// Applies every tick up to and including `now`; returns the transitions, in time order
+    /// (same instant: startup, liveness, readiness).
+    pub fn advance_to(&mut self, now: SimTime, health: &ContainerHealth) -> Vec<ProbeTransition> {
+        let mut out = Vec::new();
+        while let Some(next) = self.next_change(health).filter(|t| t.at <= now) {
+            let before = out.len();
+            self.apply_through(next.at, health, &mut out);
+            debug_assert!(out.len() > before, "next_change promised {next:?}");
+            if out.len() == before {
+                break;
+            }
+        }
+        self.apply_through(now, health, &mut out);
+        out
+    }
+
+    fn apply_through(&mut self, t: SimTime, health: &ContainerHealth, out: &mut Vec<ProbeTransition>) {
+        let Some(mut inst) = self.instance else { return };
+        let gated = self.has(ProbeKind::Startup);
+        let start_len = out.len();
+        for kind in ProbeKind::ALL {
+            let origin = self.tick_origin;
+            let Some(w) = &mut self.workers[kind.index()] else { continue };
+            let worker_gated = gated && kind != ProbeKind::Startup;
+            while let Some(tr) = w.scan(origin, &inst, worker_gated, kind.timeline(health), t) {
+                if kind == ProbeKind::Startup && tr.result == ProbeResult::Success {
+                    inst.started_at = Some(tr.at);
+                }
+                out.push(tr);
+            }
+        }
+        self.instance = Some(inst);
+        out[start_len..].sort();
+    }
+}
+
+/// The naive per-period oracle: every tick of every worker, one at a time, literally as upstream's
+/// `doProbe`. Use it to check [`ContainerProbes`] and to debug scenarios; it costs one step per
+/// probe period.
+pub mod naive {
+    use super::*;
+
+    /// One container instance: runs on `[start, stop)` answering per `health` (offsets from `start`).
+    #[derive(Clone, Debug)]
+    pub struct InstanceRun {
+        /// Start.
+        pub start: SimTime,
+        /// Stop (exclusive).
+        pub stop: SimTime,
+        /// What its probes see.
+        pub health: ContainerHealth,
+    }
+
+    #[derive(Clone, Copy)]
+    struct State {
+        cached: Option<ProbeResult>,
+        last: ProbeResult,
+        run: u32,
+        on_hold: bool,
+    }
+
+    /// All cached-result changes for `instances` (sequential, non-overlapping), ticking every period.
+    pub fn simulate(
+        tick_origin: SimTime,
+        specs: [Option<ProbeSpec>; 3],
+        instances: &[InstanceRun],
+    ) -> Vec<ProbeTransition> {
+        let mut state = [State { cached: None, last: ProbeResult::Success, run: 0, on_hold: false }; 3];
+        let mut out = Vec::new();
+        let has_startup = specs[0].is_some();
+        for inst in instances {
+            for (i, kind) in ProbeKind::ALL.into_iter().enumerate() {
+                state[i].cached = Some(kind.initial_result());
+                state[i].on_hold = false;
+            }
+            let mut started_at: Option<SimTime> = None;
+            // Every tick time of every worker inside the instance, in order.
+            let mut ticks: Vec<(SimTime, usize)> = Vec::new();
+            for (i, spec) in specs.iter().enumerate() {
+                let Some(spec) = spec else { continue };
+                let mut t = tick_origin;
+                while t < inst.stop {
+                    if t >= inst.start {
+                        ticks.push((t, i));
+                    }
+                    t = t.saturating_add(spec.period);
+                }
+            }
+            ticks.sort();
+            for (t, i) in ticks {
+                let spec = specs[i].expect("tick of an existing worker");
+                let kind = ProbeKind::ALL[i];
+                let st = &mut state[i];
+                if st.on_hold {
+                    continue;
+                }
+                if t - inst.start < spec.initial_delay {
+                    continue;
+                }
+                let started = !has_startup || started_at.is_some_and(|s| s < t);
+                if started == (kind == ProbeKind::Startup) && has_startup {
+                    continue; // startup stops once started; the others wait for it
+                }
+                let timeline = kind.timeline(&inst.health);
+                let outcome = if timeline.at(t - inst.start).succeeds_within(spec.timeout) {
+                    ProbeResult::Success
+                } else {
+                    ProbeResult::Failure
+                };
+                if outcome == st.last {
+                    st.run = st.run.saturating_add(1);
+                } else {
+                    st.last = outcome;
+                    st.run = 1;
+                }
+                if st.run < spec.threshold(outcome) {
+                    continue;
+                }
+                if st.cached != Some(outcome) {
+                    st.cached = Some(outcome);
+                    out.push(ProbeTransition { at: t, kind, result: outcome });
+                    if kind == ProbeKind::Startup && outcome == ProbeResult::Success {
+                        started_at = Some(t);
+                    }
+                }
+                if kind == ProbeKind::Startup
+                    || (kind == ProbeKind::Liveness && outcome == ProbeResult::Failure)
+                {
+                    st.on_hold = true;
+                    st.run = 0;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::naive::{simulate, InstanceRun};
+    use super::*;
+    use kubesim_workload::ProbeResponse;
+    use proptest::prelude::*;
+
+    fn s(v: u64) -> SimDuration {
+        SimDuration::from_secs(v)
+    }
+    fn at(v: u64) -> SimTime {
+        SimTime::from_secs(v)
+    }
+    fn tr(t: u64, kind: ProbeKind, result: ProbeResult) -> ProbeTransition {
+        ProbeTransition { at: at(t), kind, result }
+    }
+
+    /// Runs the analytic model over instances the way a kubelet would: one event per change.
+    fn analytic(
+        origin: SimTime,
+        specs: [Option<ProbeSpec>; 3],
+        instances: &[InstanceRun],
+    ) -> Vec<ProbeTransition> {
+        let mut p = ContainerProbes::new(origin, specs[0], specs[1], specs[2]);
+        let mut out = Vec::new();
+        for inst in instances {
+            p.container_started(inst.start);
+            p.container_stopped(inst.stop);
+            let last_tick = inst.stop - SimDuration::from_nanos(1);
+            while let Some(next) = p.next_change(&inst.health).filter(|t| t.at <= last_tick) {
+                let got = p.advance_to(next.at, &inst.health);
+                assert_eq!(got.first(), Some(&next));
+                out.extend(got);
+            }
+            out.extend(p.advance_to(last_tick, &inst.health));
+        }
+        out
+    }
+
+    fn both(
+        origin: SimTime,
+        specs: [Option<ProbeSpec>; 3],
+        instances: &[InstanceRun],
+    ) -> Vec<ProbeTransition> {
+        let a = analytic(origin, specs, instances);
+        assert_eq!(a, simulate(origin, specs, instances));
+        a
+    }
+
+    #[test]
+    fn a_healthy_container_becomes_ready_at_the_first_tick_and_then_nothing_changes() {
+        let spec = ProbeSpec::DEFAULT;
+        let mut p = ContainerProbes::new(at(0), None, Some(spec), Some(spec));
+        let health = ContainerHealth::default();
+        p.container_started(at(0));
+        assert!(!p.ready());
+        assert_eq!(p.next_change(&health), Some(tr(0, ProbeKind::Readiness, ProbeResult::Success)));
+        p.advance_to(at(0), &health);
+        assert!(p.ready());
+        // Zero work from here on: no further change, however far ahead.
+        assert_eq!(p.next_change(&health), None);
+        assert!(p.advance_to(SimTime::from_secs(3600), &health).is_empty());
+    }
+
+    #[test]
+    fn a_hang_kills_after_failure_threshold_periods() {
+        // Liveness period 10 s, threshold 3; the app hangs at 95 s. Ticks at 100, 110, 120 fail →
+        // Failure at 120 s (= first tick ≥ 95 plus 2 periods), then the worker holds.
+        let spec = ProbeSpec::DEFAULT;
+        let health =
+            ContainerHealth::uniform(HealthTimeline::default().then_at(s(95), ProbeResponse::UNHEALTHY));
+        let got =
+            both(at(0), [None, Some(spec), None], &[InstanceRun { start: at(0), stop: at(1000), health }]);
+        assert_eq!(got, vec![tr(120, ProbeKind::Liveness, ProbeResult::Failure)]);
+        assert!(got[0].kills_container());
+    }
+
+    #[test]
+    fn a_slow_answer_is_a_failure() {
+        // Answers take 1.5 s from 30 s on; timeout 1 s → failures at 30, 40, 50 → Failure at 50 s.
+        let slow = ProbeResponse { healthy: true, latency: SimDuration::from_millis(1500) };
+        let health = ContainerHealth::uniform(HealthTimeline::default().then_at(s(30), slow));
+        let got = both(
+            at(0),
+            [None, Some(ProbeSpec::DEFAULT), None],
+            &[InstanceRun { start: at(0), stop: at(100), health }],
+        );
+        assert_eq!(got, vec![tr(50, ProbeKind::Liveness, ProbeResult::Failure)]);
+    }
+
+    #[test]
+    fn startup_gates_liveness_and_readiness_until_strictly_after_its_success() {
+        // Healthy from 25 s; startup period 5 s threshold 30 → Success at 25 s. Readiness
+        // (period 10) ticks at 20 (gated), 30 → Success at 30. Liveness never changes.
+        let startup = ProbeSpec { period: s(5), failure_threshold: 30, ..ProbeSpec::DEFAULT };
+        let health = ContainerHealth::uniform(HealthTimeline::healthy_after(s(25)));
+        let got = both(
+            at(0),
+            [Some(startup), Some(ProbeSpec::DEFAULT), Some(ProbeSpec::DEFAULT)],
+            &[InstanceRun { start: at(0), stop: at(200), health }],
+        );
+        assert_eq!(
+            got,
+            vec![
+                tr(25, ProbeKind::Startup, ProbeResult::Success),
+                tr(30, ProbeKind::Readiness, ProbeResult::Success)
+            ]
+        );
+    }
+
+    #[test]
+    fn startup_failure_after_threshold_kills_and_readiness_never_probes() {
+        let startup = ProbeSpec { period: s(5), failure_threshold: 4, ..ProbeSpec::DEFAULT };
+        let health = ContainerHealth::uniform(HealthTimeline::always(ProbeResponse::UNHEALTHY));
+        let got = both(
+            at(0),
+            [Some(startup), None, Some(ProbeSpec::DEFAULT)],
+            &[InstanceRun { start: at(0), stop: at(100), health }],
+        );
+        // Ticks 0, 5, 10, 15 fail → Failure at 15 s.
+        assert_eq!(got, vec![tr(15, ProbeKind::Startup, ProbeResult::Failure)]);
+        assert!(got[0].kills_container());
+    }
+
+    #[test]
+    fn initial_delay_and_tick_origin_place_the_first_probe() {
+        // Workers created at 3 s, container starts at 7 s, initial delay 10 s: ticks at 3+10k;
+        // the first at or after 17 s is 23 s.
+        let spec = ProbeSpec { initial_delay: s(10), ..ProbeSpec::DEFAULT };
+        let health = ContainerHealth::default();
+        let got =
+            both(at(3), [None, None, Some(spec)], &[InstanceRun { start: at(7), stop: at(100), health }]);
+        assert_eq!(got, vec![tr(23, ProbeKind::Readiness, ProbeResult::Success)]);
+    }
+
+    #[test]
+    fn readiness_flaps_with_thresholds() {
+        // success 2, failure 2, period 10: unhealthy [40, 70): ticks 40, 50 fail → Failure at 50;
+        // healthy again at 70: ticks 70, 80 → Success at 80.
+        let spec = ProbeSpec { success_threshold: 2, failure_threshold: 2, ..ProbeSpec::DEFAULT };
+        let timeline = HealthTimeline::default()
+            .then_at(s(40), ProbeResponse::UNHEALTHY)
+            .then_at(s(70), ProbeResponse::HEALTHY);
+        let got = both(
+            at(0),
+            [None, None, Some(spec)],
+            &[InstanceRun { start: at(0), stop: at(200), health: ContainerHealth::uniform(timeline) }],
+        );
+        assert_eq!(
+            got,
+            vec![
+                tr(10, ProbeKind::Readiness, ProbeResult::Success),
+                tr(50, ProbeKind::Readiness, ProbeResult::Failure),
+                tr(80, ProbeKind::Readiness, ProbeResult::Success),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_run_counter_survives_a_restart_as_upstream() {
+        // Liveness threshold 3. First container fails at ticks 0 and 10, then exits at 15 s on
+        // its own. The new container (start 20 s) fails at its first tick (20): the run reaches 3
+        // and liveness fails immediately.
+        let unhealthy = ContainerHealth::uniform(HealthTimeline::always(ProbeResponse::UNHEALTHY));
+        let got = both(
+            at(0),
+            [None, Some(ProbeSpec::DEFAULT), None],
+            &[
+                InstanceRun { start: at(0), stop: at(15), health: unhealthy.clone() },
+                InstanceRun { start: at(20), stop: at(100), health: unhealthy },
+            ],
+        );
+        assert_eq!(got, vec![tr(20, ProbeKind::Liveness, ProbeResult::Failure)]);
+    }
+
+    fn arb_spec(kind: ProbeKind) -> impl Strategy<Value = ProbeSpec> {
+        (0u64..12, 1u64..8, 1u64..4, 1u32..4, 1u32..5).prop_map(
+            move |(delay, period, timeout, succ, fail)| ProbeSpec {
+                initial_delay: s(delay),
+                period: s(period),
+                timeout: s(timeout),
+                success_threshold: if kind == ProbeKind::Readiness { succ } else { 1 },
+                failure_threshold: fail,
+            },
+        )
+    }
+
+    fn arb_timeline() -> impl Strategy<Value = HealthTimeline> {
+        prop::collection::vec((1u64..40_000, any::<bool>(), 0u64..5), 0..7).prop_map(|steps| {
+            let mut t = 0;
+            let pts = steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, (dt_ms, healthy, lat))| {
+                    if i > 0 {
+                        t += dt_ms;
+                    }
+                    (
+                        SimDuration::from_millis(t),
+                        ProbeResponse { healthy, latency: SimDuration::from_millis(lat * 700) },
+                    )
+                })
+                .collect();
+            HealthTimeline::new(pts).expect("increasing")
+        })
+    }
+
+    fn arb_health() -> impl Strategy<Value = ContainerHealth> {
+        (arb_timeline(), arb_timeline(), arb_timeline(), any::<bool>()).prop_map(|(a, b, c, shared)| {
+            if shared {
+                ContainerHealth::uniform(a)
+            } else {
+                ContainerHealth { startup: a, liveness: b, readiness: c }
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn analytic_and_per_period_probing_give_identical_transitions(
+            startup in prop::option::of(arb_spec(ProbeKind::Startup)),
+            liveness in prop::option::of(arb_spec(ProbeKind::Liveness)),
+            readiness in prop::option::of(arb_spec(ProbeKind::Readiness)),
+            origin_ms in 0u64..10_000,
+            runs in prop::collection::vec((0u64..15_000, 1_000u64..120_000, arb_health()), 1..4),
+        ) {
+            let origin = SimTime::from_millis(origin_ms);
+            let mut t = origin_ms;
+            let instances: Vec<InstanceRun> = runs
+                .into_iter()
+                .map(|(gap, len, health)| {
+                    let start = t + gap;
+                    t = start + len;
+                    InstanceRun { start: SimTime::from_millis(start), stop: SimTime::from_millis(t), health }
+                })
+                .collect();
+            let specs = [startup, liveness, readiness];
+            let a = analytic(origin, specs, &instances);
+            let n = simulate(origin, specs, &instances);
+            prop_assert_eq!(a, n);
+        }
+    }
+}
