@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod commands;
+
+use commands::bench_scheduler::BenchSchedulerArgs;
+use commands::schedule::ScheduleArgs;
+
 /// kubesim: a deterministic discrete-event simulator of a Kubernetes cluster.
 #[derive(Debug, Parser)]
 #[command(name = "kubesim", version, about, long_about = None)]
@@ -14,6 +19,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Where would these pods land, and why? Runs the real scheduling cycle on a cluster dump.
+    Schedule(ScheduleArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Parse a duration the way scenario files do and print it back (e.g. `kubesim duration 1h30m`).
     Duration {
         /// A human duration such as 250ms, 90s, 1h30m or 2d.
@@ -21,18 +31,23 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Scheduling throughput on the scheduler_perf SchedulingBasic shape.
+    Scheduler(BenchSchedulerArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Schedule(args) => commands::schedule::run(&args),
+        Command::Bench(BenchCommand::Scheduler(args)) => commands::bench_scheduler::run(&args),
         Command::Duration { text } => match text.parse::<sim_core::SimDuration>() {
             Ok(d) => {
                 println!("{d} = {} ns", d.as_nanos());
                 ExitCode::SUCCESS
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
+            Err(e) => commands::fail(&commands::CliError::invalid(e.to_string())),
         },
     }
 }

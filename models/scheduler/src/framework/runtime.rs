@@ -1,0 +1,683 @@
+//! A profile instantiated: plugins per extension point and the `run_*` helpers the scheduling
+//! cycle calls (upstream `framework/runtime/framework.go`).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::config::profile::{ExtensionPoint, PluginSet, ProfileConfig};
+use crate::options::SchedulerOptions;
+
+use super::cycle_state::CycleState;
+use super::interface::{
+    NodeScore, NodeToStatus, Plugin, PostFilterContext, PostFilterResult, PreFilterResult, MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
+};
+use super::nominator::Nominator;
+use super::registry::{PluginContext, Registry};
+use super::snapshot::Snapshot;
+use super::status::{Code, Status};
+use super::types::{NodeId, NodeInfo, PodInfo};
+
+/// Why a profile could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameworkError {
+    /// A plugin name the registry does not know.
+    #[error("profile {profile:?}: plugin {plugin:?} does not exist")]
+    UnknownPlugin {
+        /// Profile.
+        profile: String,
+        /// Plugin.
+        plugin: String,
+    },
+    /// A plugin enabled at a point it does not implement.
+    #[error("profile {profile:?}: plugin {plugin:?} does not extend {interface}")]
+    NotImplemented {
+        /// Profile.
+        profile: String,
+        /// Plugin.
+        plugin: String,
+        /// Interface name.
+        interface: &'static str,
+    },
+    /// A plugin listed twice at one point.
+    #[error("profile {profile:?}: plugin {plugin:?} already registered as {interface}")]
+    Duplicate {
+        /// Profile.
+        profile: String,
+        /// Plugin.
+        plugin: String,
+        /// Interface name.
+        interface: &'static str,
+    },
+    /// The factory refused the args.
+    #[error("profile {profile:?}: initializing plugin {plugin:?}: {message}")]
+    Factory {
+        /// Profile.
+        profile: String,
+        /// Plugin.
+        plugin: String,
+        /// Message.
+        message: String,
+    },
+    /// More than 64 plugins in a profile (the skip sets are 64-bit masks).
+    #[error("profile {profile:?}: more than 64 plugins")]
+    TooManyPlugins {
+        /// Profile.
+        profile: String,
+    },
+    /// Score weights overflow.
+    #[error("profile {profile:?}: total score of Score plugins could overflow")]
+    WeightOverflow {
+        /// Profile.
+        profile: String,
+    },
+}
+
+/// A score plugin and its weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScoreEntry {
+    /// Plugin slot.
+    pub slot: usize,
+    /// Weight (≥ 1).
+    pub weight: i64,
+}
+
+/// One filter plugin's verdict on one node, for the diagnosis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterRecord {
+    /// Plugin name.
+    pub plugin: &'static str,
+    /// Outcome.
+    pub code: Code,
+    /// Reasons.
+    pub reasons: Vec<String>,
+}
+
+/// One score plugin's contribution on one node, for the diagnosis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScoreRecord {
+    /// Plugin name.
+    pub plugin: &'static str,
+    /// Before NormalizeScore.
+    pub raw: i64,
+    /// After NormalizeScore.
+    pub normalized: i64,
+    /// Weight.
+    pub weight: i64,
+}
+
+/// Reusable buffers for scoring, so a cycle allocates nothing per node.
+#[derive(Debug, Default)]
+pub struct ScoreScratch {
+    /// Per score plugin (index into [`Framework::score_plugins`]), per feasible node.
+    pub scores: Vec<Vec<NodeScore>>,
+    /// Raw scores per plugin, filled only when recording.
+    pub raw: Vec<Vec<i64>>,
+    /// Weighted totals per feasible node.
+    pub totals: Vec<i64>,
+}
+
+/// An instantiated profile.
+#[derive(Debug)]
+pub struct Framework {
+    profile_name: String,
+    plugins: Vec<Arc<dyn Plugin>>,
+    pre_enqueue: Vec<usize>,
+    queue_sort: Vec<usize>,
+    pre_filter: Vec<usize>,
+    filter: Vec<usize>,
+    post_filter: Vec<usize>,
+    pre_score: Vec<usize>,
+    score: Vec<ScoreEntry>,
+    reserve: Vec<usize>,
+    bind: Vec<usize>,
+    percentage_of_nodes_to_score: Option<i32>,
+}
+
+fn implements(p: &dyn Plugin, ep: ExtensionPoint) -> bool {
+    match ep {
+        ExtensionPoint::PreEnqueue => p.as_pre_enqueue().is_some(),
+        ExtensionPoint::QueueSort => p.as_queue_sort().is_some(),
+        ExtensionPoint::PreFilter => p.as_pre_filter().is_some(),
+        ExtensionPoint::Filter => p.as_filter().is_some(),
+        ExtensionPoint::PostFilter => p.as_post_filter().is_some(),
+        ExtensionPoint::PreScore => p.as_pre_score().is_some(),
+        ExtensionPoint::Score => p.as_score().is_some(),
+        ExtensionPoint::Reserve => p.as_reserve().is_some(),
+        ExtensionPoint::Bind => p.as_bind().is_some(),
+        ExtensionPoint::Permit | ExtensionPoint::PreBind | ExtensionPoint::PostBind => false,
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+impl Framework {
+    /// Builds a profile: instantiates every plugin it names, then fills each extension point from
+    /// its explicit set and the multiPoint set exactly as upstream `NewFramework` +
+    /// `expandMultiPointPlugins` (explicit overrides first, then multiPoint order, then the rest
+    /// of the explicit set; `disabled: [{name: '*'}]` at a point skips multiPoint there).
+    pub fn new(
+        profile: &ProfileConfig,
+        registry: &Registry,
+        options: &SchedulerOptions,
+    ) -> Result<Framework, FrameworkError> {
+        let pname = profile.scheduler_name.clone();
+        let mut needed: Vec<String> = Vec::new();
+        for set in profile.plugins.points.iter().chain(std::iter::once(&profile.plugins.multi_point)) {
+            for p in &set.enabled {
+                push_unique(&mut needed, &p.name);
+            }
+        }
+        if needed.len() > 64 {
+            return Err(FrameworkError::TooManyPlugins { profile: pname });
+        }
+        let mut plugins: Vec<Arc<dyn Plugin>> = Vec::with_capacity(needed.len());
+        for name in &needed {
+            let factory = registry.get(name).ok_or_else(|| FrameworkError::UnknownPlugin {
+                profile: pname.clone(),
+                plugin: name.clone(),
+            })?;
+            let args = profile.args_for(name);
+            let ctx = PluginContext { args: &args, options, profile_name: &pname };
+            let plugin = factory(&ctx).map_err(|message| FrameworkError::Factory {
+                profile: pname.clone(),
+                plugin: name.clone(),
+                message,
+            })?;
+            plugins.push(plugin);
+        }
+        let slot_of = |name: &str| needed.iter().position(|n| n == name).expect("instantiated above");
+
+        let mut lists: Vec<Vec<usize>> = Vec::new();
+        for ep in ExtensionPoint::ALL {
+            lists.push(Self::expand(profile, ep, &plugins, &slot_of, &pname)?);
+        }
+
+        // Weights: explicit Score entries take precedence over multiPoint ones; 0 ⇒ 1.
+        let mut score = Vec::new();
+        let mut total: i64 = 0;
+        for &slot in &lists[ExtensionPoint::Score as usize] {
+            let name = plugins[slot].name();
+            let weight = profile
+                .plugins
+                .get(ExtensionPoint::Score)
+                .enabled
+                .iter()
+                .chain(profile.plugins.multi_point.enabled.iter())
+                .find(|r| r.name == name)
+                .map(|r| r.weight)
+                .unwrap_or(0);
+            let weight = if weight == 0 { 1 } else { i64::from(weight) };
+            total = total.saturating_add(weight.saturating_mul(MAX_NODE_SCORE));
+            score.push(ScoreEntry { slot, weight });
+        }
+        if total == i64::MAX {
+            return Err(FrameworkError::WeightOverflow { profile: pname });
+        }
+
+        let take = |ep: ExtensionPoint| lists[ep as usize].clone();
+        Ok(Framework {
+            pre_enqueue: take(ExtensionPoint::PreEnqueue),
+            queue_sort: take(ExtensionPoint::QueueSort),
+            pre_filter: take(ExtensionPoint::PreFilter),
+            filter: take(ExtensionPoint::Filter),
+            post_filter: take(ExtensionPoint::PostFilter),
+            pre_score: take(ExtensionPoint::PreScore),
+            reserve: take(ExtensionPoint::Reserve),
+            bind: take(ExtensionPoint::Bind),
+            score,
+            plugins,
+            percentage_of_nodes_to_score: profile.percentage_of_nodes_to_score,
+            profile_name: pname,
+        })
+    }
+
+    fn expand(
+        profile: &ProfileConfig,
+        ep: ExtensionPoint,
+        plugins: &[Arc<dyn Plugin>],
+        slot_of: &dyn Fn(&str) -> usize,
+        pname: &str,
+    ) -> Result<Vec<usize>, FrameworkError> {
+        let set: &PluginSet = profile.plugins.get(ep);
+        let mut explicit: Vec<String> = Vec::new();
+        for r in &set.enabled {
+            let p = &plugins[slot_of(&r.name)];
+            if !implements(p.as_ref(), ep) {
+                return Err(FrameworkError::NotImplemented {
+                    profile: pname.to_string(),
+                    plugin: r.name.clone(),
+                    interface: ep.interface(),
+                });
+            }
+            if explicit.contains(&r.name) {
+                return Err(FrameworkError::Duplicate {
+                    profile: pname.to_string(),
+                    plugin: r.name.clone(),
+                    interface: ep.interface(),
+                });
+            }
+            explicit.push(r.name.clone());
+        }
+        let mut order: Vec<String> = Vec::new();
+        if set.all_disabled() {
+            order = explicit;
+        } else {
+            let mut overrides: Vec<String> = Vec::new();
+            let mut multi: Vec<String> = Vec::new();
+            for r in &profile.plugins.multi_point.enabled {
+                let p = &plugins[slot_of(&r.name)];
+                if !implements(p.as_ref(), ep) || set.is_disabled(&r.name) {
+                    continue;
+                }
+                if explicit.contains(&r.name) {
+                    push_unique(&mut overrides, &r.name);
+                    continue;
+                }
+                if multi.contains(&r.name) {
+                    return Err(FrameworkError::Duplicate {
+                        profile: pname.to_string(),
+                        plugin: r.name.clone(),
+                        interface: ep.interface(),
+                    });
+                }
+                multi.push(r.name.clone());
+            }
+            for n in overrides.iter().chain(multi.iter()).chain(explicit.iter()) {
+                push_unique(&mut order, n);
+            }
+        }
+        Ok(order.iter().map(|n| slot_of(n)).collect())
+    }
+
+    /// The profile's schedulerName.
+    pub fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
+
+    /// Profile-level percentageOfNodesToScore.
+    pub fn percentage_of_nodes_to_score(&self) -> Option<i32> {
+        self.percentage_of_nodes_to_score
+    }
+
+    /// The plugin at a slot.
+    pub fn plugin(&self, slot: usize) -> &Arc<dyn Plugin> {
+        &self.plugins[slot]
+    }
+
+    /// All plugins by slot.
+    pub fn plugins(&self) -> &[Arc<dyn Plugin>] {
+        &self.plugins
+    }
+
+    /// The plugin with this name.
+    pub fn plugin_by_name(&self, name: &str) -> Option<&Arc<dyn Plugin>> {
+        self.plugins.iter().find(|p| p.name() == name)
+    }
+
+    /// Names of the plugins at an extension point, in run order.
+    pub fn plugin_names(&self, ep: ExtensionPoint) -> Vec<&'static str> {
+        let slots: Vec<usize> = match ep {
+            ExtensionPoint::PreEnqueue => self.pre_enqueue.clone(),
+            ExtensionPoint::QueueSort => self.queue_sort.clone(),
+            ExtensionPoint::PreFilter => self.pre_filter.clone(),
+            ExtensionPoint::Filter => self.filter.clone(),
+            ExtensionPoint::PostFilter => self.post_filter.clone(),
+            ExtensionPoint::PreScore => self.pre_score.clone(),
+            ExtensionPoint::Score => self.score.iter().map(|s| s.slot).collect(),
+            ExtensionPoint::Reserve => self.reserve.clone(),
+            ExtensionPoint::Bind => self.bind.clone(),
+            _ => Vec::new(),
+        };
+        slots.into_iter().map(|s| self.plugins[s].name()).collect()
+    }
+
+    /// Score plugins with weights, in run order.
+    pub fn score_plugins(&self) -> &[ScoreEntry] {
+        &self.score
+    }
+
+    /// True if the profile has Filter plugins.
+    pub fn has_filter_plugins(&self) -> bool {
+        !self.filter.is_empty()
+    }
+
+    /// True if the profile has Score plugins.
+    pub fn has_score_plugins(&self) -> bool {
+        !self.score.is_empty()
+    }
+
+    /// PreEnqueue: Success lets the pod into the queue; the first failure is returned.
+    pub fn run_pre_enqueue_plugins(&self, pod: &PodInfo) -> Status {
+        for &slot in &self.pre_enqueue {
+            let p = &self.plugins[slot];
+            let s = p.as_pre_enqueue().expect("checked").pre_enqueue(pod);
+            if !s.is_success() {
+                return s.with_plugin(p.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// PreFilter: returns the intersected node set and the first failure. Skips are recorded in
+    /// `state`. An empty intersection is UnschedulableAndUnresolvable, as upstream.
+    pub fn run_pre_filter_plugins(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
+        let mut result: Option<PreFilterResult> = None;
+        let mut restricting: Vec<&'static str> = Vec::new();
+        for &slot in &self.pre_filter {
+            let p = &self.plugins[slot];
+            let (r, s) = p.as_pre_filter().expect("checked").pre_filter(state, pod, snapshot);
+            if s.is_skip() {
+                state.skip_filter |= 1u64 << slot;
+                continue;
+            }
+            if !s.is_success() {
+                let s = if s.is_rejected() {
+                    s
+                } else {
+                    Status::error(format!("running PreFilter plugin {:?}: {}", p.name(), s.message()))
+                };
+                return (None, s.with_plugin(p.name()));
+            }
+            if let Some(r) = r {
+                restricting.push(p.name());
+                result = Some(match result {
+                    None => r,
+                    Some(prev) => PreFilterResult {
+                        node_names: prev
+                            .node_names
+                            .intersection(&r.node_names)
+                            .cloned()
+                            .collect::<BTreeSet<_>>(),
+                    },
+                });
+                if result.as_ref().is_some_and(|r| r.node_names.is_empty()) {
+                    let msg = format!("node(s) didn't satisfy plugin(s) {restricting:?} simultaneously");
+                    return (result, Status::unresolvable(msg).with_plugin(p.name()));
+                }
+            }
+        }
+        (result, Status::success())
+    }
+
+    /// Runs PreFilter extensions' AddPod (nominated pods, preemption reprieves).
+    pub fn run_pre_filter_extension_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        to_add: &Arc<PodInfo>,
+        node: &NodeInfo,
+    ) -> Status {
+        for &slot in &self.pre_filter {
+            if state.filter_skipped(slot) {
+                continue;
+            }
+            let p = self.plugins[slot].as_pre_filter().expect("checked");
+            if p.has_extensions() {
+                let s = p.add_pod(state, pod, to_add, node);
+                if !s.is_success() {
+                    return s.with_plugin(self.plugins[slot].name());
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Runs PreFilter extensions' RemovePod (preemption victims).
+    pub fn run_pre_filter_extension_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        to_remove: &Arc<PodInfo>,
+        node: &NodeInfo,
+    ) -> Status {
+        for &slot in &self.pre_filter {
+            if state.filter_skipped(slot) {
+                continue;
+            }
+            let p = self.plugins[slot].as_pre_filter().expect("checked");
+            if p.has_extensions() {
+                let s = p.remove_pod(state, pod, to_remove, node);
+                if !s.is_success() {
+                    return s.with_plugin(self.plugins[slot].name());
+                }
+            }
+        }
+        Status::success()
+    }
+
+    /// Filter plugins in order on one node; the first non-success stops (upstream `RunFilterPlugins`).
+    /// With `record`, every plugin that ran is appended.
+    #[inline]
+    pub fn run_filter_plugins(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        mut record: Option<&mut Vec<FilterRecord>>,
+    ) -> Status {
+        for &slot in &self.filter {
+            if state.filter_skipped(slot) {
+                continue;
+            }
+            let p = &self.plugins[slot];
+            let s = p.as_filter().expect("checked").filter(state, pod, node);
+            if let Some(rec) = record.as_deref_mut() {
+                rec.push(FilterRecord {
+                    plugin: p.name(),
+                    code: s.code(),
+                    reasons: s.reasons().iter().map(|r| r.to_string()).collect(),
+                });
+            }
+            if !s.is_success() {
+                let s = if s.is_rejected() {
+                    s
+                } else {
+                    Status::error(format!("running {:?} filter plugin: {}", p.name(), s.message()))
+                };
+                return s.with_plugin(p.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// Filters with nominated pods (§3.4): pass 1 adds pods nominated to this node with priority
+    /// ≥ the pod's; if that passes and pods were added, pass 2 runs on the node as is.
+    pub fn run_filter_plugins_with_nominated_pods(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominator: &Nominator,
+        mut record: Option<&mut Vec<FilterRecord>>,
+    ) -> Status {
+        if nominator.is_empty() {
+            return self.run_filter_plugins(state, pod, node, record);
+        }
+        let nominated: Vec<&Arc<PodInfo>> = nominator
+            .pods_for_node(node.name())
+            .iter()
+            .filter(|p| p.priority() >= pod.priority() && p.key != pod.key)
+            .collect();
+        if nominated.is_empty() {
+            return self.run_filter_plugins(state, pod, node, record);
+        }
+        let mut state_with = state.clone();
+        let mut node_with = node.clone();
+        for p in nominated {
+            node_with.add_pod(p.clone());
+            let s = self.run_pre_filter_extension_add_pod(&mut state_with, pod, p, &node_with);
+            if !s.is_success() {
+                return s;
+            }
+        }
+        if let Some(rec) = record.as_deref_mut() {
+            rec.clear();
+        }
+        let s = self.run_filter_plugins(&state_with, pod, &node_with, record.as_deref_mut());
+        if !s.is_success() {
+            return s;
+        }
+        if let Some(rec) = record.as_deref_mut() {
+            rec.clear();
+        }
+        self.run_filter_plugins(state, pod, node, record)
+    }
+
+    /// PostFilter plugins in order until one succeeds (upstream `RunPostFilterPlugins`).
+    pub fn run_post_filter_plugins(
+        &self,
+        ctx: &mut PostFilterContext<'_>,
+        state: &CycleState,
+        pod: &Arc<PodInfo>,
+        filtered: &NodeToStatus,
+    ) -> (Option<PostFilterResult>, Status) {
+        let mut reasons = Vec::new();
+        for &slot in &self.post_filter {
+            let p = &self.plugins[slot];
+            let (r, s) = p.as_post_filter().expect("checked").post_filter(ctx, state, pod, filtered);
+            if s.is_success() {
+                return (r, s);
+            }
+            if !s.is_rejected() {
+                return (None, s.with_plugin(p.name()));
+            }
+            reasons.extend(s.reasons().iter().cloned());
+        }
+        (None, Status::with_reasons(Code::Unschedulable, reasons))
+    }
+
+    /// PreScore plugins; Skip marks the plugin's Score as skipped.
+    pub fn run_pre_score_plugins(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        feasible: &[NodeId],
+        snapshot: &Snapshot,
+    ) -> Status {
+        for &slot in &self.pre_score {
+            let p = &self.plugins[slot];
+            let s = p.as_pre_score().expect("checked").pre_score(state, pod, feasible, snapshot);
+            if s.is_skip() {
+                state.skip_score |= 1u64 << slot;
+                continue;
+            }
+            if !s.is_success() {
+                return Status::error(format!("running PreScore plugin {:?}: {}", p.name(), s.message()))
+                    .with_plugin(p.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// Score, NormalizeScore and weights for every feasible node (upstream `RunScorePlugins`).
+    /// Results land in `scratch`: `scores[k]` per plugin (normalised), `totals[i]` per node, and
+    /// `raw[k]` when `record_raw`. A skipped plugin contributes 0 everywhere.
+    pub fn run_score_plugins(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        feasible: &[NodeId],
+        snapshot: &Snapshot,
+        scratch: &mut ScoreScratch,
+        record_raw: bool,
+    ) -> Status {
+        let n = feasible.len();
+        scratch.scores.resize_with(self.score.len(), Vec::new);
+        scratch.raw.resize_with(self.score.len(), Vec::new);
+        scratch.totals.clear();
+        scratch.totals.resize(n, 0);
+        for (k, entry) in self.score.iter().enumerate() {
+            let buf = &mut scratch.scores[k];
+            buf.clear();
+            scratch.raw[k].clear();
+            if state.score_skipped(entry.slot) {
+                buf.extend(feasible.iter().map(|&node| NodeScore { node, score: 0 }));
+                if record_raw {
+                    scratch.raw[k].resize(n, 0);
+                }
+                continue;
+            }
+            let p = &self.plugins[entry.slot];
+            let sp = p.as_score().expect("checked");
+            for &id in feasible {
+                match sp.score(state, pod, snapshot.node(id)) {
+                    Ok(score) => buf.push(NodeScore { node: id, score }),
+                    Err(s) => {
+                        return Status::error(format!("running Score plugin {:?}: {}", p.name(), s.message()))
+                            .with_plugin(p.name())
+                    }
+                }
+            }
+            if record_raw {
+                scratch.raw[k].extend(buf.iter().map(|s| s.score));
+            }
+            if sp.has_normalize() {
+                let s = sp.normalize_score(state, pod, buf);
+                if !s.is_success() {
+                    return Status::error(format!(
+                        "running Normalize on Score plugin {:?}: {}",
+                        p.name(),
+                        s.message()
+                    ))
+                    .with_plugin(p.name());
+                }
+            }
+            for (i, s) in buf.iter().enumerate() {
+                if !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score) {
+                    return Status::error(format!(
+                        "plugin {:?} returns an invalid score {}, it should in the range of [{}, {}] after normalizing",
+                        p.name(),
+                        s.score,
+                        MIN_NODE_SCORE,
+                        MAX_NODE_SCORE
+                    ))
+                    .with_plugin(p.name());
+                }
+                scratch.totals[i] += s.score * entry.weight;
+            }
+        }
+        Status::success()
+    }
+
+    /// Reserve plugins; on failure the caller runs [`run_unreserve_plugins`](Self::run_unreserve_plugins).
+    pub fn run_reserve_plugins(&self, state: &mut CycleState, pod: &PodInfo, node: &str) -> Status {
+        for &slot in &self.reserve {
+            let p = &self.plugins[slot];
+            let s = p.as_reserve().expect("checked").reserve(state, pod, node);
+            if !s.is_success() {
+                return s.with_plugin(p.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// Unreserve in reverse order.
+    pub fn run_unreserve_plugins(&self, state: &mut CycleState, pod: &PodInfo, node: &str) {
+        for &slot in self.reserve.iter().rev() {
+            self.plugins[slot].as_reserve().expect("checked").unreserve(state, pod, node);
+        }
+    }
+
+    /// Bind plugins until one does not Skip.
+    pub fn run_bind_plugins(&self, state: &CycleState, pod: &PodInfo, node: &str) -> Status {
+        for &slot in &self.bind {
+            let p = &self.plugins[slot];
+            let s = p.as_bind().expect("checked").bind(state, pod, node);
+            if s.is_skip() {
+                continue;
+            }
+            return if s.is_success() { s } else { s.with_plugin(p.name()) };
+        }
+        Status::skip()
+    }
+}

@@ -1,0 +1,300 @@
+//! The cluster as the scheduler sees it: [`NodeInfo`]s by dense id plus upstream's node-tree order.
+//!
+//! The simulator schedules one pod at a time and updates this structure in place on bind, so the
+//! snapshot *is* the cache (upstream copies the cache into a snapshot at the start of each cycle;
+//! with no concurrent binding the two are identical).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kubesim_api::meta::well_known;
+use kubesim_api::{Node, ObjectKey};
+
+use super::types::{NodeId, NodeInfo, PodInfo};
+
+/// Upstream `utilnode.GetZoneKey`: region and zone joined (`""` when the node has neither).
+pub fn zone_key(node: &Node) -> String {
+    let labels = &node.meta.labels;
+    let region = labels.get(well_known::REGION).map(String::as_str).unwrap_or("");
+    let zone = labels.get(well_known::ZONE).map(String::as_str).unwrap_or("");
+    if region.is_empty() && zone.is_empty() {
+        String::new()
+    } else {
+        format!("{region}:\x00:{zone}")
+    }
+}
+
+/// Nodes by zone in the order zones first appeared (upstream `nodeTree`).
+#[derive(Clone, Debug, Default)]
+struct NodeTree {
+    zones: Vec<(String, Vec<NodeId>)>,
+}
+
+impl NodeTree {
+    fn add(&mut self, zone: &str, id: NodeId) {
+        match self.zones.iter_mut().find(|(z, _)| z == zone) {
+            Some((_, ids)) => ids.push(id),
+            None => self.zones.push((zone.to_string(), vec![id])),
+        }
+    }
+
+    fn remove(&mut self, zone: &str, id: NodeId) {
+        if let Some(zi) = self.zones.iter().position(|(z, _)| z == zone) {
+            self.zones[zi].1.retain(|n| *n != id);
+            if self.zones[zi].1.is_empty() {
+                self.zones.remove(zi);
+            }
+        }
+    }
+
+    /// Zones interleaved: first node of each zone, then the second of each, … (upstream `nodeTree.list`).
+    fn list(&self, out: &mut Vec<NodeId>) {
+        out.clear();
+        let longest = self.zones.iter().map(|(_, ids)| ids.len()).max().unwrap_or(0);
+        for i in 0..longest {
+            for (_, ids) in &self.zones {
+                if let Some(id) = ids.get(i) {
+                    out.push(*id);
+                }
+            }
+        }
+    }
+}
+
+/// All nodes with their pods. Iterate in node-tree order with [`Snapshot::iter`] / [`Snapshot::order`].
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    slots: Vec<Option<NodeInfo>>,
+    free_slots: Vec<NodeId>,
+    by_name: BTreeMap<String, NodeId>,
+    zone_of: Vec<String>,
+    tree: NodeTree,
+    order: Vec<NodeId>,
+    order_dirty: bool,
+    /// Where each assigned pod is.
+    pod_node: BTreeMap<ObjectKey, NodeId>,
+    /// Number of nodes having each normalised image name (upstream `ImageStateSummary.NumNodes`).
+    image_nodes: BTreeMap<String, u32>,
+    pods_with_affinity: usize,
+    pods_with_required_anti_affinity: usize,
+    /// Namespaces, Services/controllers and PDBs that plugins read (filled by the Scheduler's
+    /// owner; empty = none exist). Hook added by scheduler-adv, see `objects.rs`.
+    pub objects: Arc<super::objects::ClusterObjects>,
+}
+
+impl Snapshot {
+    /// An empty cluster.
+    pub fn new() -> Self {
+        Snapshot::default()
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// True with no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Node ids in node-tree order (zones interleaved in order of first appearance, nodes within a
+    /// zone in insertion order).
+    pub fn order(&self) -> &[NodeId] {
+        debug_assert!(!self.order_dirty, "call refresh_order() after changing nodes");
+        &self.order
+    }
+
+    /// Recomputes the node-tree order after node additions/removals/zone changes (cheap when clean).
+    pub fn refresh_order(&mut self) {
+        if self.order_dirty {
+            self.tree.list(&mut self.order);
+            self.order_dirty = false;
+        }
+    }
+
+    /// The node with this id. Panics on a removed id (ids come from [`Snapshot::order`]).
+    #[inline]
+    pub fn node(&self, id: NodeId) -> &NodeInfo {
+        self.slots[id.index()].as_ref().expect("node id of a removed node")
+    }
+
+    /// The node with this id, if it exists.
+    pub fn get(&self, id: NodeId) -> Option<&NodeInfo> {
+        self.slots.get(id.index()).and_then(Option::as_ref)
+    }
+
+    /// Mutable access (the scheduler uses it to assume pods).
+    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeInfo> {
+        self.slots.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
+    /// The id of the node with this name.
+    pub fn id_of(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The node with this name.
+    pub fn get_by_name(&self, name: &str) -> Option<&NodeInfo> {
+        self.id_of(name).map(|id| self.node(id))
+    }
+
+    /// All nodes in node-tree order.
+    pub fn iter(&self) -> impl Iterator<Item = &NodeInfo> + '_ {
+        self.order().iter().map(move |id| self.node(*id))
+    }
+
+    /// Number of nodes holding this normalised image.
+    pub fn image_num_nodes(&self, normalized_name: &str) -> u32 {
+        self.image_nodes.get(normalized_name).copied().unwrap_or(0)
+    }
+
+    /// Total pods with pod (anti-)affinity on all nodes: 0 lets InterPodAffinity skip its scans.
+    pub fn num_pods_with_affinity(&self) -> usize {
+        self.pods_with_affinity
+    }
+
+    /// Total pods with required anti-affinity on all nodes.
+    pub fn num_pods_with_required_anti_affinity(&self) -> usize {
+        self.pods_with_required_anti_affinity
+    }
+
+    /// The node an assigned pod is on.
+    pub fn node_of_pod(&self, key: &ObjectKey) -> Option<NodeId> {
+        self.pod_node.get(key).copied()
+    }
+
+    fn count_images(&mut self, info_idx: NodeId, sign: i32) {
+        let names: Vec<String> = self.node(info_idx).image_states.iter().map(|s| s.name.clone()).collect();
+        for n in names {
+            let e = self.image_nodes.entry(n.clone()).or_insert(0);
+            *e = e.saturating_add_signed(sign);
+            if *e == 0 {
+                self.image_nodes.remove(&n);
+            }
+        }
+    }
+
+    /// Adds a node, or updates it if one with the same name exists. Returns its id.
+    pub fn upsert_node(&mut self, node: Node) -> NodeId {
+        let zone = zone_key(&node);
+        if let Some(id) = self.id_of(&node.meta.name) {
+            self.count_images(id, -1);
+            let old_zone = std::mem::take(&mut self.zone_of[id.index()]);
+            if old_zone != zone {
+                self.tree.remove(&old_zone, id);
+                self.tree.add(&zone, id);
+                self.order_dirty = true;
+            }
+            self.zone_of[id.index()] = zone;
+            if let Some(info) = self.node_mut(id) {
+                info.set_node(Arc::new(node));
+            }
+            self.count_images(id, 1);
+            return id;
+        }
+        let id = match self.free_slots.pop() {
+            Some(id) => id,
+            None => {
+                self.slots.push(None);
+                self.zone_of.push(String::new());
+                NodeId((self.slots.len() - 1) as u32)
+            }
+        };
+        self.by_name.insert(node.meta.name.clone(), id);
+        self.tree.add(&zone, id);
+        self.zone_of[id.index()] = zone;
+        self.slots[id.index()] = Some(NodeInfo::new(id, Arc::new(node)));
+        self.count_images(id, 1);
+        self.order_dirty = true;
+        id
+    }
+
+    /// Removes a node and forgets its pods. Returns the pods that were on it.
+    pub fn remove_node(&mut self, name: &str) -> Vec<Arc<PodInfo>> {
+        let Some(id) = self.by_name.remove(name) else { return Vec::new() };
+        self.count_images(id, -1);
+        let zone = std::mem::take(&mut self.zone_of[id.index()]);
+        self.tree.remove(&zone, id);
+        let info = self.slots[id.index()].take().expect("node present");
+        for p in &info.pods {
+            self.pod_node.remove(&p.key);
+            self.untrack_affinity(p, -1);
+        }
+        self.free_slots.push(id);
+        self.order_dirty = true;
+        info.pods
+    }
+
+    fn untrack_affinity(&mut self, pod: &PodInfo, sign: isize) {
+        if pod.has_affinity() {
+            self.pods_with_affinity = self.pods_with_affinity.saturating_add_signed(sign);
+        }
+        if pod.has_required_anti_affinity() {
+            self.pods_with_required_anti_affinity =
+                self.pods_with_required_anti_affinity.saturating_add_signed(sign);
+        }
+    }
+
+    /// Assigns a pod to a node (bound or assumed). Returns false if the node does not exist.
+    pub fn add_pod(&mut self, id: NodeId, pod: Arc<PodInfo>) -> bool {
+        if self.get(id).is_none() {
+            return false;
+        }
+        self.pod_node.insert(pod.key.clone(), id);
+        self.untrack_affinity(&pod, 1);
+        if let Some(info) = self.node_mut(id) {
+            info.add_pod(pod);
+        }
+        true
+    }
+
+    /// Removes an assigned pod wherever it is. Returns it and its node.
+    pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<(NodeId, Arc<PodInfo>)> {
+        let id = self.pod_node.remove(key)?;
+        let pod = self.slots[id.index()].as_mut()?.remove_pod(key)?;
+        self.untrack_affinity(&pod, -1);
+        Some((id, pod))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, zone: Option<&str>) -> Node {
+        let mut n = Node::default();
+        n.meta.name = name.into();
+        if let Some(z) = zone {
+            n.meta.labels.insert(well_known::ZONE.into(), z.into());
+        }
+        n
+    }
+
+    fn names(s: &Snapshot) -> Vec<String> {
+        s.iter().map(|n| n.name().to_string()).collect()
+    }
+
+    #[test]
+    fn node_tree_interleaves_zones_in_order_of_first_appearance() {
+        let mut s = Snapshot::new();
+        for (n, z) in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a"), ("c1", "c"), ("b2", "b")] {
+            s.upsert_node(node(n, Some(z)));
+        }
+        s.refresh_order();
+        assert_eq!(names(&s), ["a1", "b1", "c1", "a2", "b2", "a3"]);
+    }
+
+    #[test]
+    fn nodes_without_zones_keep_input_order_and_removal_closes_gaps() {
+        let mut s = Snapshot::new();
+        for n in ["n1", "n2", "n3"] {
+            s.upsert_node(node(n, None));
+        }
+        s.remove_node("n2");
+        s.upsert_node(node("n4", None));
+        s.refresh_order();
+        assert_eq!(names(&s), ["n1", "n3", "n4"]);
+        assert_eq!(s.len(), 3);
+    }
+}

@@ -1,0 +1,164 @@
+//! PreScore, Score and NormalizeScore of PodTopologySpread (soft constraints, `ScheduleAnyway`).
+//! Upstream: `podtopologyspread/scoring.go`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kubesim_api::meta::well_known;
+use kubesim_api::Pod;
+
+use super::common::{count_matching, node_has_all_keys, SpreadConstraint};
+use super::NodePods;
+
+/// MaxNodeScore.
+const MAX_NODE_SCORE: i64 = 100;
+
+/// State computed once per cycle at PreScore and read by Score and NormalizeScore.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpreadScoreState {
+    /// Soft constraints (pod's own or the defaults).
+    pub constraints: Vec<SpreadConstraint>,
+    /// Feasible nodes lacking some topology key (scored 0).
+    pub ignored_nodes: BTreeSet<String>,
+    /// `[constraint][topology value]` → matching pods, for values present among feasible nodes
+    /// (hostname constraints are counted per node at Score and have no entries here).
+    pub topology_value_to_pod_counts: Vec<BTreeMap<String, i64>>,
+    /// `[constraint]` → ln(number of domains + 2).
+    pub topology_normalizing_weight: Vec<f64>,
+}
+
+/// Upstream `topologyNormalizingWeight`.
+pub fn topology_normalizing_weight(size: usize) -> f64 {
+    ((size + 2) as f64).ln()
+}
+
+/// Upstream `scoreForCount`: `cnt·weight + (maxSkew − 1)`.
+pub fn score_for_count(cnt: i64, max_skew: i32, weight: f64) -> f64 {
+    cnt as f64 * weight + f64::from(max_skew - 1)
+}
+
+impl SpreadScoreState {
+    /// Upstream `PreScore` (after the constraints were chosen). Returns `None` for Skip: no soft
+    /// constraints, or no nodes at all.
+    ///
+    /// `require_all_topologies` is true when the pod has its own constraints or the plugin is not
+    /// system-defaulted.
+    pub fn compute<'a, N: NodePods + 'a>(
+        pod: &Pod,
+        constraints: Vec<SpreadConstraint>,
+        require_all_topologies: bool,
+        feasible_nodes: &[&'a N],
+        all_nodes: impl IntoIterator<Item = &'a N>,
+        taint_comparison_operators: bool,
+    ) -> Option<Self> {
+        let mut all_nodes = all_nodes.into_iter().peekable();
+        if all_nodes.peek().is_none() || constraints.is_empty() {
+            return None;
+        }
+        let mut state = SpreadScoreState {
+            topology_value_to_pod_counts: vec![BTreeMap::new(); constraints.len()],
+            ..Default::default()
+        };
+        let mut topo_size = vec![0usize; constraints.len()];
+        for info in feasible_nodes {
+            let node = info.node();
+            if require_all_topologies && !node_has_all_keys(node, &constraints) {
+                state.ignored_nodes.insert(node.meta.name.clone());
+                continue;
+            }
+            for (i, c) in constraints.iter().enumerate() {
+                if c.topology_key == well_known::HOSTNAME {
+                    continue;
+                }
+                // A node without the key lands in the "" domain, as upstream's map lookup does.
+                let value = node.meta.labels.get(&c.topology_key).cloned().unwrap_or_default();
+                if let std::collections::btree_map::Entry::Vacant(e) =
+                    state.topology_value_to_pod_counts[i].entry(value)
+                {
+                    e.insert(0);
+                    topo_size[i] += 1;
+                }
+            }
+        }
+        state.topology_normalizing_weight = constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let size = if c.topology_key == well_known::HOSTNAME {
+                    feasible_nodes.len() - state.ignored_nodes.len()
+                } else {
+                    topo_size[i]
+                };
+                topology_normalizing_weight(size)
+            })
+            .collect();
+
+        for info in all_nodes {
+            let node = info.node();
+            if require_all_topologies && !node_has_all_keys(node, &constraints) {
+                continue;
+            }
+            for (i, c) in constraints.iter().enumerate() {
+                if !c.includes_node(pod, node, taint_comparison_operators) {
+                    continue;
+                }
+                let value = node.meta.labels.get(&c.topology_key).cloned().unwrap_or_default();
+                // Only domains present among the feasible nodes are counted (hostname has none).
+                if let Some(slot) = state.topology_value_to_pod_counts[i].get_mut(&value) {
+                    *slot += count_matching(info.pods(), c, &pod.meta.namespace);
+                }
+            }
+        }
+        state.constraints = constraints;
+        Some(state)
+    }
+
+    /// Upstream `Score`: `round(Σ_c count_c·weight_c + (maxSkew_c − 1))` over the constraints whose
+    /// key the node has; ignored nodes score 0.
+    pub fn score<N: NodePods>(&self, pod: &Pod, info: &N) -> i64 {
+        let node = info.node();
+        if self.ignored_nodes.contains(&node.meta.name) {
+            return 0;
+        }
+        let mut score = 0.0f64;
+        for (i, c) in self.constraints.iter().enumerate() {
+            let Some(value) = node.meta.labels.get(&c.topology_key) else { continue };
+            let cnt = if c.topology_key == well_known::HOSTNAME {
+                count_matching(info.pods(), c, &pod.meta.namespace)
+            } else {
+                self.topology_value_to_pod_counts[i].get(value).copied().unwrap_or(0)
+            };
+            score += score_for_count(cnt, c.max_skew, self.topology_normalizing_weight[i]);
+        }
+        // Go's math.Round rounds half away from zero, as f64::round does.
+        score.round() as i64
+    }
+
+    /// Upstream `NormalizeScore` over `(node name, raw score)` pairs: ignored nodes get 0; if the
+    /// largest raw score is 0 everyone else gets 100; otherwise `100·(max + min − s)/max`.
+    pub fn normalize(&self, scores: &mut [(String, i64)]) {
+        let ignored = &self.ignored_nodes;
+        self.normalize_flags(scores.iter_mut().map(|(name, s)| (ignored.contains(name.as_str()), s)));
+    }
+
+    /// [`normalize`](Self::normalize) over `(is ignored, score)` pairs.
+    pub fn normalize_flags<'s>(&self, scores: impl Iterator<Item = (bool, &'s mut i64)>) {
+        let scores: Vec<(bool, &mut i64)> = scores.collect();
+        let mut min_score = i64::MAX;
+        let mut max_score = 0i64;
+        for (ignored, s) in &scores {
+            if !*ignored {
+                min_score = min_score.min(**s);
+                max_score = max_score.max(**s);
+            }
+        }
+        for (ignored, s) in scores {
+            *s = if ignored {
+                0
+            } else if max_score == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE * (max_score + min_score - *s) / max_score
+            };
+        }
+    }
+}
