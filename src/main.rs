@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
+use commands::bench_nodes::BenchNodesArgs;
 use commands::bench_scheduler::BenchSchedulerArgs;
 use commands::schedule::ScheduleArgs;
 
@@ -35,6 +36,8 @@ enum Command {
 enum BenchCommand {
     /// Scheduling throughput on the scheduler_perf SchedulingBasic shape.
     Scheduler(BenchSchedulerArgs),
+    /// The node layer at scale: kubelets, probes and the simulated runtime.
+    Nodes(BenchNodesArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Schedule(args) => commands::schedule::run(&args),
         Command::Bench(BenchCommand::Scheduler(args)) => commands::bench_scheduler::run(&args),
+        Command::Bench(BenchCommand::Nodes(args)) => commands::bench_nodes::run(&args),
         Command::Duration { text } => match text.parse::<sim_core::SimDuration>() {
             Ok(d) => {
                 println!("{d} = {} ns", d.as_nanos());

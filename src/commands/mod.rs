@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench_nodes;
 pub mod bench_scheduler;
 pub mod schedule;
 pub mod schedule_report;

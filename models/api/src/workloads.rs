@@ -29,6 +29,21 @@ pub struct PodTemplateSpec {
     pub spec: PodSpec,
 }
 
+impl PodTemplateSpec {
+    /// A deterministic `pod-template-hash`: FNV-1a (32 bit) over the template's debug rendering,
+    /// written in upstream's "safe" alphabet (no vowels, no look-alike digits). Equal templates give
+    /// equal hashes. The value differs from upstream's, which hashes Go's dump of the Go struct.
+    pub fn template_hash(&self) -> String {
+        const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in format!("{self:?}").bytes() {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        hash.to_string().bytes().map(|b| SAFE_ALPHABET[usize::from(b) % SAFE_ALPHABET.len()] as char).collect()
+    }
+}
+
 /// An integer or a percentage (`maxSurge`, `maxUnavailable`, PDB `minAvailable`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IntOrPercent {

@@ -17,12 +17,18 @@
 
 pub mod backoff;
 pub mod cgroups;
+pub mod eviction;
+pub mod kubelet;
 pub mod probes;
 pub mod qos;
 pub mod runtime;
 pub mod termination;
 
 pub use backoff::{BackoffConfig, CrashLoopBackoff, RestartDecision};
+pub use kubelet::{Kubelet, KubeletConfig, KubeletEffect, KubeletInput, ProbeMode, TimerToken};
+pub use probes::NaiveProbes;
 pub use probes::{ContainerProbes, ProbeKind, ProbeResult, ProbeSpec, ProbeTransition};
 pub use qos::{pod_qos, QosClass};
-pub use runtime::{NodeRuntime, RuntimeEvent};
+pub use runtime::{
+    ContainerId, ContainerRole, ImagePullError, NodeRuntime, RuntimeCommand, RuntimeEvent, SandboxId,
+};

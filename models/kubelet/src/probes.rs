@@ -511,6 +511,160 @@ pub mod naive {
     }
 }
 
+/// The per-period prober as an incremental state machine: the kubelet's naive mode wakes it at
+/// every probe tick ([`NaiveProbes::next_tick`]) and it runs `doProbe` literally, tick by tick. It
+/// gives the same cached-result changes as [`ContainerProbes`] at one event per probe period, which
+/// is what the kubelet-level oracle test and the per-probe event count need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NaiveProbes {
+    tick_origin: SimTime,
+    specs: [Option<ProbeSpec>; 3],
+    state: [NaiveWorker; 3],
+    /// Next tick index per worker.
+    next_k: [u64; 3],
+    instance: Option<Instance>,
+    ticks_run: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NaiveWorker {
+    cached: Option<ProbeResult>,
+    last: ProbeResult,
+    run: u32,
+    on_hold: bool,
+}
+
+impl NaiveProbes {
+    /// Workers ticking from `tick_origin`.
+    pub fn new(
+        tick_origin: SimTime,
+        startup: Option<ProbeSpec>,
+        liveness: Option<ProbeSpec>,
+        readiness: Option<ProbeSpec>,
+    ) -> Self {
+        let w = NaiveWorker { cached: None, last: ProbeResult::Success, run: 0, on_hold: false };
+        NaiveProbes {
+            tick_origin,
+            specs: [startup, liveness, readiness],
+            state: [w; 3],
+            next_k: [0; 3],
+            instance: None,
+            ticks_run: 0,
+        }
+    }
+
+    fn tick_at_or_after(&self, i: usize, t: SimTime) -> u64 {
+        let p = self.specs[i].map_or(1, |s| s.period.as_nanos().max(1));
+        t.saturating_duration_since(self.tick_origin).as_nanos().div_ceil(p)
+    }
+
+    fn tick_time(&self, i: usize, k: u64) -> SimTime {
+        let p = self.specs[i].map_or(SimDuration::MAX, |s| s.period);
+        self.tick_origin.saturating_add(p.saturating_mul(k))
+    }
+
+    /// A new container instance started at `at`.
+    pub fn container_started(&mut self, at: SimTime) {
+        for i in 0..3 {
+            self.state[i].cached = Some(ProbeKind::ALL[i].initial_result());
+            self.state[i].on_hold = false;
+            self.next_k[i] = self.next_k[i].max(self.tick_at_or_after(i, at));
+        }
+        self.instance = Some(Instance { start: at, stopped_at: None, started_at: None });
+    }
+
+    /// The instance stopped at `at`.
+    pub fn container_stopped(&mut self, at: SimTime) {
+        if let Some(inst) = &mut self.instance {
+            inst.stopped_at = Some(inst.stopped_at.map_or(at, |s| s.min(at)));
+        }
+    }
+
+    /// The next tick of any worker while the instance runs.
+    pub fn next_tick(&self) -> Option<SimTime> {
+        let inst = self.instance?;
+        let t =
+            (0..3).filter(|&i| self.specs[i].is_some()).map(|i| self.tick_time(i, self.next_k[i])).min()?;
+        (t < inst.stopped_at.unwrap_or(SimTime::MAX)).then_some(t)
+    }
+
+    /// Probe ticks run so far (the per-probe event count).
+    pub fn ticks_run(&self) -> u64 {
+        self.ticks_run
+    }
+
+    /// Runs every worker tick at exactly `now` (startup, liveness, readiness order).
+    pub fn tick(&mut self, now: SimTime, health: &ContainerHealth) -> Vec<ProbeTransition> {
+        let mut out = Vec::new();
+        let Some(mut inst) = self.instance else { return out };
+        if now >= inst.stopped_at.unwrap_or(SimTime::MAX) {
+            return out;
+        }
+        let has_startup = self.specs[0].is_some();
+        for (i, kind) in ProbeKind::ALL.into_iter().enumerate() {
+            let Some(spec) = self.specs[i] else { continue };
+            if self.tick_time(i, self.next_k[i]) != now {
+                continue;
+            }
+            self.next_k[i] += 1;
+            self.ticks_run += 1;
+            let st = &mut self.state[i];
+            if st.on_hold || now - inst.start < spec.initial_delay {
+                continue;
+            }
+            let started = !has_startup || inst.started_at.is_some_and(|s| s < now);
+            if has_startup && started == (kind == ProbeKind::Startup) {
+                continue;
+            }
+            let outcome = if kind.timeline(health).at(now - inst.start).succeeds_within(spec.timeout) {
+                ProbeResult::Success
+            } else {
+                ProbeResult::Failure
+            };
+            if outcome == st.last {
+                st.run = st.run.saturating_add(1);
+            } else {
+                st.last = outcome;
+                st.run = 1;
+            }
+            if st.run < spec.threshold(outcome) {
+                continue;
+            }
+            if st.cached != Some(outcome) {
+                st.cached = Some(outcome);
+                out.push(ProbeTransition { at: now, kind, result: outcome });
+                if kind == ProbeKind::Startup && outcome == ProbeResult::Success {
+                    inst.started_at = Some(now);
+                }
+            }
+            if kind == ProbeKind::Startup || (kind == ProbeKind::Liveness && outcome == ProbeResult::Failure)
+            {
+                st.on_hold = true;
+                st.run = 0;
+            }
+        }
+        self.instance = Some(inst);
+        out
+    }
+
+    /// The cached result of `kind`.
+    pub fn result(&self, kind: ProbeKind) -> Option<ProbeResult> {
+        self.specs[kind.index()].and(self.state[kind.index()].cached)
+    }
+
+    /// Running, and startup Success or no startup probe.
+    pub fn started(&self) -> bool {
+        self.instance
+            .is_some_and(|i| i.stopped_at.is_none() && (self.specs[0].is_none() || i.started_at.is_some()))
+    }
+
+    /// Started, and readiness Success or no readiness probe.
+    pub fn ready(&self) -> bool {
+        self.started()
+            && (self.specs[2].is_none() || self.result(ProbeKind::Readiness) == Some(ProbeResult::Success))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::naive::{simulate, InstanceRun};

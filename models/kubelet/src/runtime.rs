@@ -1,71 +1,135 @@
-//! The seam between the kubelet and its node: a narrow, CRI-like [`NodeRuntime`] (draft).
+//! The seam between the kubelet and its node: [`RuntimeCommand`]s out, [`RuntimeEvent`]s in.
 //!
-//! The kubelet is sans-IO: it never waits for the runtime. A verb *requests* something and returns
-//! at once (`Ok` means "accepted", not "done"); what actually happens comes back later as a
-//! [`RuntimeEvent`] stamped with the [`SimTime`] at which it happened. The simulated runtime
-//! answers by scheduling those events in virtual time (a container start 300 ms later, an OOM kill
-//! at the computed crossing instant); the real Linux backend delivers them from its wall-clock
-//! driver (inotify on `memory.events`, `waitpid`, …). Both feed the same kubelet code.
+//! The kubelet is sans-IO: it never calls the runtime. It emits commands as effects
+//! ([`crate::KubeletEffect::Runtime`]); the driver hands them to a [`NodeRuntime`], which answers
+//! with events stamped with the instant they happen (a container start 300 ms later, an OOM kill at
+//! the computed crossing). The simulation driver schedules those events in virtual time; the real
+//! Linux backend delivers them from its wall-clock loop (`waitpid`, inotify on `memory.events`).
+//! When an event comes due the driver passes it through [`NodeRuntime::commit`] — the runtime may
+//! have superseded it (a container killed before its planned crash) — and then to the kubelet.
 //!
-//! Verbs (six): [`create_sandbox`](NodeRuntime::create_sandbox), [`pull_image`](NodeRuntime::pull_image),
-//! [`start_container`](NodeRuntime::start_container), [`signal`](NodeRuntime::signal),
-//! [`remove`](NodeRuntime::remove), [`stats`](NodeRuntime::stats).
+//! Identifiers are chosen by the kubelet (so it needs no synchronous answer): a [`SandboxId`] per
+//! admitted pod, a [`ContainerId`] per container *instance* packing (pod, container index,
+//! instance number). A restart is a new instance, hence a new id, which is what resets probe holds
+//! and initial results upstream.
+//!
+//! Commands (five, CRI-like): create sandbox, pull image, start container, stop container (SIGTERM,
+//! SIGKILL after a timeout, as CRI `StopContainer`), remove sandbox.
 
-use sim_core::SimTime;
+use std::sync::Arc;
+
+use kubesim_api::PullPolicy;
+use kubesim_workload::PodWorkload;
+use sim_core::{SimDuration, SimTime};
+
+use crate::cgroups::{ContainerCgroup, PodCgroup};
 
 /// A pod sandbox (pod-level cgroup + network namespace) on this node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SandboxId(pub u64);
 
-/// One container instance. A restart creates a new id (upstream: a new container ID), which is
-/// what resets probe holds and initial results.
+/// One container instance: `pod << 32 | index << 24 | instance` (instance mod 2²⁴).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ContainerId(pub u64);
 
-/// What the kubelet asks the runtime to create for a pod.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SandboxSpec {
-    /// `namespace/name` of the pod, for logs.
-    pub pod: String,
-    /// Pod-level cgroup values (see [`crate::cgroups::pod_cgroup`]).
-    pub cgroup: crate::cgroups::PodCgroup,
+impl ContainerId {
+    /// Packs the parts.
+    pub fn new(pod: u32, index: u8, instance: u32) -> Self {
+        ContainerId((u64::from(pod) << 32) | (u64::from(index) << 24) | u64::from(instance & 0xFF_FFFF))
+    }
+    /// The kubelet's local pod number (also the [`SandboxId`]).
+    pub fn pod(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+    /// Container index in the pod (init containers first, then regular ones).
+    pub fn index(self) -> u8 {
+        (self.0 >> 24) as u8
+    }
+    /// Instance number (0 for the first run, +1 per restart), modulo 2²⁴.
+    pub fn instance(self) -> u32 {
+        (self.0 & 0xFF_FFFF) as u32
+    }
+    /// The sandbox this container runs in.
+    pub fn sandbox(self) -> SandboxId {
+        SandboxId(u64::from(self.pod()))
+    }
 }
 
-/// What the kubelet asks the runtime to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContainerSpec {
-    /// Container name within the pod.
-    pub name: String,
-    /// Image reference.
-    pub image: String,
-    /// Container cgroup values (see [`crate::cgroups::container_cgroup`]).
-    pub cgroup: crate::cgroups::ContainerCgroup,
-    /// `oom_score_adj` (see [`crate::qos::container_oom_score_adj`]).
-    pub oom_score_adj: i64,
-}
-
-/// A signal the kubelet sends.
+/// What a container is to its pod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    /// SIGTERM (15): graceful stop.
-    Term,
-    /// SIGKILL (9): immediate stop.
-    Kill,
+pub enum ContainerRole {
+    /// A regular init container: runs to completion before the next one.
+    Init,
+    /// A restartable init container (sidecar): keeps running.
+    Sidecar,
+    /// A regular container.
+    Regular,
 }
 
-/// Why a verb was refused synchronously (bad id, sandbox gone). Failures that take time (an
-/// image that does not exist) arrive as events instead.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RuntimeError {
-    /// No such sandbox.
-    #[error("unknown sandbox {0:?}")]
-    UnknownSandbox(SandboxId),
-    /// No such container.
-    #[error("unknown container {0:?}")]
-    UnknownContainer(ContainerId),
-    /// Anything else the backend reports, with context.
-    #[error("runtime error: {0}")]
-    Other(String),
+/// A command for the runtime.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuntimeCommand {
+    /// Create the pod sandbox; answered by [`RuntimeEvent::SandboxReady`].
+    CreateSandbox {
+        /// Id chosen by the kubelet.
+        sandbox: SandboxId,
+        /// Pod-level cgroup values.
+        cgroup: PodCgroup,
+        /// What the pod's containers do (simulation; `None` = defaults).
+        workload: Option<Arc<PodWorkload>>,
+    },
+    /// Make `image` available for `container`; answered by [`RuntimeEvent::ImagePulled`].
+    PullImage {
+        /// The instance the pull is for.
+        container: ContainerId,
+        /// Image reference.
+        image: String,
+        /// `imagePullPolicy`.
+        policy: PullPolicy,
+    },
+    /// Create and start a container; answered by [`RuntimeEvent::ContainerStarted`] and, some
+    /// day, [`RuntimeEvent::ContainerExited`].
+    StartContainer {
+        /// Id chosen by the kubelet.
+        container: ContainerId,
+        /// Init, sidecar or regular.
+        role: ContainerRole,
+        /// Container cgroup values.
+        cgroup: ContainerCgroup,
+        /// `oom_score_adj`.
+        oom_score_adj: i64,
+    },
+    /// SIGTERM now, SIGKILL after `timeout` if still running (CRI `StopContainer`).
+    StopContainer {
+        /// Which.
+        container: ContainerId,
+        /// Grace before SIGKILL.
+        timeout: SimDuration,
+    },
+    /// Remove the sandbox and whatever is left in it.
+    RemoveSandbox {
+        /// Which.
+        sandbox: SandboxId,
+    },
+}
+
+/// Why an image pull failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImagePullError {
+    /// The registry does not have it (`ErrImagePull`).
+    NotFound,
+    /// `imagePullPolicy: Never` and not present (`ErrImageNeverPull`).
+    NeverPullMissing,
+}
+
+impl ImagePullError {
+    /// The container waiting reason upstream shows.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ImagePullError::NotFound => "ErrImagePull",
+            ImagePullError::NeverPullMissing => "ErrImageNeverPull",
+        }
+    }
 }
 
 /// Resource usage of one container at one instant.
@@ -93,12 +157,12 @@ pub enum RuntimeEvent {
         /// When.
         at: SimTime,
     },
-    /// An image pull finished (`ok == false`: ErrImagePull).
+    /// An image pull for `container` finished.
     ImagePulled {
-        /// Image reference.
-        image: String,
-        /// Success.
-        ok: bool,
+        /// The instance it was for.
+        container: ContainerId,
+        /// Outcome.
+        result: Result<(), ImagePullError>,
         /// When.
         at: SimTime,
     },
@@ -122,7 +186,7 @@ pub enum RuntimeEvent {
         /// When.
         at: SimTime,
     },
-    /// A probe ran (real backend; the simulated kubelet computes probe results analytically).
+    /// A probe ran (real backend only; the simulated kubelet computes probe results analytically).
     ProbeResult {
         /// Which container.
         container: ContainerId,
@@ -133,47 +197,50 @@ pub enum RuntimeEvent {
         /// When.
         at: SimTime,
     },
-    /// A stats sample (answer to [`NodeRuntime::stats`] or periodic).
-    StatsSample {
-        /// Which container.
-        container: ContainerId,
-        /// The sample.
-        stats: ContainerStats,
-        /// When.
-        at: SimTime,
-    },
 }
 
-/// The CRI-like verbs the kubelet drives its node with. Every verb takes `now` and returns
-/// immediately; results arrive as [`RuntimeEvent`]s at `now` or later.
+impl RuntimeEvent {
+    /// When it happened (when the driver must deliver it).
+    pub fn at(&self) -> SimTime {
+        match self {
+            RuntimeEvent::SandboxReady { at, .. }
+            | RuntimeEvent::ImagePulled { at, .. }
+            | RuntimeEvent::ContainerStarted { at, .. }
+            | RuntimeEvent::ContainerExited { at, .. }
+            | RuntimeEvent::ProbeResult { at, .. } => *at,
+        }
+    }
+}
+
+/// Why a stats query was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// No such container running.
+    #[error("unknown container {0:?}")]
+    UnknownContainer(ContainerId),
+}
+
+/// One node's container runtime, as the kubelet's driver uses it.
 pub trait NodeRuntime {
-    /// Creates the pod sandbox; answers [`RuntimeEvent::SandboxReady`].
-    fn create_sandbox(&mut self, now: SimTime, spec: &SandboxSpec) -> Result<SandboxId, RuntimeError>;
-    /// Makes `image` available (a no-op event if cached); answers [`RuntimeEvent::ImagePulled`].
-    fn pull_image(&mut self, now: SimTime, image: &str) -> Result<(), RuntimeError>;
-    /// Creates and starts a container in `sandbox`; answers [`RuntimeEvent::ContainerStarted`]
-    /// (then, eventually, [`RuntimeEvent::ContainerExited`]).
-    fn start_container(
-        &mut self,
-        now: SimTime,
-        sandbox: SandboxId,
-        spec: &ContainerSpec,
-    ) -> Result<ContainerId, RuntimeError>;
-    /// Sends `signal`; the exit, if any, is reported as [`RuntimeEvent::ContainerExited`].
-    fn signal(&mut self, now: SimTime, container: ContainerId, signal: Signal) -> Result<(), RuntimeError>;
-    /// Removes an exited container, or a sandbox whose containers are all gone.
-    fn remove(&mut self, now: SimTime, target: RemoveTarget) -> Result<(), RuntimeError>;
-    /// Current usage of `container` (synchronous: both backends can read counters at once).
+    /// Carries out `command` at `now`, pushing the events it will cause (stamped `≥ now`) to
+    /// `events`. The driver delivers each at its time, through [`commit`](Self::commit).
+    fn execute(&mut self, now: SimTime, command: RuntimeCommand, events: &mut Vec<RuntimeEvent>);
+    /// An event pushed earlier comes due: the runtime applies it to its own state and returns it,
+    /// or returns `None` when it was superseded (a planned crash of a container already killed).
+    fn commit(&mut self, now: SimTime, event: RuntimeEvent) -> Option<RuntimeEvent>;
+    /// Current usage of a running container.
     fn stats(&mut self, now: SimTime, container: ContainerId) -> Result<ContainerStats, RuntimeError>;
-    /// Events that happened up to and including `now`, in time order.
-    fn drain_events(&mut self, now: SimTime) -> Vec<RuntimeEvent>;
 }
 
-/// What [`NodeRuntime::remove`] removes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RemoveTarget {
-    /// An exited container.
-    Container(ContainerId),
-    /// A sandbox.
-    Sandbox(SandboxId),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_ids_pack_pod_index_and_instance() {
+        let id = ContainerId::new(70_000, 3, 5);
+        assert_eq!((id.pod(), id.index(), id.instance()), (70_000, 3, 5));
+        assert_eq!(id.sandbox(), SandboxId(70_000));
+        assert_ne!(ContainerId::new(1, 0, 0), ContainerId::new(1, 0, 1));
+    }
 }

@@ -11,18 +11,11 @@ use crate::convert::common::synthetic_uid;
 use crate::loader::{Loaded, ObjectRef};
 
 /// Upstream's `rand.SafeEncodeString` alphabet (no vowels, no confusable digits).
-const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-/// A deterministic pod-template-hash: FNV-1a (32 bit) over the template's debug rendering,
-/// written in upstream's safe alphabet. Equal templates give equal hashes; the value differs from
-/// upstream's (which hashes Go's spew dump of the Go struct).
+/// The deterministic pod-template-hash of `template` (see
+/// [`PodTemplateSpec::template_hash`](kubesim_api::PodTemplateSpec::template_hash)).
 pub fn pod_template_hash(template: &PodTemplateSpec) -> String {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in format!("{template:?}").bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash.to_string().bytes().map(|b| SAFE_ALPHABET[usize::from(b) % SAFE_ALPHABET.len()] as char).collect()
+    template.template_hash()
 }
 
 fn stamp(

@@ -7,9 +7,19 @@
 //! | module | contents |
 //! |---|---|
 //! | [`cpu`] | water-filling by shares under quota caps; CFS throttling counters per 100 ms period; per-tick oracle |
-//! | [`memory`] | OOM crossing time under a working-set curve; `memory.available`; eviction ranking |
+//! | [`memory`] | OOM crossing time under a working-set curve; `memory.available`; eviction ranking (re-exported from the kubelet) |
+//! | [`images`] | image catalog (layers and sizes, shared layers), per-node cache with a serialized puller |
+//! | [`node`] | [`SimNodeRuntime`]: the kubelet's `NodeRuntime` in virtual time (start latency, pulls, own exits, OOM kills, SIGTERM/SIGKILL) |
+//! | [`fleet`] | [`NodeFleet`]: N kubelets + runtimes on one `EventQueue`; the `bench nodes` benchmark |
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod cpu;
+pub mod fleet;
+pub mod images;
 pub mod memory;
+pub mod node;
+
+pub use fleet::{bench, BenchConfig, BenchReport, NodeFleet};
+pub use images::{ImageCache, ImageCatalog};
+pub use node::{RuntimeConfig, SimNodeRuntime};

@@ -7,8 +7,6 @@
 //! threshold (100Mi by default), evicts one pod per cycle in the order of
 //! [`rank_for_memory_eviction`] (`pkg/kubelet/eviction :: rankMemoryPressure`).
 
-use std::cmp::Ordering;
-
 use kubesim_workload::Curve;
 use sim_core::{SimDuration, SimTime};
 
@@ -16,8 +14,7 @@ use sim_core::{SimDuration, SimTime};
 pub const OOM_EXIT_CODE: i32 = 137;
 /// Container status reason of an OOM kill.
 pub const OOM_REASON: &str = "OOMKilled";
-/// Default hard eviction threshold `memory.available<100Mi`.
-pub const DEFAULT_MEMORY_AVAILABLE_THRESHOLD_BYTES: i64 = 100 * 1024 * 1024;
+pub use kubesim_kubelet::eviction::DEFAULT_MEMORY_AVAILABLE_THRESHOLD_BYTES;
 
 /// The first instant `≥ from` at which a container started at `start`, whose working set follows
 /// `working_set` (offsets since start), exceeds `limit_bytes`. `None`: no limit, or never.
@@ -64,56 +61,9 @@ pub fn memory_pressure(available_bytes: i64, threshold_bytes: i64) -> bool {
     available_bytes < threshold_bytes
 }
 
-/// A pod as the eviction manager ranks it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EvictionCandidate<K> {
-    /// Identifies the pod.
-    pub key: K,
-    /// Working set of the pod; `None` when no stats are available.
-    pub memory_usage_bytes: Option<i64>,
-    /// The pod's memory request (effective pod request).
-    pub memory_request_bytes: i64,
-    /// Pod priority (0 when unset).
-    pub priority: i32,
-}
-
-/// `exceedMemoryRequests`, then `priority`, then `memory`: the order pods are evicted in.
-///
-/// 1. pods without stats first, then pods using more than their request;
-/// 2. lower priority first;
-/// 3. larger `usage − request` first (pods without stats first).
-///
-/// Upstream sorts with Go's unstable `sort.Sort`, so equal pods come out in an unspecified order;
-/// here ties keep their input order (stable sort), which makes the choice deterministic.
-pub fn rank_for_memory_eviction<K>(pods: &mut [EvictionCandidate<K>]) {
-    pods.sort_by(compare_for_memory_eviction);
-}
-
-/// The comparison behind [`rank_for_memory_eviction`] (`Less` = evict first).
-pub fn compare_for_memory_eviction<K>(a: &EvictionCandidate<K>, b: &EvictionCandidate<K>) -> Ordering {
-    // true sorts first
-    let first = |x: bool, y: bool| y.cmp(&x);
-    let by_stats = |a: &EvictionCandidate<K>, b: &EvictionCandidate<K>| match (
-        a.memory_usage_bytes,
-        b.memory_usage_bytes,
-    ) {
-        (Some(_), Some(_)) => None,
-        (ua, ub) => Some(first(ua.is_none(), ub.is_none())),
-    };
-    let exceeds = by_stats(a, b).unwrap_or_else(|| {
-        let ea = a.memory_usage_bytes.is_some_and(|u| u > a.memory_request_bytes);
-        let eb = b.memory_usage_bytes.is_some_and(|u| u > b.memory_request_bytes);
-        first(ea, eb)
-    });
-    exceeds.then_with(|| a.priority.cmp(&b.priority)).then_with(|| {
-        by_stats(a, b).unwrap_or_else(|| {
-            let over = |p: &EvictionCandidate<K>| {
-                p.memory_usage_bytes.unwrap_or(0).saturating_sub(p.memory_request_bytes)
-            };
-            over(b).cmp(&over(a))
-        })
-    })
-}
+pub use kubesim_kubelet::eviction::{
+    compare_for_memory_eviction, rank_for_memory_eviction, EvictionCandidate,
+};
 
 #[cfg(test)]
 mod tests {

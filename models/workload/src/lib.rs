@@ -9,14 +9,17 @@
 //! |---|---|
 //! | [`curve`] | [`Curve`]: piecewise integer functions (hold/linear, periodic, leak) with exact crossing queries; deterministic diurnal sine |
 //! | [`spec`] | scenario-file shapes (`{constant: 200m}`, `{diurnal: …}`, `memory: {base, leak}`, `health: {…}`), minimal quantity parser, seeded crash times |
+//! | [`container`] | [`ContainerWorkload`] (CPU, memory, health, own exit, SIGTERM reaction), [`PodWorkload`], scenario [`WorkloadSpec`] |
 //! | [`health`] | [`HealthTimeline`], [`ContainerHealth`]: what probes see over a container's life |
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod container;
 pub mod curve;
 pub mod health;
 pub mod spec;
 
+pub use container::{ContainerWorkload, PodWorkload, ShutdownSpec, WorkloadSpec};
 pub use curve::{diurnal, Curve, CurveError, Interpolation};
 pub use health::{ContainerHealth, HealthTimeline, HealthTimelineError, ProbeResponse};
 pub use spec::{Amount, Demand, DemandSpec, HealthSpec, MemorySpec, SpecError};

@@ -1,0 +1,899 @@
+//! The kubelet of one node as an event-driven, sans-IO state machine.
+//!
+//! [`Kubelet::handle`] takes `now` and one [`KubeletInput`] and pushes [`KubeletEffect`]s: runtime
+//! commands, pod status writes, timer requests, node lease/condition transitions, evictions. It
+//! never reads a clock and never touches a queue; the driver (simulation or wall clock) does.
+//!
+//! Costs are proportional to transitions: probes wake the kubelet only when a cached result will
+//! change ([`ProbeMode::Analytic`]); the eviction manager checks only while the running
+//! containers' memory curves make pressure possible ([`crate::eviction::next_possible_pressure`]);
+//! heartbeats are a single up/down transition ([`KubeletEffect::NodeLease`]). A pod whose
+//! containers are ready and steady costs no events at all.
+//!
+//! Pod life: admission (requests vs allocatable, else `Failed`/`OutOf<resource>`) → sandbox →
+//! init containers in order (a sidecar counts as done once started; it keeps running) → regular
+//! containers → probes, restarts per policy with CrashLoopBackOff → termination (deletion:
+//! SIGTERM, grace, SIGKILL; terminal phase; removal confirmed) or eviction.
+
+mod types;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kubesim_api::{ConditionStatus, NodeConditionType, ObjectKey, Pod, PodPhase, ResourceName};
+use kubesim_workload::PodWorkload;
+use sim_core::{SimDuration, SimTime};
+
+use crate::backoff::{BackoffConfig, CrashLoopBackoff, RestartDecision};
+use crate::cgroups::{container_cgroup, effective_pod_resources, pod_cgroup};
+use crate::eviction::{rank_for_memory_eviction, EvictionCandidate, RunningMemory};
+use crate::probes::ProbeKind;
+use crate::qos::container_oom_score_adj;
+use crate::runtime::{ContainerId, ContainerRole, RuntimeCommand, RuntimeEvent, SandboxId};
+use crate::termination::plan_kill;
+
+use types::TimerKind;
+pub use types::{KubeletConfig, KubeletEffect, KubeletInput, ProbeMode, TimerToken};
+use worker::{Phase, PodWorker, Teardown, Termination};
+
+/// Grace override for hard evictions (the pod worker's minimum).
+const EVICTION_GRACE: SimDuration = SimDuration::from_secs(1);
+
+/// Image pull back-off: `flowcontrol.Backoff` `Next` semantics per (pod, container).
+#[derive(Clone, Copy, Debug)]
+struct PullBackoff {
+    backoff: SimDuration,
+    last_update: SimTime,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct EvictionState {
+    due: Option<SimTime>,
+    pressure: bool,
+    last_observed: Option<SimTime>,
+}
+
+/// The kubelet of one node.
+#[derive(Debug)]
+pub struct Kubelet {
+    config: KubeletConfig,
+    up: bool,
+    /// When the kubelet last started (origin of the eviction manager's ticks).
+    started_at: SimTime,
+    next_pod: u32,
+    by_key: BTreeMap<ObjectKey, u32>,
+    pods: BTreeMap<u32, PodWorker>,
+    crash_backoff: CrashLoopBackoff<(u32, u8)>,
+    pull_backoff: BTreeMap<(u32, u8), PullBackoff>,
+    eviction: EvictionState,
+    /// Last eviction check (one eviction per monitoring tick).
+    last_eviction_check: Option<SimTime>,
+    /// Pods with status changes not yet written.
+    dirty: Vec<u32>,
+    /// Inputs that arrived while the kubelet was stopped, replayed on start.
+    backlog: Vec<KubeletInput>,
+    /// Status reason of each pod, e.g. `Evicted`.
+    reasons: BTreeMap<u32, &'static str>,
+}
+
+impl Kubelet {
+    /// A stopped kubelet; send [`KubeletInput::NodeStart`] to start it.
+    pub fn new(config: KubeletConfig) -> Self {
+        Kubelet {
+            crash_backoff: CrashLoopBackoff::new(config.crash_backoff),
+            config,
+            up: false,
+            started_at: SimTime::ZERO,
+            next_pod: 0,
+            by_key: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            pull_backoff: BTreeMap::new(),
+            eviction: EvictionState::default(),
+            last_eviction_check: None,
+            dirty: Vec::new(),
+            backlog: Vec::new(),
+            reasons: BTreeMap::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KubeletConfig {
+        &self.config
+    }
+
+    /// True while running.
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// Number of pods the kubelet manages (admitted, not yet removed).
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// Ready pods (Ready condition True).
+    pub fn ready_pods(&self) -> usize {
+        self.pods.values().filter(|p| p.conds[2].on).count()
+    }
+
+    /// Handles one input at `now`, pushing effects to `out`.
+    pub fn handle(&mut self, now: SimTime, input: KubeletInput, out: &mut Vec<KubeletEffect>) {
+        if !self.up {
+            match input {
+                KubeletInput::NodeStart => self.start(now, out),
+                KubeletInput::NodeStop | KubeletInput::TimerFired(_) => {}
+                other => self.backlog.push(other),
+            }
+            return;
+        }
+        match input {
+            KubeletInput::PodAssigned { pod, workload } => self.admit(now, pod, workload, out),
+            KubeletInput::PodDeletionRequested { key, grace } => self.delete(now, &key, grace, out),
+            KubeletInput::Runtime(ev) => self.on_runtime(now, ev, out),
+            KubeletInput::TimerFired(token) => self.on_timer(now, token, out),
+            KubeletInput::NodeStop => self.stop(out),
+            KubeletInput::NodeStart => {}
+        }
+        self.flush(out);
+    }
+
+    // ---------------------------------------------------------------- node up / down
+
+    fn start(&mut self, now: SimTime, out: &mut Vec<KubeletEffect>) {
+        self.up = true;
+        self.started_at = now;
+        out.push(KubeletEffect::NodeLease { renewing: true });
+        out.push(KubeletEffect::NodeCondition {
+            kind: NodeConditionType::Ready,
+            status: ConditionStatus::True,
+        });
+        // Probe workers restart with the kubelet: new tick origin, running containers re-probed.
+        let ids: Vec<u32> = self.pods.keys().copied().collect();
+        for id in &ids {
+            let mode = self.config.probe_mode;
+            let Some(p) = self.pods.get_mut(id) else { continue };
+            for i in 0..p.containers.len() {
+                let (specs, since) = {
+                    let c = &p.containers[i];
+                    let Phase::Running(since) = c.phase else { continue };
+                    if c.probes.is_none() {
+                        continue;
+                    }
+                    let spec = p.spec_of(i);
+                    let conv = |pr: &Option<kubesim_api::Probe>| {
+                        pr.as_ref().and_then(|x| crate::probes::ProbeSpec::from_api(x).ok())
+                    };
+                    (
+                        [conv(&spec.startup_probe), conv(&spec.liveness_probe), conv(&spec.readiness_probe)],
+                        since,
+                    )
+                };
+                let mut engine = worker::ProbeEngine::new(mode, now, specs);
+                engine.container_started(since);
+                p.containers[i].probes = Some(Box::new(engine));
+                p.containers[i].probe_due = None;
+            }
+        }
+        for id in ids {
+            let n = self.pods.get(&id).map_or(0, |p| p.containers.len());
+            for i in 0..n {
+                self.probe_step(now, id, i as u8, out);
+                // Actions that came due while stopped run now.
+                if self.pods.get(&id).and_then(|p| p.containers[i].action_due).is_some_and(|t| t <= now) {
+                    self.on_action(now, id, i as u8, out);
+                }
+            }
+            self.mark(id);
+        }
+        for input in std::mem::take(&mut self.backlog) {
+            match input {
+                KubeletInput::PodAssigned { pod, workload } => self.admit(now, pod, workload, out),
+                KubeletInput::PodDeletionRequested { key, grace } => self.delete(now, &key, grace, out),
+                KubeletInput::Runtime(ev) => self.on_runtime(now, ev, out),
+                _ => {}
+            }
+        }
+        self.eviction.due = None;
+        self.plan_eviction(now, out);
+        self.flush(out);
+    }
+
+    fn stop(&mut self, out: &mut Vec<KubeletEffect>) {
+        self.up = false;
+        out.push(KubeletEffect::NodeLease { renewing: false });
+        // Timers die with the process; forget them (the driver may still deliver them: ignored).
+        for (id, p) in self.pods.iter_mut() {
+            for (i, c) in p.containers.iter_mut().enumerate() {
+                if c.probe_due.take().is_some() {
+                    out.push(KubeletEffect::CancelTimer {
+                        token: TimerToken::container(TimerKind::Probe, *id, i as u8),
+                    });
+                }
+            }
+        }
+        if self.eviction.due.take().is_some() {
+            out.push(KubeletEffect::CancelTimer { token: TimerToken::node(TimerKind::Eviction) });
+        }
+    }
+
+    // ---------------------------------------------------------------- admission
+
+    fn admit(
+        &mut self,
+        now: SimTime,
+        pod: Arc<Pod>,
+        workload: Option<Arc<PodWorkload>>,
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        let key = pod.meta.key();
+        if self.by_key.contains_key(&key) {
+            return; // already known: assignment is idempotent
+        }
+        let requests = effective_pod_resources(&pod.spec, |c| &c.resources.requests);
+        if let Some(resource) = self.admission_failure(&requests) {
+            let mut status = pod.status.clone();
+            status.phase = PodPhase::Failed;
+            status.reason = Some(format!("OutOf{resource}"));
+            out.push(KubeletEffect::PodStatusUpdate { key, status });
+            return;
+        }
+        let id = self.next_pod;
+        self.next_pod = self.next_pod.wrapping_add(1);
+        let worker =
+            match PodWorker::new(pod.clone(), workload.clone(), now, self.config.probe_mode, requests) {
+                Ok(w) => w,
+                Err(e) => {
+                    // Upstream validation would have rejected the pod; fail it rather than panic.
+                    let mut status = pod.status.clone();
+                    status.phase = PodPhase::Failed;
+                    status.reason = Some(format!("InvalidProbe: {e}"));
+                    out.push(KubeletEffect::PodStatusUpdate { key, status });
+                    return;
+                }
+            };
+        self.by_key.insert(key, id);
+        self.pods.insert(id, worker);
+        self.mark(id);
+        out.push(KubeletEffect::Runtime(RuntimeCommand::CreateSandbox {
+            sandbox: SandboxId(u64::from(id)),
+            cgroup: pod_cgroup(&pod.spec),
+            workload,
+        }));
+    }
+
+    /// The first resource the pod does not fit in, as upstream names it (`cpu`, `memory`, `pods`).
+    fn admission_failure(&self, requests: &kubesim_api::ResourceList) -> Option<String> {
+        let alloc = &self.config.allocatable;
+        let active: Vec<&PodWorker> = self.pods.values().filter(|p| p.terminal.is_none()).collect();
+        if let Some(max_pods) = alloc.get(&ResourceName::Pods) {
+            if active.len() as i64 + 1 > max_pods {
+                return Some("pods".into());
+            }
+        }
+        for (name, amount) in requests.iter() {
+            if amount <= 0 || *name == ResourceName::Pods {
+                continue;
+            }
+            let used: i64 = active.iter().map(|p| p.requests.get_or_zero(name)).sum();
+            if used.saturating_add(amount) > alloc.get_or_zero(name) {
+                return Some(name.as_str().to_string());
+            }
+        }
+        None
+    }
+
+    // ---------------------------------------------------------------- runtime events
+
+    fn on_runtime(&mut self, now: SimTime, ev: RuntimeEvent, out: &mut Vec<KubeletEffect>) {
+        match ev {
+            RuntimeEvent::SandboxReady { sandbox, .. } => {
+                let Ok(id) = u32::try_from(sandbox.0) else { return };
+                let Some(p) = self.pods.get_mut(&id) else { return };
+                if p.sandbox_ready || p.teardown != Teardown::None {
+                    return;
+                }
+                p.sandbox_ready = true;
+                self.progress(now, id, out);
+            }
+            RuntimeEvent::ImagePulled { container, result, .. } => {
+                let (id, idx) = (container.pod(), container.index());
+                let Some(p) = self.pods.get_mut(&id) else { return };
+                let Some(c) = p.containers.get_mut(idx as usize) else { return };
+                if c.id(id, idx) != container || c.phase != Phase::Pulling {
+                    return;
+                }
+                if p.teardown != Teardown::None {
+                    c.phase = if c.last.is_some() { Phase::Exited } else { Phase::Idle };
+                    self.after_stop(now, id, out);
+                    return;
+                }
+                match result {
+                    Ok(()) => {
+                        c.phase = Phase::Starting;
+                        let role = c.role;
+                        let spec = p.spec_of(idx as usize);
+                        let cmd = RuntimeCommand::StartContainer {
+                            container,
+                            role,
+                            cgroup: container_cgroup(spec),
+                            oom_score_adj: container_oom_score_adj(
+                                &p.pod.spec,
+                                spec,
+                                self.config.memory_capacity_bytes,
+                            ),
+                        };
+                        out.push(KubeletEffect::Runtime(cmd));
+                    }
+                    Err(error) => {
+                        let backoff = self.next_pull_backoff((id, idx), now);
+                        let retry_at = now.saturating_add(backoff);
+                        let show_at = now.saturating_add(self.config.image_backoff_report_delay);
+                        let p = self.pods.get_mut(&id).expect("looked up above");
+                        let c = &mut p.containers[idx as usize];
+                        c.phase = Phase::PullFailed { error, retry_at, shown_backoff: false };
+                        p.dirty = true;
+                        self.mark(id);
+                        self.set_action(id, idx, Some(show_at.min(retry_at)), out);
+                    }
+                }
+            }
+            RuntimeEvent::ContainerStarted { container, at } => {
+                let (id, idx) = (container.pod(), container.index());
+                let Some(p) = self.pods.get_mut(&id) else { return };
+                let Some(c) = p.containers.get_mut(idx as usize) else { return };
+                if c.id(id, idx) != container || c.phase != Phase::Starting {
+                    return;
+                }
+                c.phase = Phase::Running(at);
+                c.stopping = false;
+                c.restart_count = c.instance;
+                if let Some(pr) = &mut c.probes {
+                    pr.container_started(at);
+                }
+                let tearing_down = p.teardown != Teardown::None;
+                self.touch(id);
+                if tearing_down {
+                    let grace = self.teardown_grace(id, None);
+                    self.stop_container(now, id, idx, grace, out);
+                }
+                self.probe_step(now, id, idx, out);
+                self.progress(now, id, out);
+                self.plan_eviction(now, out);
+            }
+            RuntimeEvent::ContainerExited { container, exit_code, oom_killed, at, .. } => {
+                self.on_exit(now, container, Termination { exit_code, oom_killed, at }, out);
+            }
+            RuntimeEvent::ProbeResult { .. } => {
+                // The simulated kubelet computes probes itself; a real-backend prober would feed
+                // these into per-worker threshold state here.
+            }
+        }
+    }
+
+    fn on_exit(
+        &mut self,
+        now: SimTime,
+        container: ContainerId,
+        term: Termination,
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        let (id, idx) = (container.pod(), container.index());
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        let Some(c) = p.containers.get_mut(idx as usize) else { return };
+        if c.id(id, idx) != container || !c.active() {
+            return;
+        }
+        c.phase = Phase::Exited;
+        c.last = Some(term);
+        c.stopping = false;
+        if let Some(pr) = &mut c.probes {
+            pr.container_stopped(term.at, &c.workload.health);
+        }
+        let probe_token = c.probe_due.take().map(|_| TimerToken::container(TimerKind::Probe, id, idx));
+        let policy = p.pod.spec.restart_policy;
+        let restarts = p.teardown == Teardown::None && c.restarts(policy, term.exit_code);
+        let role = c.role;
+        if let Some(token) = probe_token {
+            out.push(KubeletEffect::CancelTimer { token });
+        }
+        self.touch(id);
+        if restarts {
+            self.restart_or_back_off(now, id, idx, term.at, out);
+        } else {
+            let p = self.pods.get_mut(&id).expect("looked up above");
+            let c = &mut p.containers[idx as usize];
+            c.done = true;
+            if p.teardown == Teardown::None && role == ContainerRole::Init && term.exit_code != 0 {
+                // An init container failed under restartPolicy Never: the pod fails.
+                p.terminal = Some(PodPhase::Failed);
+                p.teardown = Teardown::Completed;
+            }
+        }
+        self.progress(now, id, out);
+        self.after_stop(now, id, out);
+        self.plan_eviction(now, out);
+    }
+
+    fn restart_or_back_off(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        idx: u8,
+        finished_at: SimTime,
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        match self.crash_backoff.on_exited((id, idx), finished_at, now) {
+            RestartDecision::RestartNow => self.launch(now, id, idx, out),
+            RestartDecision::BackOff { until } => {
+                let Some(p) = self.pods.get_mut(&id) else { return };
+                p.containers[idx as usize].phase = Phase::CrashLoop(until);
+                p.dirty = true;
+                self.mark(id);
+                self.set_action(id, idx, Some(until), out);
+            }
+        }
+    }
+
+    /// Starts a new instance of container `idx`: pull (per policy), then start.
+    fn launch(&mut self, _now: SimTime, id: u32, idx: u8, out: &mut Vec<KubeletEffect>) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        let c = &mut p.containers[idx as usize];
+        if c.last.is_some() && !matches!(c.phase, Phase::PullFailed { .. }) {
+            c.instance = c.instance.wrapping_add(1);
+        }
+        c.phase = Phase::Pulling;
+        c.done = false;
+        let container = c.id(id, idx);
+        let spec = p.spec_of(idx as usize);
+        out.push(KubeletEffect::Runtime(RuntimeCommand::PullImage {
+            container,
+            image: spec.image.clone(),
+            policy: spec.image_pull_policy,
+        }));
+    }
+
+    fn next_pull_backoff(&mut self, key: (u32, u8), now: SimTime) -> SimDuration {
+        let cfg: BackoffConfig = self.config.image_backoff;
+        let next = match self.pull_backoff.get(&key) {
+            Some(e) if now.saturating_duration_since(e.last_update) <= cfg.max.saturating_mul(2) => {
+                e.backoff.saturating_mul(2).min(cfg.max)
+            }
+            _ => cfg.initial,
+        };
+        self.pull_backoff.insert(key, PullBackoff { backoff: next, last_update: now });
+        next
+    }
+
+    // ---------------------------------------------------------------- pod progress
+
+    /// Moves the pod forward: start the next init container, or the regular containers; decide
+    /// completion.
+    fn progress(&mut self, now: SimTime, id: u32, out: &mut Vec<KubeletEffect>) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        if !p.sandbox_ready || p.teardown != Teardown::None {
+            p.update_conditions(now);
+            return;
+        }
+        let mut to_launch = Vec::new();
+        while p.next_init < p.n_init {
+            let c = &p.containers[p.next_init as usize];
+            let finished = match c.role {
+                ContainerRole::Sidecar => c.started(),
+                _ => c.done && c.last.is_some_and(|t| t.exit_code == 0),
+            };
+            if finished {
+                p.next_init += 1;
+                p.dirty = true;
+                continue;
+            }
+            if c.phase == Phase::Idle {
+                to_launch.push(p.next_init);
+            }
+            break;
+        }
+        if p.initialized() {
+            for i in p.n_init as usize..p.containers.len() {
+                if p.containers[i].phase == Phase::Idle && !p.containers[i].done {
+                    to_launch.push(i as u8);
+                }
+            }
+            // Completion: every regular container finished for good.
+            if p.regular().iter().all(|c| c.done) && !p.regular().is_empty() {
+                p.terminal = Some(p.completed_phase());
+                p.teardown = Teardown::Completed;
+                p.dirty = true;
+            }
+        }
+        p.update_conditions(now);
+        self.mark(id);
+        for idx in to_launch {
+            self.launch(now, id, idx, out);
+        }
+        let completed = self.pods.get(&id).is_some_and(|p| p.teardown == Teardown::Completed);
+        if completed {
+            self.stop_all(now, id, None, out);
+        }
+    }
+
+    fn teardown_grace(&self, id: u32, grace: Option<SimDuration>) -> (SimDuration, Option<SimDuration>) {
+        let pod_grace =
+            self.pods.get(&id).map_or(SimDuration::from_secs(30), |p| p.pod.spec.termination_grace_period);
+        match self.pods.get(&id).map(|p| p.teardown) {
+            Some(Teardown::Evicted) => (pod_grace, Some(EVICTION_GRACE)),
+            _ => (grace.unwrap_or(pod_grace), None),
+        }
+    }
+
+    /// SIGTERM (then SIGKILL) to container `idx` unless already stopping.
+    fn stop_container(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        idx: u8,
+        grace: (SimDuration, Option<SimDuration>),
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        let c = &mut p.containers[idx as usize];
+        if !c.active() || c.stopping {
+            return;
+        }
+        c.stopping = true;
+        let plan = plan_kill(now, grace.0, None, grace.1);
+        out.push(KubeletEffect::Runtime(RuntimeCommand::StopContainer {
+            container: c.id(id, idx),
+            timeout: plan.sigkill_at.saturating_duration_since(plan.sigterm_at),
+        }));
+    }
+
+    /// Stops every container of a pod that is being torn down; cancels pending actions.
+    fn stop_all(&mut self, now: SimTime, id: u32, grace: Option<SimDuration>, out: &mut Vec<KubeletEffect>) {
+        let g = self.teardown_grace(id, grace);
+        let n = self.pods.get(&id).map_or(0, |p| p.containers.len());
+        for i in 0..n {
+            self.set_action(id, i as u8, None, out);
+            let Some(p) = self.pods.get_mut(&id) else { return };
+            let c = &mut p.containers[i];
+            match c.phase {
+                Phase::PullFailed { .. } | Phase::CrashLoop(_) => {
+                    c.phase = if c.last.is_some() { Phase::Exited } else { Phase::Idle };
+                    p.dirty = true;
+                }
+                _ => {}
+            }
+            self.stop_container(now, id, i as u8, g, out);
+        }
+        self.mark(id);
+        self.after_stop(now, id, out);
+    }
+
+    /// Once a torn-down pod has nothing running: remove the sandbox; confirm a deletion.
+    fn after_stop(&mut self, now: SimTime, id: u32, out: &mut Vec<KubeletEffect>) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        if p.teardown == Teardown::None
+            || p.containers.iter().any(|c| c.active() || c.phase == Phase::Pulling)
+        {
+            return;
+        }
+        if p.terminal.is_none() {
+            p.terminal = Some(p.completed_phase());
+            p.dirty = true;
+        }
+        p.update_conditions(now);
+        if !p.sandbox_removed {
+            p.sandbox_removed = true;
+            out.push(KubeletEffect::Runtime(RuntimeCommand::RemoveSandbox {
+                sandbox: SandboxId(u64::from(id)),
+            }));
+        }
+        if p.teardown == Teardown::Deleted {
+            // Final status, then the removal confirmation.
+            let p = self.pods.remove(&id).expect("present");
+            let key = p.pod.meta.key();
+            out.push(KubeletEffect::PodStatusUpdate {
+                key: key.clone(),
+                status: p.status(self.reasons.get(&id).copied()),
+            });
+            out.push(KubeletEffect::PodRemoved { key: key.clone() });
+            self.by_key.remove(&key);
+            self.reasons.remove(&id);
+            for i in 0..p.containers.len() as u8 {
+                self.crash_backoff.remove(&(id, i));
+                self.pull_backoff.remove(&(id, i));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- deletion and eviction
+
+    fn delete(
+        &mut self,
+        now: SimTime,
+        key: &ObjectKey,
+        grace: Option<SimDuration>,
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        let Some(&id) = self.by_key.get(key) else {
+            // Unknown or rejected at admission: nothing runs, removal is immediate.
+            out.push(KubeletEffect::PodRemoved { key: key.clone() });
+            return;
+        };
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        if p.teardown == Teardown::Deleted {
+            return;
+        }
+        p.teardown = Teardown::Deleted;
+        p.dirty = true;
+        self.stop_all(now, id, grace, out);
+    }
+
+    fn evict(&mut self, now: SimTime, id: u32, out: &mut Vec<KubeletEffect>) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        p.teardown = Teardown::Evicted;
+        p.terminal = Some(PodPhase::Failed);
+        p.dirty = true;
+        self.reasons.insert(id, "Evicted");
+        out.push(KubeletEffect::PodEvicted { key: p.pod.meta.key() });
+        self.stop_all(now, id, None, out);
+    }
+
+    fn working_set(&self, now: SimTime) -> (Vec<(u32, i64)>, i64) {
+        let mut per_pod = Vec::with_capacity(self.pods.len());
+        let mut total = 0i64;
+        for (id, p) in &self.pods {
+            let mut ws = 0i64;
+            for c in &p.containers {
+                if let Phase::Running(since) = c.phase {
+                    ws = ws.saturating_add(
+                        c.workload.memory_bytes.value_at(now.saturating_duration_since(since)),
+                    );
+                }
+            }
+            total = total.saturating_add(ws);
+            per_pod.push((*id, ws));
+        }
+        (per_pod, total)
+    }
+
+    /// Schedules the next eviction check: the first monitoring tick at or after the earliest
+    /// instant pressure is possible (every tick while the condition is on).
+    fn plan_eviction(&mut self, now: SimTime, out: &mut Vec<KubeletEffect>) {
+        let limit =
+            self.config.memory_capacity_bytes.saturating_sub(self.config.eviction_memory_available_bytes);
+        let bound = if self.eviction.pressure {
+            Some(now.saturating_add(SimDuration::from_nanos(1)))
+        } else {
+            let running: Vec<RunningMemory<'_>> = self
+                .pods
+                .values()
+                .flat_map(|p| p.containers.iter())
+                .filter_map(|c| match c.phase {
+                    Phase::Running(start) => Some(RunningMemory { curve: &c.workload.memory_bytes, start }),
+                    _ => None,
+                })
+                .collect();
+            crate::eviction::next_possible_pressure(now, &running, limit)
+        };
+        let after_last = self.last_eviction_check.map(|t| t.saturating_add(SimDuration::from_nanos(1)));
+        let due = bound.map(|b| {
+            let b = after_last.map_or(b, |a| a.max(b));
+            let period = self.config.eviction_monitoring_interval.as_nanos().max(1);
+            let k = b.saturating_duration_since(self.started_at).as_nanos().div_ceil(period);
+            self.started_at.saturating_add(SimDuration::from_nanos(k.saturating_mul(period)))
+        });
+        if due != self.eviction.due {
+            let token = TimerToken::node(TimerKind::Eviction);
+            match due {
+                Some(at) => out.push(KubeletEffect::SetTimer { at, token }),
+                None => out.push(KubeletEffect::CancelTimer { token }),
+            }
+            self.eviction.due = due;
+        }
+    }
+
+    fn on_eviction_check(&mut self, now: SimTime, out: &mut Vec<KubeletEffect>) {
+        self.eviction.due = None;
+        self.last_eviction_check = Some(now);
+        let (per_pod, total) = self.working_set(now);
+        let available = self.config.memory_capacity_bytes.saturating_sub(total);
+        let under = available < self.config.eviction_memory_available_bytes;
+        if under {
+            self.eviction.last_observed = Some(now);
+            if !self.eviction.pressure {
+                self.eviction.pressure = true;
+                out.push(KubeletEffect::NodeCondition {
+                    kind: NodeConditionType::MemoryPressure,
+                    status: ConditionStatus::True,
+                });
+            }
+            let mut candidates: Vec<EvictionCandidate<u32>> = per_pod
+                .into_iter()
+                .filter(|(id, _)| self.pods.get(id).is_some_and(|p| p.teardown == Teardown::None))
+                .map(|(id, ws)| {
+                    let p = &self.pods[&id];
+                    EvictionCandidate {
+                        key: id,
+                        memory_usage_bytes: Some(ws),
+                        memory_request_bytes: p.requests.memory_bytes(),
+                        priority: p.pod.priority(),
+                    }
+                })
+                .collect();
+            rank_for_memory_eviction(&mut candidates);
+            if let Some(first) = candidates.first() {
+                self.evict(now, first.key, out);
+            }
+        } else if self.eviction.pressure
+            && self
+                .eviction
+                .last_observed
+                .is_none_or(|t| now.saturating_duration_since(t) >= self.config.pressure_transition_period)
+        {
+            self.eviction.pressure = false;
+            out.push(KubeletEffect::NodeCondition {
+                kind: NodeConditionType::MemoryPressure,
+                status: ConditionStatus::False,
+            });
+        }
+        self.plan_eviction(now, out);
+    }
+
+    // ---------------------------------------------------------------- timers and probes
+
+    fn on_timer(&mut self, now: SimTime, token: TimerToken, out: &mut Vec<KubeletEffect>) {
+        let (kind, id, idx) = token.decode();
+        match kind {
+            TimerKind::Eviction => {
+                if self.eviction.due == Some(now) {
+                    self.on_eviction_check(now, out);
+                }
+            }
+            TimerKind::Probe => {
+                let due =
+                    self.pods.get(&id).and_then(|p| p.containers.get(idx as usize)).and_then(|c| c.probe_due);
+                if due == Some(now) {
+                    self.pods.get_mut(&id).expect("checked").containers[idx as usize].probe_due = None;
+                    self.probe_step(now, id, idx, out);
+                }
+            }
+            TimerKind::Action => {
+                let due = self
+                    .pods
+                    .get(&id)
+                    .and_then(|p| p.containers.get(idx as usize))
+                    .and_then(|c| c.action_due);
+                if due == Some(now) {
+                    self.pods.get_mut(&id).expect("checked").containers[idx as usize].action_due = None;
+                    self.on_action(now, id, idx, out);
+                }
+            }
+        }
+    }
+
+    fn on_action(&mut self, now: SimTime, id: u32, idx: u8, out: &mut Vec<KubeletEffect>) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        if p.teardown != Teardown::None {
+            return;
+        }
+        let c = &mut p.containers[idx as usize];
+        c.action_due = None;
+        match c.phase {
+            Phase::PullFailed { error, retry_at, shown_backoff } => {
+                if now < retry_at {
+                    if !shown_backoff {
+                        c.phase = Phase::PullFailed { error, retry_at, shown_backoff: true };
+                        p.dirty = true;
+                        self.mark(id);
+                    }
+                    self.set_action(id, idx, Some(retry_at), out);
+                } else {
+                    self.launch(now, id, idx, out);
+                }
+            }
+            Phase::CrashLoop(until) => {
+                if now >= until {
+                    let finished = c.last.map_or(now, |t| t.at);
+                    self.restart_or_back_off(now, id, idx, finished, out);
+                } else {
+                    self.set_action(id, idx, Some(until), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies probe results due at `now` and schedules the next wake-up.
+    fn probe_step(&mut self, now: SimTime, id: u32, idx: u8, out: &mut Vec<KubeletEffect>) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        let Some(c) = p.containers.get_mut(idx as usize) else { return };
+        if !c.running() {
+            return;
+        }
+        let was = (c.started(), c.ready());
+        let workload = c.workload.clone();
+        let Some(engine) = c.probes.as_mut() else { return };
+        let transitions = engine.advance(now, &workload.health);
+        let mut kill = None;
+        for t in &transitions {
+            if t.kills_container() {
+                kill = Some(t.kind);
+            }
+        }
+        if was != (c.started(), c.ready()) {
+            p.dirty = true;
+        }
+        let next = c.probes.as_ref().and_then(|e| e.wakeup(&workload.health));
+        self.mark(id);
+        self.set_probe(id, idx, next, out);
+        if let Some(kind) = kill {
+            let p = &self.pods[&id];
+            let spec = p.spec_of(idx as usize);
+            let probe = match kind {
+                ProbeKind::Liveness => spec.liveness_probe.as_ref(),
+                _ => spec.startup_probe.as_ref(),
+            };
+            let grace = probe
+                .and_then(|pr| pr.termination_grace_period_seconds)
+                .map(|s| SimDuration::from_secs(s.max(0) as u64))
+                .unwrap_or(p.pod.spec.termination_grace_period);
+            self.stop_container(now, id, idx, (grace, None), out);
+        }
+        self.progress(now, id, out);
+    }
+
+    fn set_probe(&mut self, id: u32, idx: u8, at: Option<SimTime>, out: &mut Vec<KubeletEffect>) {
+        let Some(c) = self.pods.get_mut(&id).and_then(|p| p.containers.get_mut(idx as usize)) else { return };
+        if c.probe_due != at {
+            let token = TimerToken::container(TimerKind::Probe, id, idx);
+            out.push(match at {
+                Some(at) => KubeletEffect::SetTimer { at, token },
+                None => KubeletEffect::CancelTimer { token },
+            });
+            c.probe_due = at;
+        }
+    }
+
+    fn set_action(&mut self, id: u32, idx: u8, at: Option<SimTime>, out: &mut Vec<KubeletEffect>) {
+        let Some(c) = self.pods.get_mut(&id).and_then(|p| p.containers.get_mut(idx as usize)) else { return };
+        if c.action_due != at {
+            let token = TimerToken::container(TimerKind::Action, id, idx);
+            out.push(match at {
+                Some(at) => KubeletEffect::SetTimer { at, token },
+                None => KubeletEffect::CancelTimer { token },
+            });
+            c.action_due = at;
+        }
+    }
+
+    // ---------------------------------------------------------------- status
+
+    /// Marks the pod's status as changed.
+    fn touch(&mut self, id: u32) {
+        if let Some(p) = self.pods.get_mut(&id) {
+            p.dirty = true;
+        }
+        self.mark(id);
+    }
+
+    /// Queues the pod for a status write if anything changed.
+    fn mark(&mut self, id: u32) {
+        if let Some(p) = self.pods.get(&id) {
+            if p.dirty && !self.dirty.contains(&id) {
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<KubeletEffect>) {
+        for id in std::mem::take(&mut self.dirty) {
+            let reason = self.reasons.get(&id).copied();
+            let Some(p) = self.pods.get_mut(&id) else { continue };
+            if !p.dirty {
+                continue;
+            }
+            p.dirty = false;
+            out.push(KubeletEffect::PodStatusUpdate { key: p.pod.meta.key(), status: p.status(reason) });
+        }
+    }
+}
