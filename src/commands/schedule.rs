@@ -287,7 +287,7 @@ fn result_from(key: &ObjectKey, d: &Diagnosis) -> PodResult {
                         plugin: s.plugin.to_string(),
                         raw: s.raw,
                         normalized: s.normalized,
-                        weight: i64::from(s.weight),
+                        weight: s.weight,
                     })
                     .collect(),
                 total: n.total,
