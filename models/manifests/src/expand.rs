@@ -10,7 +10,6 @@ use kubesim_api::{ObjectMeta, OwnerReference, Pod, PodStatus, PodTemplateSpec};
 use crate::convert::common::synthetic_uid;
 use crate::loader::{Loaded, ObjectRef};
 
-/// Upstream's `rand.SafeEncodeString` alphabet (no vowels, no confusable digits).
 
 /// The deterministic pod-template-hash of `template` (see
 /// [`PodTemplateSpec::template_hash`](kubesim_api::PodTemplateSpec::template_hash)).
