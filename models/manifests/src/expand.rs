@@ -10,7 +10,6 @@ use kubesim_api::{ObjectMeta, OwnerReference, Pod, PodStatus, PodTemplateSpec};
 use crate::convert::common::synthetic_uid;
 use crate::loader::{Loaded, ObjectRef};
 
-
 /// The deterministic pod-template-hash of `template` (see
 /// [`PodTemplateSpec::template_hash`](kubesim_api::PodTemplateSpec::template_hash)).
 pub fn pod_template_hash(template: &PodTemplateSpec) -> String {
