@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Where would these pods land, and why? Runs the real scheduling cycle on a cluster dump.
     Schedule(ScheduleArgs),
+    /// Explain a controller's decision from a cluster dump.
+    #[command(subcommand)]
+    Explain(ExplainCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -30,6 +33,12 @@ enum Command {
         /// A human duration such as 250ms, 90s, 1h30m or 2d.
         text: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExplainCommand {
+    /// What the HPA controller decides now, and why.
+    Hpa(commands::explain_hpa::ExplainHpaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Schedule(args) => commands::schedule::run(&args),
+        Command::Explain(ExplainCommand::Hpa(args)) => commands::explain_hpa::run(&args),
         Command::Bench(BenchCommand::Scheduler(args)) => commands::bench_scheduler::run(&args),
         Command::Bench(BenchCommand::Nodes(args)) => commands::bench_nodes::run(&args),
         Command::Duration { text } => match text.parse::<sim_core::SimDuration>() {

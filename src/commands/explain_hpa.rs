@@ -43,7 +43,9 @@ use kubesim_controllers::hpa::{
     reconcile, Decision, HpaCondition, HpaControllerConfig, HpaInput, HpaSpec, HpaState, LimitedBy,
     MetricType, Recommendation, Scale, ScaleEvent,
 };
-use kubesim_manifests::autoscaling::{load_autoscaling_str, AutoscalingInput, HpaStateDocument, Located, ScaleTarget};
+use kubesim_manifests::autoscaling::{
+    load_autoscaling_str, AutoscalingInput, HpaStateDocument, Located, ScaleTarget,
+};
 use kubesim_manifests::{Diagnostic, LoadError, Location, Warning};
 use serde::Serialize;
 use sim_core::SimTime;
@@ -94,7 +96,12 @@ pub enum ExplainError {
 }
 
 fn invalid(location: Location, object: Option<String>, field: Option<&str>, message: String) -> ExplainError {
-    ExplainError::Invalid(Box::new(Diagnostic { location, object, field: field.map(str::to_string), message }))
+    ExplainError::Invalid(Box::new(Diagnostic {
+        location,
+        object,
+        field: field.map(str::to_string),
+        message,
+    }))
 }
 
 /// One metric's line.
@@ -211,7 +218,11 @@ pub fn explain(input_text: &str, origin: &str) -> Result<Explanation, ExplainErr
 }
 
 /// Explains the HPA named `hpa` (`name` or `namespace/name`; `None`: the only one).
-pub fn explain_selected(input_text: &str, origin: &str, hpa: Option<&str>) -> Result<Explanation, ExplainError> {
+pub fn explain_selected(
+    input_text: &str,
+    origin: &str,
+    hpa: Option<&str>,
+) -> Result<Explanation, ExplainError> {
     let input = load_autoscaling_str(input_text, origin)?;
     let located = pick_hpa(&input, origin, hpa)?;
     let h = &located.object;
@@ -225,7 +236,8 @@ pub fn explain_selected(input_text: &str, origin: &str, hpa: Option<&str>) -> Re
     if let Some(doc) = state_doc {
         let k = &doc.object.controller;
         config.tolerance = k.tolerance.unwrap_or(config.tolerance);
-        config.cpu_initialization_period = k.cpu_initialization_period.unwrap_or(config.cpu_initialization_period);
+        config.cpu_initialization_period =
+            k.cpu_initialization_period.unwrap_or(config.cpu_initialization_period);
         config.initial_readiness_delay = k.initial_readiness_delay.unwrap_or(config.initial_readiness_delay);
         config.downscale_stabilization_window =
             k.downscale_stabilization_window.unwrap_or(config.downscale_stabilization_window);
@@ -299,7 +311,10 @@ fn pick_hpa<'a>(
                     file,
                     None,
                     None,
-                    format!("no HorizontalPodAutoscaler {w:?} in the input (found: {})", list_or_none(&names)),
+                    format!(
+                        "no HorizontalPodAutoscaler {w:?} in the input (found: {})",
+                        list_or_none(&names)
+                    ),
                 )),
                 _ => Err(invalid(file, None, None, format!("{w:?} is ambiguous: name it as namespace/name"))),
             }
@@ -316,7 +331,11 @@ fn pick_hpa<'a>(
                 file,
                 None,
                 None,
-                format!("the input holds {} HorizontalPodAutoscalers ({}): pick one with --hpa", names.len(), names.join(", ")),
+                format!(
+                    "the input holds {} HorizontalPodAutoscalers ({}): pick one with --hpa",
+                    names.len(),
+                    names.join(", ")
+                ),
             )),
         },
     }
@@ -341,7 +360,10 @@ fn find_target<'a>(
             hpa.location.clone(),
             Some(hpa.name.clone()),
             Some("spec.scaleTargetRef.kind"),
-            format!("{:?} targets are not supported: explain hpa reads Deployment or ReplicaSet targets", r.kind),
+            format!(
+                "{:?} targets are not supported: explain hpa reads Deployment or ReplicaSet targets",
+                r.kind
+            ),
         ));
     }
     input
@@ -384,7 +406,10 @@ fn state_from_document(doc: &HpaStateDocument) -> HpaState {
     };
     HpaState {
         recommendations: Some(
-            doc.recommendations.iter().map(|r| Recommendation { timestamp: r.timestamp, replicas: r.count }).collect(),
+            doc.recommendations
+                .iter()
+                .map(|r| Recommendation { timestamp: r.timestamp, replicas: r.count })
+                .collect(),
         ),
         scale_up_events: events(&doc.scale_up_events),
         scale_down_events: events(&doc.scale_down_events),
@@ -416,7 +441,13 @@ fn newest_timestamp(input: &AutoscalingInput) -> SimTime {
     t.extend(input.external_metrics.iter().map(|m| m.timestamp));
     for s in &input.hpa_states {
         let s = &s.object;
-        t.extend(s.recommendations.iter().chain(&s.scale_up_events).chain(&s.scale_down_events).map(|e| e.timestamp));
+        t.extend(
+            s.recommendations
+                .iter()
+                .chain(&s.scale_up_events)
+                .chain(&s.scale_down_events)
+                .map(|e| e.timestamp),
+        );
     }
     t.into_iter().max().unwrap_or(SimTime::ZERO)
 }
@@ -459,12 +490,8 @@ pub fn rfc3339(t: SimTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut s = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
+    let mut s =
+        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
     if frac != 0 {
         s.push_str(format!(".{frac:09}").trim_end_matches('0'));
     }

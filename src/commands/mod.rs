@@ -2,6 +2,7 @@
 
 pub mod bench_nodes;
 pub mod bench_scheduler;
+pub mod explain_hpa;
 pub mod schedule;
 pub mod schedule_report;
 

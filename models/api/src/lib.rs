@@ -46,3 +46,6 @@ pub use workloads::{
     Deployment, DeploymentStrategy, IntOrPercent, Job, PodTemplateSpec, PriorityClass, ReplicaSet,
     ReplicaSetStatus,
 };
+pub mod autoscaling;
+pub mod disruption;
+pub mod services;

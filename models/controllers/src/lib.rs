@@ -13,10 +13,18 @@
 //! | [`deployment`] | Deployment (RollingUpdate, Recreate, proportional scaling, status) | [`deployment::rolling::rolling_step`], [`deployment::proportional::proportional_scale`], [`deployment::status::sync_rollout_status`] |
 //! | [`replicaset`] | ReplicaSet (burst, slow start, expectations, deletion ranking) | [`replicaset::manage::replica_diff`], [`replicaset::ranking::pods_to_delete`] |
 //! | [`node_lifecycle`] | node lifecycle, zone rate limits, taint-based eviction | [`node_lifecycle::health::observed_ready`], [`node_lifecycle::eviction::eviction_time`] |
+//! | [`endpoints`] | EndpointSlice (ready / serving / terminating endpoints behind a Service) | [`endpoints::desired_slices`], [`endpoints::ready_pods`] |
+//! | [`disruption`] | PodDisruptionBudget status and the Eviction API check | [`disruption::compute_status`], [`disruption::evict`] |
+//! | [`job`] | Job (completions, parallelism, backoffLimit, activeDeadlineSeconds, pod backoff) | [`job::sync_job`] |
+//! | [`garbage_collector`] | ownerReference cascades (Background, Foreground, Orphan) | [`garbage_collector::delete_cascade`] |
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod deployment;
+pub mod disruption;
+pub mod endpoints;
+pub mod garbage_collector;
 pub mod hpa;
+pub mod job;
 pub mod node_lifecycle;
 pub mod replicaset;

@@ -46,3 +46,4 @@ pub use expand::expand_to_pods;
 pub use loader::{load_paths, load_str, Entry, Loaded, ObjectRef};
 pub use priority::resolve_priorities;
 pub use quantity::{Quantity, QuantityError, QuantityFormat};
+pub mod autoscaling;

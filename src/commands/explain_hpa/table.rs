@@ -47,7 +47,9 @@ pub fn pod_groups(
         .iter()
         .map(|m| {
             let (info, resource) = match m {
-                MetricSpec::Resource { resource, .. } => (resource_metrics(snapshot, resource, None), Some(resource)),
+                MetricSpec::Resource { resource, .. } => {
+                    (resource_metrics(snapshot, resource, None), Some(resource))
+                }
                 MetricSpec::ContainerResource { resource, container, .. } => {
                     (resource_metrics(snapshot, resource, Some(container)), Some(resource))
                 }
@@ -134,7 +136,12 @@ fn age(now: SimTime, t: SimTime) -> String {
 }
 
 /// Why one metric proposed what it did.
-fn metric_reason(x: &Explanation, spec: &MetricSpec, m: &super::MetricExplanation, tol: (f64, f64)) -> String {
+fn metric_reason(
+    x: &Explanation,
+    spec: &MetricSpec,
+    m: &super::MetricExplanation,
+    tol: (f64, f64),
+) -> String {
     let Some(ratio) = m.usage_ratio else { return String::new() };
     let Some(proposal) = m.proposal else { return String::new() };
     let current = x.current_replicas;
@@ -170,7 +177,11 @@ fn metric_reason(x: &Explanation, spec: &MetricSpec, m: &super::MetricExplanatio
                     let at = match spec {
                         MetricSpec::Resource { target: ResourceTarget::Utilization(p), .. }
                         | MetricSpec::ContainerResource { target: ResourceTarget::Utilization(p), .. } => {
-                            let pct = if x.detail.config.missing_fallback_uses_target { (*p).max(100) } else { 100 };
+                            let pct = if x.detail.config.missing_fallback_uses_target {
+                                (*p).max(100)
+                            } else {
+                                100
+                            };
                             format!("{pct}% of their request")
                         }
                         _ => "the target".to_string(),
@@ -268,7 +279,9 @@ pub fn render(x: &Explanation) -> String {
                 m.ready_pods, m.unready_pods, m.missing_pods, m.ignored_pods
             );
             if let Some(Some(g)) = d.pod_groups.get(i) {
-                for (label, names) in [("unready", &g.unready), ("missing", &g.missing), ("ignored", &g.ignored)] {
+                for (label, names) in
+                    [("unready", &g.unready), ("missing", &g.missing), ("ignored", &g.ignored)]
+                {
                     if !names.is_empty() {
                         let _ = writeln!(o, "      {label}: {}", names.join(", "));
                     }
@@ -338,7 +351,9 @@ pub fn render(x: &Explanation) -> String {
                     let down = scale_down_limit(&d.state_before, d.now, x.current_replicas, &r.scale_down);
                     let _ = writeln!(o, "  scale up: {} → at most {up}", policies_text(&r.scale_up));
                     let _ = writeln!(o, "  scale down: {} → at least {down}", policies_text(&r.scale_down));
-                    for (dir, events) in [("up", &d.state_before.scale_up_events), ("down", &d.state_before.scale_down_events)] {
+                    for (dir, events) in
+                        [("up", &d.state_before.scale_up_events), ("down", &d.state_before.scale_down_events)]
+                    {
                         for e in events {
                             let _ = writeln!(
                                 o,
@@ -348,7 +363,11 @@ pub fn render(x: &Explanation) -> String {
                             );
                         }
                     }
-                    let _ = writeln!(o, "  bounds: minReplicas {}, maxReplicas {}", spec.min_replicas, spec.max_replicas);
+                    let _ = writeln!(
+                        o,
+                        "  bounds: minReplicas {}, maxReplicas {}",
+                        spec.min_replicas, spec.max_replicas
+                    );
                 }
             }
         }

@@ -35,7 +35,10 @@ fn cpu_at_115_percent_of_a_60_percent_target_scales_4_pods_to_8() {
     assert_eq!(x.limited_by, LimitedBy::None);
     assert_eq!(condition(&x, HpaConditionType::AbleToScale), (ConditionStatus::True, "SucceededRescale"));
     assert_eq!(condition(&x, HpaConditionType::ScalingActive), (ConditionStatus::True, "ValidMetricFound"));
-    assert_eq!(condition(&x, HpaConditionType::ScalingLimited), (ConditionStatus::False, "DesiredWithinRange"));
+    assert_eq!(
+        condition(&x, HpaConditionType::ScalingLimited),
+        (ConditionStatus::False, "DesiredWithinRange")
+    );
 }
 
 #[test]
@@ -93,15 +96,29 @@ fn an_external_average_value_divides_the_selected_series_among_status_replicas()
 fn the_json_has_every_contract_field() {
     let x = explain(SCALE_UP, "scale-up-cpu.yaml").unwrap();
     let v: serde_json::Value = serde_json::to_value(&x).unwrap();
-    for key in ["desired_replicas", "current_replicas", "metrics", "recommendation", "limited_by", "conditions"] {
+    for key in
+        ["desired_replicas", "current_replicas", "metrics", "recommendation", "limited_by", "conditions"]
+    {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     let m = &v["metrics"][0];
-    for key in ["type", "name", "proposal", "usage_ratio", "ready_pods", "unready_pods", "missing_pods", "ignored_pods"] {
+    for key in [
+        "type",
+        "name",
+        "proposal",
+        "usage_ratio",
+        "ready_pods",
+        "unready_pods",
+        "missing_pods",
+        "ignored_pods",
+    ] {
         assert!(m.get(key).is_some(), "missing metrics[0].{key}: {m}");
     }
     assert_eq!(v["limited_by"], "none");
-    assert_eq!(v["conditions"][0], serde_json::json!({"type": "AbleToScale", "status": "True", "reason": "SucceededRescale"}));
+    assert_eq!(
+        v["conditions"][0],
+        serde_json::json!({"type": "AbleToScale", "status": "True", "reason": "SucceededRescale"})
+    );
     assert!(v.get("detail").is_none());
 }
 

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`spec`] | HPA spec, behavior defaults, controller flags and version switches |
 //! | [`samples`] | metric samples (PodMetrics, custom, external) → per-pod milli-values |
+//! | [`from_api`] | `autoscaling/v2` objects and metrics API answers → [`HpaSpec`], [`MetricsSnapshot`] |
 //! | [`classify`] | ready / unready / missing / ignored pods; per-pod requests |
 //! | [`calculator`] | one metric's proposal (utilization, average value, object, external) |
 //! | [`state`] | the controller's in-memory recommendation and scale-event logs |
@@ -16,6 +17,7 @@
 
 pub mod calculator;
 pub mod classify;
+pub mod from_api;
 pub mod normalize;
 pub mod reconcile;
 pub mod samples;
