@@ -15,6 +15,11 @@ pub struct ImageCatalog {
     layer_ids: BTreeMap<String, u32>,
     layer_sizes: Vec<u64>,
     images: BTreeMap<String, Vec<u32>>,
+    /// Images not listed exist, with no layers (pull instantly): scenarios only list the images
+    /// whose pull time matters.
+    open: bool,
+    /// Images that do not exist even in an open registry (`ErrImagePull` on cue).
+    missing: BTreeSet<String>,
 }
 
 impl ImageCatalog {
@@ -39,9 +44,29 @@ impl ImageCatalog {
         self
     }
 
+    /// A registry where every image not listed exists with no layers (pulls take no time),
+    /// except those marked [`missing`](Self::add_missing).
+    pub fn open() -> Self {
+        ImageCatalog { open: true, ..Self::default() }
+    }
+
+    /// Marks `image` as absent from the registry.
+    pub fn add_missing(&mut self, image: &str) -> &mut Self {
+        self.images.remove(image);
+        self.missing.insert(image.to_string());
+        self
+    }
+
     /// The layers of `image`, if the registry has it.
     pub fn layers(&self, image: &str) -> Option<&[u32]> {
-        self.images.get(image).map(Vec::as_slice)
+        if self.missing.contains(image) {
+            return None;
+        }
+        match self.images.get(image) {
+            Some(layers) => Some(layers.as_slice()),
+            None if self.open => Some(&[]),
+            None => None,
+        }
     }
 
     /// Size of a layer.
@@ -94,6 +119,16 @@ impl ImageCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_registry_has_every_unlisted_image_but_the_missing_ones() {
+        let mut c = ImageCatalog::open();
+        c.add_image("web:v1", &[("base", 100)]).add_missing("typo:v1");
+        assert_eq!(c.layers("web:v1").map(<[u32]>::len), Some(1));
+        assert_eq!(c.layers("anything:v9"), Some(&[][..]));
+        assert_eq!(c.layers("typo:v1"), None);
+        assert_eq!(ImageCatalog::new().layers("anything:v9"), None);
+    }
 
     const MB: u64 = 1_000_000;
 
