@@ -1,0 +1,195 @@
+//! Pods: admission, status updates from kubelets, graceful deletion, owner notification.
+
+use super::*;
+
+impl<W: Write> World<W> {
+    // ---------------------------------------------------------------- pods
+
+    pub(super) fn workload_for(&self, pod: &Pod) -> Option<Arc<PodWorkload>> {
+        self.config.workloads.iter().find(|(sel, _)| sel.matches(&pod.meta.labels)).map(|(_, w)| w.clone())
+    }
+
+    /// Admission (priority, default tolerations), then the store; the scheduler sees it at once.
+    pub(super) fn create_pod(&mut self, mut pod: Pod, now: SimTime, q: &mut EventQueue<Event>) {
+        if pod.meta.namespace.is_empty() {
+            pod.meta.namespace = "default".into();
+        }
+        if pod.meta.uid.is_empty() {
+            pod.meta.uid = self.store.next_uid("pod");
+        }
+        pod.meta.creation_timestamp = now;
+        if pod.spec.priority.is_none() {
+            let class = match &pod.spec.priority_class_name {
+                Some(name) => self.store.priority_classes.get(name),
+                None => self.store.priority_classes.values().find(|pc| pc.global_default),
+            };
+            if let Some(pc) = class {
+                pod.spec.priority = Some(pc.value);
+            }
+        }
+        add_default_tolerations(&mut pod, self.config.default_toleration_seconds);
+        let key = pod.meta.key();
+        let owner = pod.meta.controller_ref().map(|o| format!("{}/{}", o.kind, o.name));
+        self.counters.pods_created += 1;
+        self.record(
+            now,
+            "PodCreated",
+            &rec::PodCreated { pod: &key.to_string(), owner, priority: pod.priority() },
+        );
+        self.store.put_pod(pod.clone());
+        if pod.spec.node_name.is_some() {
+            self.scheduler.add_pod(pod.clone(), now);
+            self.assign_to_kubelet(&pod, now, q);
+        } else {
+            self.scheduler.add_pod(pod, now);
+            self.wake_scheduler(now, q);
+        }
+    }
+
+    pub(super) fn assign_to_kubelet(&mut self, pod: &Pod, now: SimTime, q: &mut EventQueue<Event>) {
+        let Some(node) = pod.spec.node_name.as_ref().and_then(|n| self.node_index.get(n)).copied() else {
+            return;
+        };
+        let workload = self.workload_for(pod);
+        self.nodes[node as usize].kubelet.handle(
+            now,
+            KubeletInput::PodAssigned { pod: Arc::new(pod.clone()), workload },
+            &mut self.effects,
+        );
+        self.apply_kubelet_effects(node, now, q);
+    }
+
+    pub(super) fn pod_status_update(
+        &mut self,
+        key: &ObjectKey,
+        status: kubesim_api::PodStatus,
+        now: SimTime,
+        q: &mut EventQueue<Event>,
+    ) {
+        let Some(old) = self.store.pod(key).cloned() else { return };
+        let pod_name = key.to_string();
+        if old.status.phase != status.phase {
+            self.record(
+                now,
+                "PodPhase",
+                &rec::PodPhaseChanged {
+                    pod: &pod_name,
+                    phase: phase_str(status.phase),
+                    reason: status.reason.as_deref(),
+                },
+            );
+        }
+        let was_ready = old.is_ready();
+        let mut pod = old.clone();
+        pod.status = status;
+        let is_ready = pod.is_ready();
+        for cs in &pod.status.container_statuses {
+            let before = old.status.container_statuses.iter().find(|c| c.name == cs.name);
+            if cs.restart_count > before.map_or(0, |b| b.restart_count) {
+                self.counters.container_restarts +=
+                    u64::from((cs.restart_count - before.map_or(0, |b| b.restart_count)) as u32);
+            }
+            let same_state = before.is_some_and(|b| b.state == cs.state);
+            if same_state {
+                continue;
+            }
+            match &cs.state {
+                ContainerState::Running { .. } => self.record(
+                    now,
+                    "ContainerStarted",
+                    &rec::ContainerStarted {
+                        pod: &pod_name,
+                        container: &cs.name,
+                        restart_count: cs.restart_count,
+                    },
+                ),
+                ContainerState::Terminated { exit_code, reason, .. } => {
+                    if reason == "OOMKilled" {
+                        self.counters.oom_kills += 1;
+                    }
+                    self.record(
+                        now,
+                        "ContainerTerminated",
+                        &rec::ContainerTerminated {
+                            pod: &pod_name,
+                            container: &cs.name,
+                            exit_code: *exit_code,
+                            reason,
+                        },
+                    )
+                }
+                ContainerState::Waiting { reason }
+                    if matches!(
+                        reason.as_str(),
+                        "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull"
+                    ) =>
+                {
+                    let reason = reason.clone();
+                    self.record(
+                        now,
+                        "ContainerWaiting",
+                        &rec::ContainerWaiting { pod: &pod_name, container: &cs.name, reason: &reason },
+                    )
+                }
+                _ => {}
+            }
+        }
+        if was_ready != is_ready {
+            let kind = if is_ready { "PodReady" } else { "PodNotReady" };
+            self.record(now, kind, &rec::PodReadiness { pod: &pod_name });
+        }
+        let terminal = matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed);
+        self.store.put_pod(pod.clone());
+        self.scheduler.update_pod(pod.clone(), now);
+        if was_ready != is_ready || terminal || old.status.phase != pod.status.phase {
+            self.notify_owner(&pod, now, q);
+        }
+    }
+
+    /// Graceful deletion: set deletionTimestamp; the kubelet stops the containers and then the
+    /// object goes. An unbound pod, or one on a node without a kubelet object, goes at once.
+    pub(super) fn delete_pod(&mut self, key: &ObjectKey, by: &str, now: SimTime, q: &mut EventQueue<Event>) {
+        let Some(mut pod) = self.store.pod(key).cloned() else { return };
+        if pod.meta.is_terminating() {
+            return;
+        }
+        self.record(now, "PodDeleting", &rec::PodDeleting { pod: &key.to_string(), by });
+        pod.meta.deletion_timestamp = Some(now);
+        pod.meta.deletion_grace_period_seconds = Some(pod.spec.termination_grace_period.as_secs() as i64);
+        let node = pod.spec.node_name.as_ref().and_then(|n| self.node_index.get(n)).copied();
+        let terminal = matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed);
+        match node {
+            Some(node) if !terminal => {
+                self.store.put_pod(pod.clone());
+                self.scheduler.update_pod(pod.clone(), now);
+                self.notify_owner(&pod, now, q);
+                self.nodes[node as usize].kubelet.handle(
+                    now,
+                    KubeletInput::PodDeletionRequested { key: key.clone(), grace: None },
+                    &mut self.effects,
+                );
+                self.apply_kubelet_effects(node, now, q);
+            }
+            _ => self.remove_pod(key, now, q),
+        }
+    }
+
+    pub(super) fn remove_pod(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
+        let Some(pod) = self.store.remove_pod(key) else { return };
+        if let Some(id) = self.taint_evictions.remove(key) {
+            q.cancel(id);
+        }
+        self.scheduler.delete_pod(key, now);
+        self.record(now, "PodDeleted", &rec::PodDeleted { pod: &key.to_string() });
+        self.notify_owner(&pod, now, q);
+        self.wake_scheduler(now, q);
+    }
+
+    pub(super) fn notify_owner(&mut self, pod: &Pod, now: SimTime, q: &mut EventQueue<Event>) {
+        if let Some(owner) = pod.meta.controller_ref() {
+            if owner.kind == "ReplicaSet" {
+                self.mark_rs(ObjectKey::new(&pod.meta.namespace, &owner.name), now, q);
+            }
+        }
+    }
+}
