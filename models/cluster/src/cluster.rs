@@ -316,6 +316,53 @@ impl<W: Write> Cluster<W> {
         Ok(())
     }
 
+    /// Samples the cluster's state now (pending pods, per-node allocation, per-deployment replicas,
+    /// cumulative counters), in a deterministic order.
+    pub fn sample_metrics(&self) -> Vec<crate::metrics::MetricSample> {
+        use crate::metrics::{names, MetricSample, CLUSTER};
+        let w = &self.world;
+        let mut out = Vec::new();
+        let mut push = |metric, object: &str, value: f64| {
+            out.push(MetricSample { metric, object: object.to_string(), value })
+        };
+        let pods: Vec<&Pod> = w.store.pods().collect();
+        push(names::PODS_PENDING, CLUSTER, pods.iter().filter(|p| p.spec.node_name.is_none()).count() as f64);
+        push(
+            names::PODS_RUNNING,
+            CLUSTER,
+            pods.iter().filter(|p| p.status.phase == PodPhase::Running).count() as f64,
+        );
+        push(names::NODES_READY, CLUSTER, w.store.nodes.values().filter(|n| n.is_ready()).count() as f64);
+        push(names::OOM_KILLS, CLUSTER, w.counters.oom_kills as f64);
+        push(names::RESTARTS, CLUSTER, w.counters.container_restarts as f64);
+        push(names::EVICTIONS, CLUSTER, w.counters.evictions as f64);
+        for (name, node) in &w.store.nodes {
+            let (mut cpu, mut mem) = (0i64, 0i64);
+            for p in w.store.pods_on_node(name) {
+                if matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
+                    continue;
+                }
+                for c in &p.spec.containers {
+                    cpu += c.resources.requests.cpu_millis();
+                    mem += c.resources.requests.memory_bytes();
+                }
+            }
+            let ratio = |used: i64, alloc: i64| if alloc > 0 { used as f64 / alloc as f64 } else { 0.0 };
+            push(names::NODE_CPU_ALLOCATED, name, ratio(cpu, node.status.allocatable.cpu_millis()));
+            push(names::NODE_MEMORY_ALLOCATED, name, ratio(mem, node.status.allocatable.memory_bytes()));
+        }
+        for (key, d) in &w.store.deployments {
+            let object = key.to_string();
+            let s = w.deployment_status.get(key).cloned().unwrap_or_default();
+            push(names::DEPLOYMENT_DESIRED, &object, f64::from(d.replicas));
+            push(names::DEPLOYMENT_REPLICAS, &object, f64::from(s.replicas));
+            push(names::DEPLOYMENT_UPDATED, &object, f64::from(s.updated_replicas));
+            push(names::DEPLOYMENT_READY, &object, f64::from(s.ready_replicas));
+            push(names::DEPLOYMENT_AVAILABLE, &object, f64::from(s.available_replicas));
+        }
+        out
+    }
+
     /// Flushes the log and returns the writer and the run's digest.
     pub fn finish(self) -> Result<(W, Digest), ClusterError> {
         Ok(self.world.log.finish()?)

@@ -21,14 +21,17 @@
 //! | [`cluster`] | `Cluster`: the driver, its event types and scenario actions |
 //! | [`config`] | `ClusterConfig`: seed, scheduler, timing knobs, workloads |
 //! | [`records`] | the canonical event-log records |
+//! | [`metrics`] | metric samples for `metrics.csv` |
 
 #![warn(missing_docs)]
 
 pub mod cluster;
 pub mod config;
+pub mod metrics;
 pub mod records;
 pub mod store;
 
 pub use cluster::{Action, Cluster, ClusterError, Counters, Event};
 pub use config::ClusterConfig;
+pub use metrics::MetricSample;
 pub use store::ApiStore;
