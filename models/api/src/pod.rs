@@ -310,6 +310,9 @@ pub struct ContainerStatus {
     pub restart_count: i32,
     /// Current state.
     pub state: ContainerState,
+    /// `lastState`: how the previous instance ended (`Terminated`, e.g. reason `OOMKilled`), or
+    /// [`ContainerState::Unknown`] (upstream: an empty state) if it never restarted.
+    pub last_state: ContainerState,
 }
 
 /// `status` of a pod.

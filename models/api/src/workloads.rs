@@ -40,7 +40,10 @@ impl PodTemplateSpec {
             hash ^= u32::from(byte);
             hash = hash.wrapping_mul(0x0100_0193);
         }
-        hash.to_string().bytes().map(|b| SAFE_ALPHABET[usize::from(b) % SAFE_ALPHABET.len()] as char).collect()
+        hash.to_string()
+            .bytes()
+            .map(|b| SAFE_ALPHABET[usize::from(b) % SAFE_ALPHABET.len()] as char)
+            .collect()
     }
 }
 

@@ -50,11 +50,25 @@ use crate::records as rec;
 use crate::store::ApiStore;
 
 mod actions;
+mod ctl;
 mod deployment;
+mod disruption;
+mod endpoints;
+mod faults;
+mod gc;
+mod hpa;
+mod job;
+mod metrics_pipeline;
+mod node_metrics;
 mod nodes;
 mod pods;
 mod replicaset;
 mod scheduling;
+
+pub use ctl::CtlEvent;
+pub use faults::{FaultEvent, FaultKind, NodeFailureProcess};
+pub use job::{JobStatus, CONTROLLER_UID_LABEL, JOB_NAME_LABEL};
+pub use metrics_pipeline::REQUESTS_PER_SECOND;
 
 /// What sits in the event queue.
 #[derive(Debug, Clone)]
@@ -77,6 +91,10 @@ pub enum Event {
     TaintEviction(ObjectKey),
     /// A scheduled action from the caller (a scenario).
     Action(Action),
+    /// Timers of the metrics pipeline and the HPA, disruption, drain and Job controllers.
+    Ctl(CtlEvent),
+    /// A fault from the random node-failure process or the end of a zone outage.
+    Fault(FaultEvent),
 }
 
 /// Things a scenario does to the cluster at a given time.
@@ -106,6 +124,67 @@ pub enum Action {
     StartKubelet(String),
     /// Delete a pod (graceful).
     DeletePod(ObjectKey),
+    /// Create or update a HorizontalPodAutoscaler (autoscaling/v2).
+    ApplyHpa(Box<kubesim_api::autoscaling::HorizontalPodAutoscaler>),
+    /// Create or update a Service.
+    ApplyService(Box<kubesim_api::services::Service>),
+    /// Create or update a PodDisruptionBudget.
+    ApplyPdb(Box<kubesim_api::disruption::PodDisruptionBudget>),
+    /// Create a Job.
+    ApplyJob(Box<kubesim_api::Job>),
+    /// `kubectl drain`: cordon the node, then evict every pod on it through the Eviction API,
+    /// retrying refused (429) evictions every `drain_retry`.
+    Drain {
+        /// Node name.
+        node: String,
+    },
+    /// One `POST pods/<name>/eviction` (no retry).
+    Evict {
+        /// The pod.
+        pod: ObjectKey,
+    },
+    /// Delete a Deployment with background propagation: its ReplicaSets and their pods follow.
+    DeleteDeployment(ObjectKey),
+    /// Delete a Job with background propagation: its pods follow.
+    DeleteJob(ObjectKey),
+    /// Crash a node: kubelet and runtime state gone, containers die, heartbeats stop.
+    CrashNode(String),
+    /// Boot a crashed node again: a fresh kubelet restarts the pods still bound to it.
+    RecoverNode(String),
+    /// Cut a node off the control plane (containers keep running, the kubelet acts locally).
+    PartitionNode(String),
+    /// Reconnect a partitioned node.
+    HealNode(String),
+    /// Partition every node of a zone (`topology.kubernetes.io/zone`) for `duration`.
+    ZoneOutage {
+        /// Zone label value.
+        zone: String,
+        /// How long until the nodes reconnect.
+        duration: SimDuration,
+    },
+    /// Kill a running container's process now.
+    KillContainer {
+        /// The pod.
+        pod: ObjectKey,
+        /// Container name.
+        container: String,
+        /// Exit code: 1 (a crash) or 137 (SIGKILL).
+        exit_code: i32,
+    },
+    /// Remove an image from the registry (pulls fail with `ErrImagePull`) or put it back.
+    SetImageMissing {
+        /// Image reference.
+        image: String,
+        /// Missing from now on (`true`) or available again.
+        missing: bool,
+    },
+    /// Set a node's container start latency (a slow-start fault).
+    SetStartLatency {
+        /// Node name.
+        node: String,
+        /// Create + start latency from now on.
+        latency: SimDuration,
+    },
 }
 
 /// Why the cluster could not be built or an action refused.
@@ -125,6 +204,16 @@ pub enum ClusterError {
         kind: &'static str,
         /// Its name.
         name: String,
+    },
+    /// An object that fails validation.
+    #[error("{kind} {name:?}: {message}")]
+    Invalid {
+        /// Object kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// What is wrong, naming the field.
+        message: String,
     },
     /// Two objects with one name.
     #[error("{kind} {name:?} already exists")]
@@ -189,6 +278,10 @@ struct World<W: Write> {
     deployment_status: BTreeMap<ObjectKey, DeploymentStatus>,
     completed_revision: BTreeMap<ObjectKey, i64>,
     taint_evictions: BTreeMap<ObjectKey, EventId>,
+    /// State of the HPA, metrics, endpoints, disruption, Job and GC controllers.
+    ctl: ctl::CtlState,
+    /// Per-node fault state (crashed, partitioned, held messages, failure streams).
+    faults: faults::FaultState,
     counters: Counters,
     effects: Vec<KubeletEffect>,
     runtime_events: Vec<RuntimeEvent>,
@@ -237,6 +330,8 @@ impl<W: Write> Cluster<W> {
                 deployment_status: BTreeMap::new(),
                 completed_revision: BTreeMap::new(),
                 taint_evictions: BTreeMap::new(),
+                ctl: ctl::CtlState::default(),
+                faults: faults::FaultState::default(),
                 counters: Counters::default(),
                 effects: Vec::new(),
                 runtime_events: Vec::new(),
@@ -435,6 +530,8 @@ impl<W: Write> World<W> {
             Event::NodeMonitor(node) => self.node_monitor(node, now, q),
             Event::TaintEviction(key) => self.taint_evict(key, now, q),
             Event::Action(action) => self.action(action, now, q),
+            Event::Ctl(ev) => self.ctl_event(ev, now, q),
+            Event::Fault(ev) => self.fault_event(ev, now, q),
         }
     }
 }

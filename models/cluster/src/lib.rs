@@ -8,17 +8,28 @@
 //! ```text
 //!  scenario actions ─┐
 //!                    ▼
-//!   ApiStore ◄── writes ── controllers (ReplicaSet, Deployment, node lifecycle, taint eviction)
+//!   ApiStore ◄── writes ── controllers (ReplicaSet, Deployment, node lifecycle, taint eviction,
+//!     │                     HPA, EndpointSlice, disruption, Job, garbage collector)
 //!     │  └────── writes ── scheduler (bind)          ▲ dirty keys + ControllerSync event
 //!     │  └────── writes ── kubelets (pod status, leases, conditions)
 //!     └─ notifications ─► scheduler cache, kubelets (pod assigned / deleted), controllers
 //!   kubelet ⇄ SimNodeRuntime: commands now, runtime events at their future times
+//!   metrics-server scrape (every 15 s) ──► HPA (every 15 s) ──► Deployment spec.replicas
 //! ```
 //!
 //! | module | contents |
 //! |---|---|
 //! | [`store`] | `ApiStore`: objects in ordered maps, resourceVersion, pods by owner and by node |
 //! | [`cluster`] | `Cluster`: the driver, its event types and scenario actions |
+//! | `cluster::{nodes, pods, scheduling}` | kubelet effects, node lifecycle and taint eviction; pod admission and deletion; scheduler cycles |
+//! | `cluster::{replicaset, deployment}` | the ReplicaSet and Deployment controllers and the controller sync round |
+//! | `cluster::ctl` | the second controller group's state, timers ([`CtlEvent`](cluster::CtlEvent)), pod-change hook and the scheduler's view of Services, ReplicaSet selectors and PDBs |
+//! | `cluster::metrics_pipeline` | metrics-server model: 15 s scrapes, PodMetrics with its freshness rules, the `requests_per_second` Pods metric, external series |
+//! | `cluster::hpa` | the HPA controller: reconcile every sync period, scale the target Deployment, `HpaDecision`/`HpaScaled` records |
+//! | `cluster::endpoints` | the EndpointSlice controller: ready endpoints per Service (what request-driven load spreads over) |
+//! | `cluster::disruption` | PDB status, the Eviction API, `kubectl drain` with 5 s retries |
+//! | `cluster::job` | the Job controller |
+//! | `cluster::gc` | garbage collection of a deleted Deployment's or Job's dependents (background propagation) |
 //! | [`config`] | `ClusterConfig`: seed, scheduler, timing knobs, workloads |
 //! | [`records`] | the canonical event-log records |
 //! | [`metrics`] | metric samples for `metrics.csv` |
@@ -31,7 +42,7 @@ pub mod metrics;
 pub mod records;
 pub mod store;
 
-pub use cluster::{Action, Cluster, ClusterError, Counters, Event};
+pub use cluster::{Action, Cluster, ClusterError, Counters, CtlEvent, Event, JobStatus};
 pub use config::ClusterConfig;
 pub use metrics::MetricSample;
 pub use store::ApiStore;

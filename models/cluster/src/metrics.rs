@@ -44,6 +44,17 @@ pub mod names {
     pub const RESTARTS: &str = "container_restarts_total";
     /// Cumulative evictions (cluster).
     pub const EVICTIONS: &str = "evictions_total";
+    /// Average CPU of a container over the last sampling interval, millicores
+    /// (`namespace/pod/container`; [`Cluster::sample_node_metrics`](crate::Cluster::sample_node_metrics)).
+    pub const CONTAINER_CPU_USAGE: &str = "container_cpu_usage_millicores";
+    /// Throttled / quota periods of a container over the last interval, 0..1.
+    pub const CONTAINER_CPU_THROTTLED: &str = "container_cpu_throttled_ratio";
+    /// Working set of a container, bytes.
+    pub const CONTAINER_MEMORY_WORKING_SET: &str = "container_memory_working_set_bytes";
+    /// Σ container CPU usage over the last interval / allocatable (per node).
+    pub const NODE_CPU_USED: &str = "node_cpu_used_ratio";
+    /// Σ container working sets / allocatable (per node).
+    pub const NODE_MEMORY_USED: &str = "node_memory_used_ratio";
 }
 
 /// The object name of cluster-wide metrics.

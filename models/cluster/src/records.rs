@@ -210,3 +210,216 @@ pub struct DeploymentUpdated<'a> {
     /// Generation after the change.
     pub generation: i64,
 }
+
+// ---------------------------------------------------------------- HPA, endpoints, disruption, Job, GC
+
+/// `ObjectApplied`: an HPA, Service, PDB or Job was created or updated.
+#[derive(Debug, Serialize)]
+pub struct ObjectApplied<'a> {
+    /// `HorizontalPodAutoscaler`, `Service`, `PodDisruptionBudget`, `Job` (not `kind`: that key
+    /// names the record).
+    pub object_kind: &'a str,
+    /// The object.
+    pub object: &'a str,
+    /// Generation after the write.
+    pub generation: i64,
+}
+
+/// `ObjectRejected`: a scenario action carried an invalid object (validation error).
+#[derive(Debug, Serialize)]
+pub struct ObjectRejected<'a> {
+    /// The error, naming the object and field.
+    pub error: &'a str,
+}
+
+/// One metric's line of an `HpaDecision`.
+#[derive(Debug, Serialize)]
+pub struct HpaMetric {
+    /// `Resource`, `ContainerResource`, `Pods`, `Object`, `External`.
+    #[serde(rename = "type")]
+    pub metric_type: String,
+    /// Metric name (`cpu`, `requests_per_second`).
+    pub name: String,
+    /// Replica count this metric proposes, before stabilization and rate limits; absent on error.
+    pub proposal: Option<i32>,
+    /// Usage ratio before unready and missing pods are filled in.
+    pub usage_ratio: f64,
+    /// Current average utilization in percent (utilization targets).
+    pub utilization_percent: Option<i32>,
+    /// Current value in milli-units, as the HPA status reports it.
+    pub value_milli: i64,
+    /// Ready pods as upstream counts them.
+    pub ready_pods: usize,
+    /// Unready pods (Pending, or CPU samples not trusted yet).
+    pub unready_pods: usize,
+    /// Pods without a sample.
+    pub missing_pods: usize,
+    /// Terminating or Failed pods.
+    pub ignored_pods: usize,
+    /// Why the metric failed.
+    pub error: Option<String>,
+}
+
+/// `HpaDecision`: one reconcile of one HPA (every sync period).
+#[derive(Debug, Serialize)]
+pub struct HpaDecision<'a> {
+    /// The HPA.
+    pub hpa: &'a str,
+    /// `scale.spec.replicas` of the target at evaluation.
+    pub current_replicas: i32,
+    /// What the controller wants (equal to current when nothing is written).
+    pub desired_replicas: i32,
+    /// Recommendation after stabilization (absent when normalization did not run).
+    pub recommendation: Option<i32>,
+    /// `none`, `stabilization`, `policy`, `min`, `max`, `scale-up-limit`.
+    pub limited_by: &'a str,
+    /// `ScalingActive` reason (`ValidMetricFound`, `FailedGetResourceMetric`, …).
+    pub scaling_active: &'a str,
+    /// Per metric.
+    pub metrics: Vec<HpaMetric>,
+}
+
+/// `HpaScaled`: the HPA wrote its target's scale subresource.
+#[derive(Debug, Serialize)]
+pub struct HpaScaled<'a> {
+    /// The HPA.
+    pub hpa: &'a str,
+    /// `Kind/name` of the target.
+    pub target: &'a str,
+    /// Old `spec.replicas`.
+    pub from: i32,
+    /// New `spec.replicas`.
+    pub to: i32,
+    /// What bound the new count.
+    pub limited_by: &'a str,
+}
+
+/// `HpaTargetMissing`: the scale target does not exist (or is not a Deployment).
+#[derive(Debug, Serialize)]
+pub struct HpaTargetMissing<'a> {
+    /// The HPA.
+    pub hpa: &'a str,
+    /// `Kind/name` of the target.
+    pub target: &'a str,
+}
+
+/// `EndpointsChanged`: the number of ready endpoints behind a Service changed.
+#[derive(Debug, Serialize)]
+pub struct EndpointsChanged<'a> {
+    /// The Service.
+    pub service: &'a str,
+    /// Ready endpoints now.
+    pub ready: usize,
+}
+
+/// `PdbStatus`: the disruption controller wrote a new status.
+#[derive(Debug, Serialize)]
+pub struct PdbStatus<'a> {
+    /// The PodDisruptionBudget.
+    pub pdb: &'a str,
+    /// `expectedPods`.
+    pub expected_pods: i32,
+    /// `currentHealthy`.
+    pub current_healthy: i32,
+    /// `desiredHealthy`.
+    pub desired_healthy: i32,
+    /// `disruptionsAllowed`.
+    pub disruptions_allowed: i32,
+    /// The sync error when the controller failed safe (0 allowed).
+    pub error: Option<String>,
+}
+
+/// `EvictionRequest`: one call of the Eviction API.
+#[derive(Debug, Serialize)]
+pub struct EvictionRequest<'a> {
+    /// The pod.
+    pub pod: &'a str,
+    /// Who called: `drain`, `scenario`.
+    pub by: &'a str,
+    /// HTTP status: 201 allowed, 429 budget exhausted, 403 forbidden, 500 several budgets, 404 no pod.
+    pub code: u16,
+    /// The budget consulted, if any.
+    pub pdb: Option<&'a str>,
+}
+
+/// `NodeCordoned` / `NodeDrained`.
+#[derive(Debug, Serialize)]
+pub struct NodeDrain<'a> {
+    /// Node name.
+    pub node: &'a str,
+}
+
+/// `JobFinished`: a Job reached Complete or Failed.
+#[derive(Debug, Serialize)]
+pub struct JobFinished<'a> {
+    /// The Job.
+    pub job: &'a str,
+    /// `Complete` or `Failed`.
+    pub condition: &'a str,
+    /// `CompletionsReached`, `BackoffLimitExceeded`, `DeadlineExceeded`.
+    pub reason: &'a str,
+    /// Succeeded pods.
+    pub succeeded: i32,
+    /// Failed pods.
+    pub failed: i32,
+}
+
+/// `ObjectDeleted`: a Deployment, ReplicaSet or Job was removed from the store.
+#[derive(Debug, Serialize)]
+pub struct ObjectDeleted<'a> {
+    /// `Deployment`, `ReplicaSet`, `Job`.
+    pub object_kind: &'a str,
+    /// The object.
+    pub object: &'a str,
+    /// `scenario` for the root, `garbage-collector` for dependents.
+    pub by: &'a str,
+}
+
+/// `NodeCrashed`, `NodeRecovered`, `NodePartitioned`, `NodeHealed`: an injected node fault.
+#[derive(Debug, Serialize)]
+pub struct NodeFault<'a> {
+    /// Node name.
+    pub node: &'a str,
+    /// `scenario`, `random` (the MTBF process) or `zone-outage`.
+    pub reason: &'a str,
+}
+
+/// `ZoneOutage`: every node of a zone cut off for a duration.
+#[derive(Debug, Serialize)]
+pub struct ZoneOutage<'a> {
+    /// Zone.
+    pub zone: &'a str,
+    /// Nodes in it.
+    pub nodes: usize,
+    /// Duration, ns.
+    pub duration_ns: u64,
+}
+
+/// `ContainerKilled`: a scenario killed a container's process.
+#[derive(Debug, Serialize)]
+pub struct ContainerKilled<'a> {
+    /// The pod.
+    pub pod: &'a str,
+    /// Container name.
+    pub container: &'a str,
+    /// Exit code it dies with.
+    pub exit_code: i32,
+}
+
+/// `ImageAvailability`: an image was removed from (or put back into) the registry.
+#[derive(Debug, Serialize)]
+pub struct ImageAvailability<'a> {
+    /// Image reference.
+    pub image: &'a str,
+    /// Missing from now on.
+    pub missing: bool,
+}
+
+/// `NodeStartLatency`: a node's container start latency changed (slow start).
+#[derive(Debug, Serialize)]
+pub struct NodeStartLatency<'a> {
+    /// Node name.
+    pub node: &'a str,
+    /// New latency, ns.
+    pub latency_ns: u64,
+}

@@ -6,7 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kubesim_api::{Deployment, Node, ObjectKey, Pod, PriorityClass, ReplicaSet};
+use kubesim_api::autoscaling::HorizontalPodAutoscaler;
+use kubesim_api::disruption::PodDisruptionBudget;
+use kubesim_api::services::Service;
+use kubesim_api::{Deployment, Job, Node, ObjectKey, Pod, PriorityClass, ReplicaSet};
 
 /// All objects of the simulated cluster.
 #[derive(Debug, Default)]
@@ -22,6 +25,14 @@ pub struct ApiStore {
     pub deployments: BTreeMap<ObjectKey, Deployment>,
     /// PriorityClasses by name.
     pub priority_classes: BTreeMap<String, PriorityClass>,
+    /// HorizontalPodAutoscalers.
+    pub hpas: BTreeMap<ObjectKey, HorizontalPodAutoscaler>,
+    /// Services.
+    pub services: BTreeMap<ObjectKey, Service>,
+    /// PodDisruptionBudgets (status as the disruption controller last wrote it).
+    pub pdbs: BTreeMap<ObjectKey, PodDisruptionBudget>,
+    /// Jobs.
+    pub jobs: BTreeMap<ObjectKey, Job>,
     pods_by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
     pods_by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
 }

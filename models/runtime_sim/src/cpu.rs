@@ -144,6 +144,33 @@ impl CpuAccounting {
         self.slots[i].stat
     }
 
+    /// Number of container slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True with no slots.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Appends a slot for a container joining mid-period: its quota starts full (a new cgroup's
+    /// first period has its whole `cfs_quota_us`), its counters at zero.
+    pub fn push_slot(&mut self, quota_us: Option<u64>) {
+        self.slots.push(Slot { quota_left_us: quota_us.unwrap_or(u64::MAX), ..Slot::default() });
+    }
+
+    /// Removes slot `i` (later slots move down one) and returns its counters. The period it
+    /// leaves in the middle is not counted in its `nr_periods` (the cgroup is gone).
+    pub fn remove_slot(&mut self, i: usize) -> CpuStat {
+        self.slots.remove(i).stat
+    }
+
+    /// Ticks into the current CFS period (0..100).
+    pub fn tick_in_period(&self) -> u64 {
+        self.tick_in_period
+    }
+
     fn refill(&mut self, containers: &[CpuContainer]) {
         for (slot, c) in self.slots.iter_mut().zip(containers) {
             slot.quota_left_us = c.quota_us.unwrap_or(u64::MAX);

@@ -52,8 +52,14 @@ impl ImageCatalog {
 
     /// Marks `image` as absent from the registry.
     pub fn add_missing(&mut self, image: &str) -> &mut Self {
-        self.images.remove(image);
+        // Its layers stay recorded, for when it comes back.
         self.missing.insert(image.to_string());
+        self
+    }
+
+    /// Puts a [`missing`](Self::add_missing) image back (an unlisted one in an open registry).
+    pub fn remove_missing(&mut self, image: &str) -> &mut Self {
+        self.missing.remove(image);
         self
     }
 
@@ -113,6 +119,19 @@ impl ImageCache {
         self.layers.extend(layers.iter().copied());
         self.images.entry(image.to_string()).or_insert(done); // present earlier: stays so
         done
+    }
+
+    /// The node crashed at `now`: pulls still under way are lost (their partial layers too);
+    /// images already on disk stay.
+    pub fn abort_pulls(&mut self, catalog: &ImageCatalog, now: SimTime) {
+        self.images.retain(|_, at| *at <= now);
+        self.layers = self
+            .images
+            .keys()
+            .filter_map(|image| catalog.layers(image))
+            .flat_map(|layers| layers.iter().copied())
+            .collect();
+        self.puller_free_at = self.puller_free_at.min(now);
     }
 }
 

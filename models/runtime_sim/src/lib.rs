@@ -9,7 +9,8 @@
 //! | [`cpu`] | water-filling by shares under quota caps; CFS throttling counters per 100 ms period; per-tick oracle |
 //! | [`memory`] | OOM crossing time under a working-set curve; `memory.available`; eviction ranking (re-exported from the kubelet) |
 //! | [`images`] | image catalog (layers and sizes, shared layers), per-node cache with a serialized puller |
-//! | [`node`] | [`SimNodeRuntime`]: the kubelet's `NodeRuntime` in virtual time (start latency, pulls, own exits, OOM kills, SIGTERM/SIGKILL) |
+//! | [`node_cpu`] | [`NodeCpu`]: lazy per-node CPU accounting between changes (demand sampled on a grid), with a per-tick oracle |
+//! | [`node`] | [`SimNodeRuntime`]: the kubelet's `NodeRuntime` in virtual time (start latency, pulls, own exits, OOM kills, SIGTERM/SIGKILL, CPU counters, crash, kill) |
 //! | [`fleet`] | [`NodeFleet`]: N kubelets + runtimes on one `EventQueue`; the `bench nodes` benchmark |
 
 #![warn(missing_docs, unreachable_pub)]
@@ -19,7 +20,9 @@ pub mod fleet;
 pub mod images;
 pub mod memory;
 pub mod node;
+pub mod node_cpu;
 
 pub use fleet::{bench, BenchConfig, BenchReport, NodeFleet};
 pub use images::{ImageCache, ImageCatalog};
-pub use node::{RuntimeConfig, SimNodeRuntime};
+pub use node::{ContainerSample, ContainerUsage, RuntimeConfig, SimNodeRuntime};
+pub use node_cpu::NodeCpu;

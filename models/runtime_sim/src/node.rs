@@ -27,8 +27,10 @@ use kubesim_kubelet::termination::{kill_outcome, KillPlan, SigtermReaction};
 use kubesim_workload::{ContainerWorkload, PodWorkload, ShutdownSpec};
 use sim_core::{RngStreams, SimDuration, SimTime};
 
+use crate::cpu::CpuStat;
 use crate::images::{ImageCache, ImageCatalog};
 use crate::memory::oom_time;
+use crate::node_cpu::NodeCpu;
 
 /// Timing parameters of the simulated runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct RuntimeConfig {
     pub registry_error_latency: SimDuration,
     /// Image pull bandwidth of the node, bytes per second.
     pub image_pull_bytes_per_sec: u64,
+    /// CPU accounting samples ramps and curves at this grid (see [`crate::node_cpu`]).
+    pub cpu_demand_grid: SimDuration,
 }
 
 impl Default for RuntimeConfig {
@@ -50,6 +54,7 @@ impl Default for RuntimeConfig {
             container_start_latency: SimDuration::from_millis(300),
             registry_error_latency: SimDuration::from_millis(200),
             image_pull_bytes_per_sec: 100_000_000,
+            cpu_demand_grid: SimDuration::from_secs(1),
         }
     }
 }
@@ -94,6 +99,36 @@ pub struct SimNodeRuntime {
     images: ImageCache,
     sandboxes: BTreeMap<SandboxId, Option<Arc<PodWorkload>>>,
     containers: BTreeMap<ContainerId, Container>,
+    cpu: NodeCpu,
+    /// Each container's counters at the previous [`SimNodeRuntime::usage`] call.
+    last_usage: BTreeMap<ContainerId, (SimTime, CpuStat)>,
+}
+
+/// One container's usage over the interval since the previous [`SimNodeRuntime::usage`] call
+/// (or since it started).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ContainerUsage {
+    /// Which.
+    pub container: ContainerId,
+    /// Average CPU over the interval, millicores.
+    pub cpu_millis: f64,
+    /// Throttled periods / periods with a quota in the interval (0 without a quota).
+    pub throttled_ratio: f64,
+    /// Working set now, bytes.
+    pub memory_working_set_bytes: i64,
+}
+
+/// One running container's usage, as [`SimNodeRuntime::sample`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContainerSample {
+    /// Which.
+    pub container: ContainerId,
+    /// Cumulative CPU counters since it started.
+    pub cpu: CpuStat,
+    /// Working set now, bytes.
+    pub memory_working_set_bytes: i64,
+    /// Its memory limit, if any.
+    pub memory_limit_bytes: Option<i64>,
 }
 
 impl SimNodeRuntime {
@@ -105,14 +140,122 @@ impl SimNodeRuntime {
         node_index: u64,
     ) -> Self {
         SimNodeRuntime {
-            config,
             catalog,
             streams,
             node_salt: node_index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
             images: ImageCache::default(),
             sandboxes: BTreeMap::new(),
             containers: BTreeMap::new(),
+            cpu: NodeCpu::new(u64::MAX, config.cpu_demand_grid),
+            last_usage: BTreeMap::new(),
+            config,
         }
+    }
+
+    /// Sets the node's CPU capacity (millicores) from `now` on; unlimited until set.
+    pub fn set_cpu_capacity_millis(&mut self, now: SimTime, capacity_millis: u64) {
+        self.cpu.set_capacity_millis(now, capacity_millis);
+    }
+
+    /// The node's CPU capacity, millicores (`u64::MAX` = unlimited).
+    pub fn cpu_capacity_millis(&self) -> u64 {
+        self.cpu.capacity_millis()
+    }
+
+    /// Changes the container start latency from now on (a slow node; a "slow start" fault).
+    pub fn set_container_start_latency(&mut self, latency: SimDuration) {
+        self.config.container_start_latency = latency;
+    }
+
+    /// The runtime's timing parameters.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Replaces the image catalog (e.g. an image removed from the registry).
+    pub fn set_catalog(&mut self, catalog: Arc<ImageCatalog>) {
+        self.catalog = catalog;
+    }
+
+    /// The node crashed at `now`: every sandbox and container is gone without an exit event
+    /// (nobody is there to report one), in-flight pulls are lost, pulled images stay on disk.
+    /// Events planned earlier are dropped by [`NodeRuntime::commit`] when they come due.
+    pub fn crash(&mut self, now: SimTime) {
+        self.cpu.clear(now);
+        self.sandboxes.clear();
+        self.containers.clear();
+        self.images.abort_pulls(&self.catalog, now);
+    }
+
+    /// Kills a running container at `now` as if its process died: exit `exit_code` (137 =
+    /// SIGKILL, reported with signal 9; anything else as the process's own exit code). Returns
+    /// the exit event to deliver, or `None` if the container is not running.
+    pub fn kill(&mut self, now: SimTime, container: ContainerId, exit_code: i32) -> Option<RuntimeEvent> {
+        let c = self.containers.get_mut(&container)?;
+        if now < c.start {
+            return None;
+        }
+        let signal = (exit_code > 128).then_some(exit_code - 128);
+        let planned = PlannedExit { at: now, exit_code, signal, oom_killed: false };
+        if c.exit.is_some_and(|e| e.at <= now) {
+            return None; // already exiting now
+        }
+        c.exit = Some(planned);
+        Some(planned.event(container))
+    }
+
+    /// Usage of every running container over the interval since the previous call (or its
+    /// start), in id order. Intervals shorter than one millisecond report zero CPU.
+    pub fn usage(&mut self, now: SimTime) -> Vec<ContainerUsage> {
+        let samples = self.sample(now);
+        let mut next = BTreeMap::new();
+        let out = samples
+            .iter()
+            .map(|s| {
+                let start = self.containers.get(&s.container).map_or(now, |c| c.start);
+                let (since, before) =
+                    self.last_usage.get(&s.container).copied().unwrap_or((start, CpuStat::default()));
+                let interval_us = now.saturating_duration_since(since).as_nanos() / 1_000;
+                let used = s.cpu.usage_us.saturating_sub(before.usage_us);
+                let periods = s.cpu.nr_periods.saturating_sub(before.nr_periods);
+                let throttled = s.cpu.nr_throttled.saturating_sub(before.nr_throttled);
+                next.insert(s.container, (now, s.cpu));
+                ContainerUsage {
+                    container: s.container,
+                    cpu_millis: if interval_us >= 1_000 {
+                        used as f64 * 1000.0 / interval_us as f64
+                    } else {
+                        0.0
+                    },
+                    throttled_ratio: if periods > 0 { throttled as f64 / periods as f64 } else { 0.0 },
+                    memory_working_set_bytes: s.memory_working_set_bytes,
+                }
+            })
+            .collect();
+        self.last_usage = next;
+        out
+    }
+
+    /// Usage of every running container at `now` (started, not exited), in id order.
+    pub fn sample(&mut self, now: SimTime) -> Vec<ContainerSample> {
+        let cpu = self.cpu.stats(now);
+        let mut out: Vec<ContainerSample> = cpu
+            .into_iter()
+            .filter_map(|(id, stat)| {
+                let c = self.containers.get(&id)?;
+                (c.start <= now).then(|| ContainerSample {
+                    container: id,
+                    cpu: stat,
+                    memory_working_set_bytes: c
+                        .workload
+                        .memory_bytes
+                        .value_at(now.saturating_duration_since(c.start)),
+                    memory_limit_bytes: c.cgroup.memory_limit_bytes,
+                })
+            })
+            .collect();
+        out.sort_by_key(|s| s.container);
+        out
     }
 
     /// The node's image cache (e.g. to preload images).
@@ -186,6 +329,7 @@ impl SimNodeRuntime {
         if let Some(e) = exit {
             events.push(e.event(container));
         }
+        self.cpu.add(now, container, start, &cgroup, workload.clone());
         self.containers.insert(container, Container { workload, start, exit, cgroup });
     }
 
@@ -241,12 +385,13 @@ impl NodeRuntime for SimNodeRuntime {
                 let gone: Vec<ContainerId> = self.containers.range(lo..=hi).map(|(id, _)| *id).collect();
                 for id in gone {
                     self.containers.remove(&id);
+                    self.cpu.remove(now, id);
                 }
             }
         }
     }
 
-    fn commit(&mut self, _now: SimTime, event: RuntimeEvent) -> Option<RuntimeEvent> {
+    fn commit(&mut self, now: SimTime, event: RuntimeEvent) -> Option<RuntimeEvent> {
         match &event {
             RuntimeEvent::SandboxReady { sandbox, .. } => {
                 self.sandboxes.contains_key(sandbox).then_some(event)
@@ -259,6 +404,7 @@ impl NodeRuntime for SimNodeRuntime {
                 let planned = c.exit?;
                 if planned.at == *at && planned.exit_code == *exit_code {
                     self.containers.remove(container);
+                    self.cpu.remove(now, *container);
                     Some(event)
                 } else {
                     None
@@ -273,11 +419,121 @@ impl NodeRuntime for SimNodeRuntime {
         if now < c.start {
             return Err(RuntimeError::UnknownContainer(container));
         }
-        let offset = now.saturating_duration_since(c.start);
-        let _ = c.cgroup;
+        let memory_working_set_bytes =
+            c.workload.memory_bytes.value_at(now.saturating_duration_since(c.start));
+        let cpu = self.cpu.stat(now, container).unwrap_or_default();
         Ok(ContainerStats {
-            memory_working_set_bytes: c.workload.memory_bytes.value_at(offset),
-            ..ContainerStats::default()
+            cpu_usage_us: cpu.usage_us,
+            cpu_nr_periods: cpu.nr_periods,
+            cpu_nr_throttled: cpu.nr_throttled,
+            cpu_throttled_us: cpu.throttled_us,
+            memory_working_set_bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubesim_kubelet::cgroups::CFS_PERIOD_US;
+
+    fn runtime() -> SimNodeRuntime {
+        let mut rt = SimNodeRuntime::new(
+            RuntimeConfig::default(),
+            Arc::new(ImageCatalog::open()),
+            RngStreams::new(1),
+            0,
+        );
+        rt.set_cpu_capacity_millis(SimTime::ZERO, 4000);
+        rt
+    }
+
+    fn start(
+        rt: &mut SimNodeRuntime,
+        now: SimTime,
+        id: ContainerId,
+        w: ContainerWorkload,
+        limit_millis: u64,
+    ) -> Vec<RuntimeEvent> {
+        let mut events = Vec::new();
+        rt.execute(
+            now,
+            RuntimeCommand::CreateSandbox {
+                sandbox: id.sandbox(),
+                cgroup: kubesim_kubelet::cgroups::pod_cgroup(&kubesim_api::PodSpec::default()),
+                workload: Some(Arc::new(PodWorkload { containers: vec![Arc::new(w)] })),
+            },
+            &mut events,
+        );
+        let cgroup = ContainerCgroup {
+            cpu_shares: 102,
+            cpu_quota_us: Some(limit_millis * 100),
+            cpu_period_us: CFS_PERIOD_US,
+            memory_limit_bytes: None,
+        };
+        rt.execute(
+            now,
+            RuntimeCommand::StartContainer {
+                container: id,
+                role: ContainerRole::Regular,
+                cgroup,
+                oom_score_adj: 0,
+            },
+            &mut events,
+        );
+        events
+    }
+
+    #[test]
+    fn stats_report_cumulative_cpu_and_throttling() {
+        // Started at 0, running from 300 ms (start latency); 200m demand, 100m limit.
+        let mut rt = runtime();
+        let id = ContainerId::new(0, 0, 0);
+        start(&mut rt, SimTime::ZERO, id, ContainerWorkload::steady(200, 64 << 20), 100);
+        let s = rt.stats(SimTime::from_millis(10_300), id).unwrap();
+        // 100 periods of 10 ms CPU, each throttled for 50 ms.
+        assert_eq!(
+            (s.cpu_usage_us, s.cpu_nr_periods, s.cpu_nr_throttled, s.cpu_throttled_us),
+            (1_000_000, 100, 100, 5_000_000)
+        );
+        assert_eq!(s.memory_working_set_bytes, 64 << 20);
+    }
+
+    #[test]
+    fn a_killed_container_exits_now_and_its_planned_exit_is_dropped() {
+        let mut rt = runtime();
+        let id = ContainerId::new(0, 0, 0);
+        let w = ContainerWorkload::completing(SimDuration::from_secs(60));
+        let planned = start(&mut rt, SimTime::ZERO, id, w, 100);
+        assert_eq!(rt.kill(SimTime::from_millis(100), id, 137), None, "not running before its start");
+        let ev = rt.kill(SimTime::from_secs(5), id, 137).unwrap();
+        assert_eq!(
+            ev,
+            RuntimeEvent::ContainerExited {
+                container: id,
+                exit_code: 137,
+                signal: Some(9),
+                oom_killed: false,
+                at: SimTime::from_secs(5)
+            }
+        );
+        assert_eq!(rt.commit(SimTime::from_secs(5), ev.clone()), Some(ev));
+        let completion =
+            planned.into_iter().find(|e| matches!(e, RuntimeEvent::ContainerExited { .. })).unwrap();
+        assert_eq!(rt.commit(completion.at(), completion), None);
+    }
+
+    #[test]
+    fn a_crash_forgets_containers_and_drops_their_planned_events() {
+        let mut rt = runtime();
+        let id = ContainerId::new(0, 0, 0);
+        let events =
+            start(&mut rt, SimTime::ZERO, id, ContainerWorkload::completing(SimDuration::from_secs(60)), 100);
+        rt.crash(SimTime::from_millis(100));
+        assert_eq!(rt.live_containers(), 0);
+        for ev in events {
+            assert_eq!(rt.commit(ev.at(), ev), None);
+        }
+        assert!(rt.sample(SimTime::from_secs(1)).is_empty());
     }
 }

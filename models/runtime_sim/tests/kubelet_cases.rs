@@ -329,3 +329,68 @@ fn a_stopped_kubelet_stops_renewing_its_lease_and_catches_up_on_restart() {
     let states = container_states(&n, "p", 0);
     assert!(states.contains(&(secs(30), "terminated:1:Error".into())), "{states:?}");
 }
+
+#[test]
+fn last_state_keeps_the_previous_termination_while_the_next_instance_runs() {
+    // OOM at 0.8 s + 15.6 s (see above), restart at once: the running instance #1 shows the
+    // OOM kill as lastState; the first instance showed none.
+    let mut n = node();
+    let p = pod("p", vec![], vec![with_memory(container("app"), 128 * MI, Some(256 * MI))]);
+    assign(&mut n, p, vec![leaking(100 * MI, 10 * MI)]);
+    n.run_until(secs(20));
+    let all = statuses(&n, "p");
+    let first_running = all
+        .iter()
+        .find(|(_, s)| matches!(s.container_statuses[0].state, kubesim_api::ContainerState::Running { .. }))
+        .unwrap();
+    assert_eq!(first_running.1.container_statuses[0].last_state, kubesim_api::ContainerState::Unknown);
+    let cs = &all.last().unwrap().1.container_statuses[0];
+    assert_eq!(cs.restart_count, 1);
+    assert!(matches!(cs.state, kubesim_api::ContainerState::Running { .. }));
+    assert!(
+        matches!(&cs.last_state, kubesim_api::ContainerState::Terminated { exit_code: 137, reason, .. } if reason == "OOMKilled")
+    );
+}
+
+#[test]
+fn a_rebooted_kubelet_restarts_running_pods_with_last_state_unknown_255() {
+    // The node crashes at 10 s; a fresh kubelet boots at 20 s and is handed the pod as the API
+    // server still shows it (running, 0 restarts).
+    let mut n = node();
+    assign(&mut n, pod("p", vec![], vec![container("app")]), vec![ContainerWorkload::idle()]);
+    n.run_until(secs(10));
+    let shown = statuses(&n, "p").last().cloned().unwrap().1;
+    let mut effects = Vec::new();
+    let mut fresh = kubesim_kubelet::Kubelet::new(kubesim_kubelet::KubeletConfig::new(
+        "node-0",
+        kubesim_api::ResourceList::new().with_cpu_millis(8000).with_memory_bytes(16 << 30),
+    ));
+    fresh.handle(secs(20), KubeletInput::NodeStart, &mut effects);
+    let mut p = pod("p", vec![], vec![container("app")]);
+    p.status = shown;
+    fresh.handle(
+        secs(20),
+        KubeletInput::PodAssigned { pod: std::sync::Arc::new(p), workload: None },
+        &mut effects,
+    );
+    let status = effects
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            KubeletEffect::PodStatusUpdate { status, .. } => Some(status.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let cs = &status.container_statuses[0];
+    // Waiting for the new sandbox; the lost instance is the last state.
+    assert!(
+        matches!(&cs.state, kubesim_api::ContainerState::Waiting { reason } if reason == "ContainerCreating")
+    );
+    assert!(
+        matches!(&cs.last_state, kubesim_api::ContainerState::Terminated { exit_code: 255, reason, .. } if reason == "Unknown")
+    );
+    assert_eq!(cs.restart_count, 0, "counts the restart when the new instance starts");
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, KubeletEffect::Runtime(RuntimeCommand::CreateSandbox { .. }))));
+}

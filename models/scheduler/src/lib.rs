@@ -6,7 +6,7 @@
 //!
 //! | module | contents |
 //! |---|---|
-//! | [`framework`] | `Status`, `NodeInfo`, `Snapshot` (node-tree order), `CycleState`, plugin traits, registry, `Framework` (a built profile) |
+//! | [`framework`] | `Status`, `NodeInfo`, `Snapshot` (node-tree order), `CycleState`, plugin traits, registry, `Framework` (a built profile), `NodeMemo` (memoised node-local results) |
 //! | [`plugins`] | the in-tree plugins, one module each, upstream names |
 //! | [`preemption`] | DefaultPreemption (PostFilter) |
 //! | [`config`] | `KubeSchedulerConfiguration`: args, profiles, YAML, defaulting, validation |

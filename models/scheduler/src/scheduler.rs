@@ -19,8 +19,9 @@ use sim_core::{RngStream, RngStreams, SimDuration, SimTime};
 use crate::config::profile::SchedulerConfig;
 use crate::diagnosis::{Diagnosis, NodeDiagnosis, StatusRecord};
 use crate::framework::{
-    ClusterEvent, Code, CycleState, FilterRecord, Framework, FrameworkError, NodeId, NodeToStatus, Nominator,
-    PodInfo, PodResourcesOptions, PostFilterContext, Registry, ScoreRecord, ScoreScratch, Snapshot, Status,
+    ClusterEvent, Code, CycleState, FilterRecord, Framework, FrameworkError, NodeId, NodeMemo, NodeToStatus,
+    Nominator, PodInfo, PodResourcesOptions, PostFilterContext, Registry, ScoreRecord, ScoreScratch,
+    Snapshot, Status,
 };
 use crate::options::SchedulerOptions;
 use crate::policies::{Policy, PolicyContext};
@@ -132,6 +133,8 @@ pub struct Scheduler {
     options: SchedulerOptions,
     global_percentage: Option<i32>,
     profiles: Vec<Framework>,
+    /// Per profile: memoised node-local plugin results (`framework::memo`).
+    memos: Vec<NodeMemo>,
     snapshot: Snapshot,
     queue: SchedulingQueue,
     nominator: Nominator,
@@ -194,6 +197,7 @@ impl Scheduler {
             },
             options,
             global_percentage: config.percentage_of_nodes_to_score,
+            memos: profiles.iter().map(|_| NodeMemo::new(true)).collect(),
             profiles,
             snapshot: Snapshot::new(),
             queue,
@@ -220,6 +224,21 @@ impl Scheduler {
     /// Records a [`Diagnosis`] for every cycle (slower; for `kubesim schedule`).
     pub fn set_record_diagnosis(&mut self, on: bool) {
         self.record = on;
+    }
+
+    /// Memoises node-local Filter and Score results across pods with the same scheduling
+    /// signature (on by default; see `framework::memo`). Decisions, scores and diagnoses are the
+    /// same either way; off is the plain upstream walk, kept for differential tests and benchmarks.
+    pub fn set_node_memo(&mut self, on: bool) {
+        for m in &mut self.memos {
+            m.set_enabled(on);
+        }
+    }
+
+    /// Replaces the Services, controller selectors, PDBs and Namespace labels plugins read
+    /// (the informer caches upstream plugins use). Added for kubesim-cluster.
+    pub fn set_cluster_objects(&mut self, objects: Arc<crate::framework::ClusterObjects>) {
+        self.snapshot.objects = objects;
     }
 
     /// The diagnosis of the last cycle, if recording.
@@ -419,7 +438,7 @@ impl Scheduler {
         let result = self.schedule_pod(&info, profile, diag.as_mut());
         let outcome = match result {
             CycleResult::Selected { node, mut state } => {
-                self.assume_and_bind(id, &info, profile, node, &mut state, now)
+                self.assume_and_bind(id, info, profile, node, &mut state, now)
             }
             CycleResult::Fit { statuses, state, num_nodes, pre_filter_msg } => self.handle_fit_error(
                 id,
@@ -447,7 +466,7 @@ impl Scheduler {
     fn assume_and_bind(
         &mut self,
         id: QueuedPodId,
-        info: &Arc<PodInfo>,
+        info: Arc<PodInfo>,
         profile: usize,
         node: NodeId,
         state: &mut CycleState,
@@ -455,31 +474,26 @@ impl Scheduler {
     ) -> ScheduleOutcome {
         let node_name = self.snapshot.node(node).name().to_string();
         let fw = &self.profiles[profile];
-        let s = fw.run_reserve_plugins(state, info, &node_name);
+        let s = fw.run_reserve_plugins(state, &info, &node_name);
         if !s.is_success() {
-            fw.run_unreserve_plugins(state, info, &node_name);
+            fw.run_unreserve_plugins(state, &info, &node_name);
             self.queue.requeue_unschedulable(id, ALL_EVENTS, !s.is_rejected(), now);
             return ScheduleOutcome::Error { pod: info.key.clone(), message: s.to_string() };
         }
-        let s = fw.run_bind_plugins(state, info, &node_name);
+        let s = fw.run_bind_plugins(state, &info, &node_name);
         if !s.is_success() {
-            fw.run_unreserve_plugins(state, info, &node_name);
+            fw.run_unreserve_plugins(state, &info, &node_name);
             self.queue.requeue_unschedulable(id, ALL_EVENTS, true, now);
             return ScheduleOutcome::Error { pod: info.key.clone(), message: s.to_string() };
         }
-        // Bound: the pod now counts on the node.
-        let mut pod = info.pod.clone();
-        pod.spec.node_name = Some(node_name.clone());
-        pod.status.nominated_node_name = None;
+        // Bound: the pod now counts on the node. Dropping the queue's reference first usually
+        // leaves `info` as the only one, so the pod is updated in place rather than cloned.
         let key = info.key.clone();
         self.remove_pending(&key);
         self.nominator.remove(&key);
-        let bound = PodInfo {
-            pod,
-            key: key.clone(),
-            resources: info.resources.clone(),
-            host_ports: info.host_ports.clone(),
-        };
+        let mut bound = Arc::unwrap_or_clone(info);
+        bound.pod.spec.node_name = Some(node_name.clone());
+        bound.pod.status.nominated_node_name = None;
         self.snapshot.add_pod(node, Arc::new(bound));
         self.queue.on_event(ClusterEvent::AssignedPodAdded, now);
         ScheduleOutcome::Bound { pod: key, node: node_name }
@@ -527,23 +541,52 @@ impl Scheduler {
         let message = fit_error_message(num_nodes, &statuses, pre_filter_msg.as_deref(), &post_status);
         let outcome = match result {
             Some(r) if post_status.is_success() && !r.nominated_node.is_empty() => {
-                let mut pod = info.pod.clone();
-                pod.status.nominated_node_name = Some(r.nominated_node.clone());
-                let nominated = Arc::new(PodInfo::new(pod, self.pod_opts));
-                self.nominator.add(nominated.clone(), &r.nominated_node);
-                if let Some(p) = self.pending[id as usize].as_mut() {
-                    p.info = nominated;
+                // Upstream `prepareCandidate`: lower-priority pods nominated to that node may no
+                // longer fit there, so they lose their nomination.
+                for key in
+                    crate::preemption::lower_priority_nominated_pods(&self.nominator, info, &r.nominated_node)
+                {
+                    self.set_nomination(&key, None);
                 }
+                self.set_nomination(&info.key, Some(&r.nominated_node));
                 ScheduleOutcome::Preempting {
                     pod: info.key.clone(),
                     node: r.nominated_node,
                     victims: r.victims.iter().map(|v| v.key.clone()).collect(),
                 }
             }
-            _ => ScheduleOutcome::Unschedulable { pod: info.key.clone(), message },
+            Some(r) => {
+                // A rejecting PostFilter's nominating info still applies (upstream
+                // `handleSchedulingFailure`): an empty node clears the nomination.
+                let node = (!r.nominated_node.is_empty()).then_some(r.nominated_node.as_str());
+                self.set_nomination(&info.key, node);
+                ScheduleOutcome::Unschedulable { pod: info.key.clone(), message }
+            }
+            None => ScheduleOutcome::Unschedulable { pod: info.key.clone(), message },
         };
         self.queue.requeue_unschedulable(id, events, false, now);
         outcome
+    }
+
+    /// Nominates a pending pod to `node`, or clears its nomination: the nominator and the pod's
+    /// `status.nominatedNodeName` (upstream patches the status; a status-only update does not
+    /// move the pod between queues). Unknown pods only leave the nominator.
+    fn set_nomination(&mut self, key: &ObjectKey, node: Option<&str>) {
+        let pending = self.pending_ids.get(key).and_then(|&id| self.pending[id as usize].as_mut());
+        let Some(p) = pending else {
+            self.nominator.remove(key);
+            return;
+        };
+        let mut info = PodInfo::clone(&p.info);
+        info.pod.status.nominated_node_name = node.map(str::to_string);
+        let info = Arc::new(info);
+        match node {
+            Some(n) => self.nominator.add(info.clone(), n),
+            None => {
+                self.nominator.remove(key);
+            }
+        }
+        p.info = info;
     }
 
     /// Runs PreFilter, Filter and (if needed) Score for `pod`; picks a node.
@@ -583,6 +626,8 @@ impl Scheduler {
                 pre_filter_msg: Some(s.message()),
             };
         }
+
+        self.memos[profile].begin_cycle(fw, pod, &state, &self.snapshot);
 
         // Nominated node first (upstream `evaluateNominatedNode`).
         if self.policy.is_none() {
@@ -638,32 +683,50 @@ impl Scheduler {
         let mut statuses = NodeToStatus::new();
         let mut diag_index: Vec<usize> = Vec::new();
         let mut processed = 0usize;
-        for i in 0..n {
-            if feasible.len() >= to_find {
-                break;
+        let memo = &mut self.memos[profile];
+        // Memoised verdicts need neither the node nor a Status: take them in stretches.
+        let memo_alone = diag.is_none() && memo.decides_filters_alone(&self.nominator);
+        let mut next = start;
+        while processed < n && feasible.len() < to_find {
+            if memo_alone {
+                processed += memo.scan_filter_verdicts(
+                    &self.snapshot,
+                    nodes,
+                    &mut next,
+                    n - processed,
+                    to_find,
+                    &mut feasible,
+                    &mut statuses.statuses,
+                );
+                if processed == n || feasible.len() >= to_find {
+                    break;
+                }
             }
-            let id = nodes[(start + i) % n];
-            let node = self.snapshot.node(id);
+            let i = processed;
+            let id = nodes[next];
+            next = if next + 1 == n { 0 } else { next + 1 };
             processed += 1;
             let s = if let Some(d) = diag.as_deref_mut() {
                 let mut rec = std::mem::take(&mut self.scratch.filter_rec);
                 rec.clear();
-                let s = fw.run_filter_plugins_with_nominated_pods(
+                let s = fw.run_filter_plugins_memoized(
+                    memo,
+                    &self.snapshot,
+                    id,
                     &state,
                     pod,
-                    node,
                     &self.nominator,
                     Some(&mut rec),
                 );
                 d.nodes.push(NodeDiagnosis {
-                    name: node.name().to_string(),
+                    name: self.snapshot.node(id).name().to_string(),
                     filters: rec.clone(),
                     ..Default::default()
                 });
                 self.scratch.filter_rec = rec;
                 s
             } else {
-                fw.run_filter_plugins_with_nominated_pods(&state, pod, node, &self.nominator, None)
+                fw.run_filter_plugins_memoized(memo, &self.snapshot, id, &state, pod, &self.nominator, None)
             };
             if s.is_success() {
                 feasible.push(id);
@@ -718,7 +781,8 @@ impl Scheduler {
         }
         let record = diag.is_some();
         let scratch = &mut self.scratch.score;
-        let s = fw.run_score_plugins(&state, pod, feasible, &self.snapshot, scratch, record);
+        let memo = &mut self.memos[profile];
+        let s = fw.run_score_plugins_memoized(memo, &state, pod, feasible, &self.snapshot, scratch, record);
         if !s.is_success() {
             return CycleResult::Error(s);
         }
@@ -751,7 +815,7 @@ impl Scheduler {
                 count = 1;
             } else if t == max {
                 count += 1;
-                if self.tiebreak.below(count) == 0 {
+                if below(&mut self.tiebreak, count) == 0 {
                     best = i;
                 }
             }
@@ -760,7 +824,25 @@ impl Scheduler {
     }
 }
 
-/// Upstream `FitError.Error()`: "0/N nodes are available: <pre-filter msg>. <sorted histogram>. <post-filter msg>".
+/// `rng.below(n)`: the same draws and the same value (Lemire's multiply-and-reject), but the
+/// rejection threshold `2^64 mod n` (a 64-bit division) is computed only when the low word is
+/// below `n` — the threshold is smaller than `n`, so every other draw is accepted outright. The
+/// tie-break calls this once per tied node, so the division was a visible share of a cycle.
+#[inline]
+pub(crate) fn below(rng: &mut RngStream, n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    loop {
+        let m = u128::from(rng.next_u64()) * u128::from(n);
+        let low = m as u64;
+        if low >= n || low >= n.wrapping_neg() % n {
+            return (m >> 64) as u64;
+        }
+    }
+}
+
+/// Upstream `FitError.Error()`: `"0/N nodes are available: <pre-filter msg>. <sorted histogram>. <post-filter msg>"`.
 pub fn fit_error_message(
     num_nodes: usize,
     statuses: &NodeToStatus,
@@ -786,4 +868,26 @@ pub fn fit_error_message(
         msg.push_str(&format!(" {}", post_filter.message()));
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_draws_exactly_what_the_stream_below_draws() {
+        // Same seed, same bounds ⇒ same values and the same number of words consumed. Bounds
+        // just above 2^63 reject about half of all draws, so the rejection path is exercised.
+        let streams = RngStreams::new(42);
+        let (mut fast, mut reference) = (streams.stream("t"), streams.stream("t"));
+        let bounds = [0u64, 1, 2, 3, 7, 500, 1 << 20, u64::MAX / 3, (1 << 63) + 1, (1 << 63) + 12_345, u64::MAX];
+        for round in 0..2000u64 {
+            for &n in &bounds {
+                assert_eq!(below(&mut fast, n), reference.below(n), "round {round}, n {n}");
+            }
+            let n = round + 1;
+            assert_eq!(below(&mut fast, n), reference.below(n));
+        }
+        assert_eq!(fast.next_u64(), reference.next_u64(), "both streams consumed the same words");
+    }
 }

@@ -23,7 +23,7 @@ impl<W: Write> World<W> {
                 self.apply_deployment(d, now, q);
             }
             Action::StopKubelet(node) | Action::StartKubelet(node)
-                if !self.node_index.contains_key(&node) => {}
+                if self.node_index.get(&node).is_none_or(|&i| self.node_crashed(i)) => {}
             Action::StopKubelet(node) => {
                 let i = self.node_index[&node];
                 self.record(now, "KubeletStopped", &rec::KubeletState { node: &node, reason: "scenario" });
@@ -35,8 +35,13 @@ impl<W: Write> World<W> {
                 self.record(now, "KubeletStarted", &rec::KubeletState { node: &node, reason: "scenario" });
                 self.nodes[i as usize].kubelet.handle(now, KubeletInput::NodeStart, &mut self.effects);
                 self.apply_kubelet_effects(i, now, q);
+                // The status manager re-syncs (the node lifecycle may have marked pods NotReady).
+                self.nodes[i as usize].kubelet.resync_statuses(&mut self.effects);
+                self.apply_kubelet_effects(i, now, q);
             }
             Action::DeletePod(key) => self.delete_pod(&key, "scenario", now, q),
+            other if self.fault_action(&other, now, q) => {}
+            other => self.ctl_action(other, now, q),
         }
     }
 }

@@ -99,6 +99,10 @@ impl<W: Write> World<W> {
         let new = new_name.as_ref().and_then(|n| summaries.iter().find(|s| &s.name == n));
         let rollout = sync_rollout_status(&d, &summaries, new, &previous, now);
         if let Some(after) = rollout.requeue_after {
+            // `Some(ZERO)` is upstream's `enqueueRateLimited`; each successful sync `Forget`s the
+            // key, so the default controller rate limiter's shared 10 qps bucket sets the pace:
+            // 100 ms (a zero delay would re-sync at the same instant forever in virtual time).
+            let after = if after.is_zero() { SimDuration::from_millis(100) } else { after };
             q.schedule_at(now + after, Event::ResyncDeployment(key.clone())).expect("not in the past");
         }
         let complete = is_complete(&d, &rollout.status);
@@ -191,6 +195,7 @@ impl<W: Write> World<W> {
             },
         );
         self.store.replica_sets.insert(key.clone(), rs.clone());
+        self.ctl.objects_dirty = true;
         self.dirty_rs.insert(key);
         rs
     }

@@ -23,12 +23,20 @@ impl<W: Write> World<W> {
         let index = self.nodes.len() as u32;
         let mut kcfg = KubeletConfig::new(&name, node.status.allocatable.clone());
         kcfg.probe_mode = self.config.probe_mode;
-        let runtime = SimNodeRuntime::new(
+        let mut runtime = SimNodeRuntime::new(
             self.config.runtime.clone(),
             self.config.images.clone(),
             self.streams,
             u64::from(index),
         );
+        // Containers may use the whole machine (the kubepods cgroup has no quota).
+        let cpu_millis = match node.status.capacity.cpu_millis() {
+            0 => node.status.allocatable.cpu_millis(),
+            c => c,
+        };
+        if cpu_millis > 0 {
+            runtime.set_cpu_capacity_millis(now, cpu_millis as u64);
+        }
         self.nodes.push(NodeSlot {
             name: name.clone(),
             kubelet: Kubelet::new(kcfg),
@@ -42,6 +50,7 @@ impl<W: Write> World<W> {
         self.store.nodes.insert(name.clone(), node.clone());
         self.scheduler.add_node(node, now);
         self.record(now, "NodeAdded", &rec::NodeRef { node: &name });
+        self.faults_node_added(index, now, q);
         self.nodes[index as usize].kubelet.handle(now, KubeletInput::NodeStart, &mut self.effects);
         self.apply_kubelet_effects(index, now, q);
         self.wake_scheduler(now, q);
@@ -51,6 +60,9 @@ impl<W: Write> World<W> {
     pub(super) fn apply_kubelet_effects(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {
         let mut effects = std::mem::take(&mut self.effects);
         for effect in effects.drain(..) {
+            if self.hold_kubelet_effect(node, &effect) {
+                continue;
+            }
             match effect {
                 KubeletEffect::Runtime(cmd) => {
                     let slot = &mut self.nodes[node as usize];
@@ -180,7 +192,25 @@ impl<W: Write> World<W> {
             "node-lifecycle",
             now,
         );
+        self.mark_pods_not_ready(node, now, q);
         self.taint_node(node, now, q);
+    }
+
+    /// Upstream `MarkPodsNotReady`: when a node goes Unknown, the lifecycle controller sets the
+    /// Ready condition of its pods to False (endpoints drop them), until the kubelet reports again.
+    pub(super) fn mark_pods_not_ready(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {
+        let name = self.nodes[node as usize].name.clone();
+        let pods: Vec<Pod> = self.store.pods_on_node(&name).filter(|p| p.is_ready()).cloned().collect();
+        for pod in pods {
+            let mut status = pod.status.clone();
+            for c in &mut status.conditions {
+                if c.kind == PodConditionType::Ready {
+                    c.status = ConditionStatus::False;
+                    c.last_transition_time = Some(now);
+                }
+            }
+            self.pod_status_update(&pod.meta.key(), status, now, q);
+        }
     }
 
     pub(super) fn taint_node(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {

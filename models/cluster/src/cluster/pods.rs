@@ -51,12 +51,8 @@ impl<W: Write> World<W> {
             return;
         };
         let workload = self.workload_for(pod);
-        self.nodes[node as usize].kubelet.handle(
-            now,
-            KubeletInput::PodAssigned { pod: Arc::new(pod.clone()), workload },
-            &mut self.effects,
-        );
-        self.apply_kubelet_effects(node, now, q);
+        let input = KubeletInput::PodAssigned { pod: Arc::new(pod.clone()), workload };
+        self.deliver_to_kubelet(node, input, now, q);
     }
 
     pub(super) fn pod_status_update(
@@ -163,12 +159,8 @@ impl<W: Write> World<W> {
                 self.store.put_pod(pod.clone());
                 self.scheduler.update_pod(pod.clone(), now);
                 self.notify_owner(&pod, now, q);
-                self.nodes[node as usize].kubelet.handle(
-                    now,
-                    KubeletInput::PodDeletionRequested { key: key.clone(), grace: None },
-                    &mut self.effects,
-                );
-                self.apply_kubelet_effects(node, now, q);
+                let input = KubeletInput::PodDeletionRequested { key: key.clone(), grace: None };
+                self.deliver_to_kubelet(node, input, now, q);
             }
             _ => self.remove_pod(key, now, q),
         }
@@ -186,6 +178,7 @@ impl<W: Write> World<W> {
     }
 
     pub(super) fn notify_owner(&mut self, pod: &Pod, now: SimTime, q: &mut EventQueue<Event>) {
+        self.ctl_pod_changed(pod, now, q);
         if let Some(owner) = pod.meta.controller_ref() {
             if owner.kind == "ReplicaSet" {
                 self.mark_rs(ObjectKey::new(&pod.meta.namespace, &owner.name), now, q);

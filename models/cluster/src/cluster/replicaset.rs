@@ -25,6 +25,7 @@ impl<W: Write> World<W> {
     /// Processes dirty keys until quiet (bounded: a controller that keeps dirtying itself yields
     /// to the next sync rather than spinning).
     pub(super) fn run_controllers(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
+        self.run_ctl_controllers(now, q);
         for _round in 0..16 {
             if self.dirty_rs.is_empty() && self.dirty_deploy.is_empty() {
                 return;

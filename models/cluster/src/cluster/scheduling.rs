@@ -26,6 +26,7 @@ impl<W: Write> World<W> {
     }
 
     pub(super) fn run_scheduler(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
+        self.refresh_scheduler_objects();
         self.scheduler.tick(now);
         let mut attempts_left = self.scheduler.pending_pods() + 1;
         while attempts_left > 0 {

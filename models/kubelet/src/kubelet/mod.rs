@@ -117,6 +117,55 @@ impl Kubelet {
         self.pods.values().filter(|p| p.conds[2].on).count()
     }
 
+    /// The running instance of container `name` of pod `key`, if it runs here.
+    pub fn running_container(&self, key: &ObjectKey, name: &str) -> Option<ContainerId> {
+        let id = *self.by_key.get(key)?;
+        let p = self.pods.get(&id)?;
+        let idx = (0..p.containers.len()).find(|&i| p.spec_of(i).name == name)?;
+        let c = &p.containers[idx];
+        c.running().then(|| c.id(id, idx as u8))
+    }
+
+    /// The pod and container name of a container instance this kubelet started.
+    pub fn container_owner(&self, container: ContainerId) -> Option<(ObjectKey, &str)> {
+        let p = self.pods.get(&container.pod())?;
+        let idx = usize::from(container.index());
+        (idx < p.containers.len()).then(|| (p.pod.meta.key(), p.spec_of(idx).name.as_str()))
+    }
+
+    /// The node crashed (or rebooted): the kubelet process dies with all it knew — pods, timers,
+    /// back-off state. Heartbeats stop. Only the pod numbering survives, so that events planned
+    /// before the crash can never be mistaken for a new pod's. Send
+    /// [`KubeletInput::NodeStart`] and re-assign the pods still bound to the node to recover, as
+    /// a rebooted kubelet that lists its pods from the API server does.
+    pub fn crash(&mut self, out: &mut Vec<KubeletEffect>) {
+        if self.up {
+            self.stop(out);
+        }
+        self.pods.clear();
+        self.by_key.clear();
+        self.crash_backoff = CrashLoopBackoff::new(self.config.crash_backoff);
+        self.pull_backoff.clear();
+        self.eviction = EvictionState::default();
+        self.last_eviction_check = None;
+        self.dirty.clear();
+        self.backlog.clear();
+        self.reasons.clear();
+    }
+
+    /// Writes every pod's current status again (the status manager's re-sync after the API
+    /// server was unreachable or changed the status behind the kubelet's back).
+    pub fn resync_statuses(&mut self, out: &mut Vec<KubeletEffect>) {
+        if !self.up {
+            return;
+        }
+        let ids: Vec<u32> = self.pods.keys().copied().collect();
+        for id in ids {
+            self.touch(id);
+        }
+        self.flush(out);
+    }
+
     /// Handles one input at `now`, pushing effects to `out`.
     pub fn handle(&mut self, now: SimTime, input: KubeletInput, out: &mut Vec<KubeletEffect>) {
         if !self.up {
@@ -252,6 +301,8 @@ impl Kubelet {
                     return;
                 }
             };
+        let mut worker = worker;
+        recover_from_status(&mut worker, now);
         self.by_key.insert(key, id);
         self.pods.insert(id, worker);
         self.mark(id);
@@ -362,7 +413,7 @@ impl Kubelet {
                 self.plan_eviction(now, out);
             }
             RuntimeEvent::ContainerExited { container, exit_code, oom_killed, at, .. } => {
-                self.on_exit(now, container, Termination { exit_code, oom_killed, at }, out);
+                self.on_exit(now, container, Termination { exit_code, oom_killed, at, lost: false }, out);
             }
             RuntimeEvent::ProbeResult { .. } => {
                 // The simulated kubelet computes probes itself; a real-backend prober would feed
@@ -385,6 +436,7 @@ impl Kubelet {
             return;
         }
         c.phase = Phase::Exited;
+        c.prev = c.last;
         c.last = Some(term);
         c.stopping = false;
         if let Some(pr) = &mut c.probes {
@@ -895,5 +947,42 @@ impl Kubelet {
             p.dirty = false;
             out.push(KubeletEffect::PodStatusUpdate { key: p.pod.meta.key(), status: p.status(reason) });
         }
+    }
+}
+
+/// A pod handed to a fresh kubelet (after a node reboot) whose status shows containers that ran
+/// before: each such container restarts as a new instance (restart count + 1) whose `lastState`
+/// is how the old one ended — exit 255, reason `Unknown` if it was running or backing off when
+/// the node went down (upstream reports lost containers so), or its recorded termination. A
+/// container whose policy does not restart it after that end stays finished.
+fn recover_from_status(worker: &mut PodWorker, now: SimTime) {
+    let policy = worker.pod.spec.restart_policy;
+    let n_init = worker.n_init as usize;
+    for i in 0..worker.containers.len() {
+        let name = worker.spec_of(i).name.clone();
+        let statuses = if i < n_init {
+            &worker.pod.status.init_container_statuses
+        } else {
+            &worker.pod.status.container_statuses
+        };
+        let Some(old) = statuses.iter().find(|s| s.name == name) else { continue };
+        let end = match &old.state {
+            kubesim_api::ContainerState::Terminated { exit_code, reason, finished_at } => Termination {
+                exit_code: *exit_code,
+                oom_killed: reason == "OOMKilled",
+                at: *finished_at,
+                lost: false,
+            },
+            kubesim_api::ContainerState::Running { .. } => Termination::lost_at(now),
+            _ if old.restart_count > 0 => Termination::lost_at(now),
+            _ => continue,
+        };
+        let c = &mut worker.containers[i];
+        let restarts = u32::try_from(old.restart_count.max(0)).unwrap_or(0);
+        c.instance = restarts;
+        c.restart_count = restarts;
+        c.last = Some(end);
+        // Init containers run again in the new sandbox, as upstream does after a reboot.
+        c.done = c.role != ContainerRole::Init && !c.restarts(policy, end.exit_code);
     }
 }

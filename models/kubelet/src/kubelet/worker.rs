@@ -85,11 +85,21 @@ pub(crate) struct Termination {
     pub(crate) exit_code: i32,
     pub(crate) oom_killed: bool,
     pub(crate) at: SimTime,
+    /// The instance vanished with its node (a reboot): exit 255, reason `Unknown`, as upstream
+    /// reports containers whose runtime state was lost.
+    pub(crate) lost: bool,
 }
 
 impl Termination {
+    /// What a container that was running when its node went down shows after the reboot.
+    pub(crate) fn lost_at(at: SimTime) -> Self {
+        Termination { exit_code: 255, oom_killed: false, at, lost: true }
+    }
+
     pub(crate) fn reason(&self) -> &'static str {
-        if self.oom_killed {
+        if self.lost {
+            "Unknown"
+        } else if self.oom_killed {
             "OOMKilled"
         } else if self.exit_code == 0 {
             "Completed"
@@ -134,6 +144,8 @@ pub(crate) struct ContainerWorker {
     pub(crate) restart_count: u32,
     pub(crate) phase: Phase,
     pub(crate) last: Option<Termination>,
+    /// The termination before `last` (shown as `lastState` while `last` is the current state).
+    pub(crate) prev: Option<Termination>,
     /// Finished for good (init completed, or no restart per policy).
     pub(crate) done: bool,
     /// A stop was requested for the running instance.
@@ -176,10 +188,15 @@ impl ContainerWorker {
 
     fn status(&self, spec: &Container, waiting_reason: &'static str) -> ContainerStatus {
         let waiting = |r: &str| ContainerState::Waiting { reason: r.to_string() };
+        // `lastState` is the previous instance's end, unless that end is still the current state.
+        let mut last_state = self.last;
         let state = match self.phase {
             Phase::Idle => waiting(waiting_reason),
             Phase::Pulling | Phase::Starting => match self.last {
-                Some(t) => t.state(),
+                Some(t) => {
+                    last_state = self.prev;
+                    t.state()
+                }
                 None => waiting("ContainerCreating"),
             },
             Phase::Running(since) => ContainerState::Running { started_at: since },
@@ -191,7 +208,10 @@ impl ContainerWorker {
                 }
             }
             Phase::CrashLoop(_) => waiting("CrashLoopBackOff"),
-            Phase::Exited => self.last.map_or(ContainerState::Unknown, |t| t.state()),
+            Phase::Exited => {
+                last_state = self.prev;
+                self.last.map_or(ContainerState::Unknown, |t| t.state())
+            }
         };
         ContainerStatus {
             name: spec.name.clone(),
@@ -199,6 +219,7 @@ impl ContainerWorker {
             started: self.started(),
             restart_count: i32::try_from(self.restart_count).unwrap_or(i32::MAX),
             state,
+            last_state: last_state.map_or(ContainerState::Unknown, |t| t.state()),
         }
     }
 }
@@ -284,6 +305,7 @@ impl PodWorker {
                 restart_count: 0,
                 phase: Phase::Idle,
                 last: None,
+                prev: None,
                 done: false,
                 stopping: false,
                 probes,

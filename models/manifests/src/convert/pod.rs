@@ -540,11 +540,22 @@ pub(crate) fn condition_status(v: &str, field: &str) -> FieldResult<ConditionSta
 }
 
 fn container_status(s: &corev1::ContainerStatus, field: &str) -> FieldResult<ContainerStatus> {
-    let state = match &s.state {
+    Ok(ContainerStatus {
+        name: s.name.clone(),
+        ready: s.ready,
+        started: s.started.unwrap_or(false),
+        restart_count: s.restart_count,
+        state: container_state(s.state.as_ref(), &format!("{field}.state"))?,
+        last_state: container_state(s.last_state.as_ref(), &format!("{field}.lastState"))?,
+    })
+}
+
+fn container_state(state: Option<&corev1::ContainerState>, field: &str) -> FieldResult<ContainerState> {
+    let state = match state {
         Some(st) if st.running.is_some() => ContainerState::Running {
             started_at: opt_time(
                 st.running.as_ref().and_then(|r| r.started_at.as_ref()),
-                &format!("{field}.state.running.startedAt"),
+                &format!("{field}.running.startedAt"),
             )?
             .unwrap_or_default(),
         },
@@ -554,7 +565,7 @@ fn container_status(s: &corev1::ContainerStatus, field: &str) -> FieldResult<Con
             ContainerState::Terminated {
                 exit_code,
                 reason: reason.unwrap_or_default(),
-                finished_at: opt_time(finished_at, &format!("{field}.state.terminated.finishedAt"))?
+                finished_at: opt_time(finished_at, &format!("{field}.terminated.finishedAt"))?
                     .unwrap_or_default(),
             }
         }
@@ -563,13 +574,7 @@ fn container_status(s: &corev1::ContainerStatus, field: &str) -> FieldResult<Con
         },
         _ => ContainerState::Unknown,
     };
-    Ok(ContainerStatus {
-        name: s.name.clone(),
-        ready: s.ready,
-        started: s.started.unwrap_or(false),
-        restart_count: s.restart_count,
-        state,
-    })
+    Ok(state)
 }
 
 fn pod_status(s: &corev1::PodStatus) -> FieldResult<PodStatus> {

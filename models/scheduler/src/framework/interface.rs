@@ -48,10 +48,42 @@ pub enum ClusterEvent {
     OtherObjectChanged,
 }
 
+/// What a plugin's Filter and Score results depend on, for memoisation (`framework::memo`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Locality {
+    /// Reads other nodes, cluster objects, the feasible set or anything else beyond one node:
+    /// always run (the default, and the only safe answer for plugins that do not opt in).
+    #[default]
+    Cluster,
+    /// Filter and Score are pure functions of (the pod, as far as
+    /// [`Plugin::same_signature`] looks; that node's [`NodeInfo`]; the plugin's args), and so is
+    /// whatever its own PreFilter / PreScore decide (Skip, cycle state) from the pod alone.
+    Node,
+    /// As [`Locality::Node`], and also reads the snapshot's image summary
+    /// ([`Snapshot::image_num_nodes`], [`Snapshot::len`]); memoised results are also keyed on
+    /// [`Snapshot::image_generation`].
+    NodeAndImages,
+}
+
 /// The base of every plugin.
 pub trait Plugin: Debug + Send + Sync {
     /// The upstream plugin name (`"NodeResourcesFit"`): used in configs, statuses and diagnosis.
     fn name(&self) -> &'static str;
+
+    /// What this plugin's Filter / Score results depend on. Anything but
+    /// [`Locality::Cluster`] lets the framework reuse them across consecutive pods with the same
+    /// signature on nodes that did not change. Successful Filter calls of a node-local plugin
+    /// must return `Status::success()` without reasons.
+    fn locality(&self) -> Locality {
+        Locality::Cluster
+    }
+
+    /// For node-local plugins: true if this plugin cannot tell pod `a` from pod `b` — every
+    /// extension point it implements would give both the same result (status, score, skip,
+    /// PreFilter node set) on every node. Compare exactly the pod fields the plugin reads.
+    fn same_signature(&self, _a: &PodInfo, _b: &PodInfo) -> bool {
+        false
+    }
 
     /// Events after which a pod this plugin rejected is worth retrying (upstream `EventsToRegister`).
     fn events_to_register(&self) -> &'static [ClusterEvent] {

@@ -3,6 +3,7 @@
 
 pub mod cycle_state;
 pub mod interface;
+pub mod memo;
 pub mod nominator;
 pub mod objects;
 pub mod registry;
@@ -13,10 +14,12 @@ pub mod types;
 
 pub use cycle_state::{CycleState, StateData};
 pub use interface::{
-    BindPlugin, ClusterEvent, FilterPlugin, NodeScore, NodeToStatus, PdbInfo, Plugin, PostFilterContext,
-    PostFilterPlugin, PostFilterResult, PreEnqueuePlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin,
-    QueueSortItem, QueueSortPlugin, ReservePlugin, ScorePlugin, MAX_NODE_SCORE, MIN_NODE_SCORE,
+    BindPlugin, ClusterEvent, FilterPlugin, Locality, NodeScore, NodeToStatus, PdbInfo, Plugin,
+    PostFilterContext, PostFilterPlugin, PostFilterResult, PreEnqueuePlugin, PreFilterPlugin,
+    PreFilterResult, PreScorePlugin, QueueSortItem, QueueSortPlugin, ReservePlugin, ScorePlugin,
+    MAX_NODE_SCORE, MIN_NODE_SCORE,
 };
+pub use memo::NodeMemo;
 pub use nominator::Nominator;
 pub use objects::{ClusterObjects, ControllerKind, ControllerSelector, ServiceSelector, WorkloadSelectors};
 pub use registry::{PluginContext, PluginFactory, Registry};

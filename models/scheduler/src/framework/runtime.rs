@@ -9,9 +9,10 @@ use crate::options::SchedulerOptions;
 
 use super::cycle_state::CycleState;
 use super::interface::{
-    NodeScore, NodeToStatus, Plugin, PostFilterContext, PostFilterResult, PreFilterResult, MAX_NODE_SCORE,
-    MIN_NODE_SCORE,
+    Locality, NodeScore, NodeToStatus, Plugin, PostFilterContext, PostFilterResult, PreFilterResult,
+    ScorePlugin, MAX_NODE_SCORE, MIN_NODE_SCORE,
 };
+use super::memo::{reads_images, NodeMemo, ALL_PASS};
 use super::nominator::Nominator;
 use super::registry::{PluginContext, Registry};
 use super::snapshot::Snapshot;
@@ -93,6 +94,17 @@ pub struct FilterRecord {
     pub reasons: Vec<String>,
 }
 
+impl FilterRecord {
+    /// The record of `status` from `plugin`.
+    pub fn of(plugin: &'static str, status: &Status) -> Self {
+        FilterRecord {
+            plugin,
+            code: status.code(),
+            reasons: status.reasons().iter().map(|r| r.to_string()).collect(),
+        }
+    }
+}
+
 /// One score plugin's contribution on one node, for the diagnosis.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScoreRecord {
@@ -115,6 +127,13 @@ pub struct ScoreScratch {
     pub raw: Vec<Vec<i64>>,
     /// Weighted totals per feasible node.
     pub totals: Vec<i64>,
+    /// Memoised runs: the (score entry, memo column) of node-local plugins whose raw lists are
+    /// gathered from the memo this cycle.
+    pub memo_listed: Vec<(usize, usize)>,
+    /// Memoised runs: feasible nodes whose memoised raw scores must be (re)computed.
+    pub memo_misses: Vec<NodeId>,
+    /// Memoised runs: (memo column, weight) of the node-local plugins without NormalizeScore.
+    pub memo_direct: Vec<(usize, i64)>,
 }
 
 /// An instantiated profile.
@@ -132,6 +151,53 @@ pub struct Framework {
     reserve: Vec<usize>,
     bind: Vec<usize>,
     percentage_of_nodes_to_score: Option<i32>,
+    memo_plan: MemoPlan,
+}
+
+/// What [`NodeMemo`] may keep for this profile, from the plugins' [`Locality`].
+#[derive(Debug, Default)]
+struct MemoPlan {
+    /// Bit `slot` set: the plugin is node-local.
+    node_local_mask: u64,
+    /// Node-local plugin slots: the ones asked whether two pods share a signature.
+    node_local_slots: Vec<usize>,
+    /// Per entry of `Framework::score`: its column among the memoised raw scores.
+    score_column: Vec<Option<usize>>,
+    /// Number of node-local Score plugins.
+    score_columns: usize,
+    /// A node-local Filter plugin reads the image summary.
+    filter_reads_images: bool,
+    /// A node-local Score plugin reads the image summary.
+    score_reads_images: bool,
+}
+
+impl MemoPlan {
+    fn new(plugins: &[Arc<dyn Plugin>], filter: &[usize], score: &[ScoreEntry]) -> Self {
+        let mut plan = MemoPlan::default();
+        for (slot, p) in plugins.iter().enumerate() {
+            if p.locality() != Locality::Cluster {
+                plan.node_local_mask |= 1u64 << slot;
+                plan.node_local_slots.push(slot);
+            }
+        }
+        plan.filter_reads_images = filter.iter().any(|&slot| reads_images(plugins[slot].locality()));
+        for e in score {
+            let l = plugins[e.slot].locality();
+            if l == Locality::Cluster {
+                plan.score_column.push(None);
+            } else {
+                plan.score_column.push(Some(plan.score_columns));
+                plan.score_columns += 1;
+                plan.score_reads_images |= reads_images(l);
+            }
+        }
+        plan
+    }
+
+    #[inline]
+    fn is_local(&self, slot: usize) -> bool {
+        self.node_local_mask & (1u64 << slot) != 0
+    }
 }
 
 fn implements(p: &dyn Plugin, ep: ExtensionPoint) -> bool {
@@ -220,7 +286,9 @@ impl Framework {
         }
 
         let take = |ep: ExtensionPoint| lists[ep as usize].clone();
+        let memo_plan = MemoPlan::new(&plugins, &lists[ExtensionPoint::Filter as usize], &score);
         Ok(Framework {
+            memo_plan,
             pre_enqueue: take(ExtensionPoint::PreEnqueue),
             queue_sort: take(ExtensionPoint::QueueSort),
             pre_filter: take(ExtensionPoint::PreFilter),
@@ -351,6 +419,36 @@ impl Framework {
         !self.score.is_empty()
     }
 
+    /// True if some plugin is node-local ([`Locality`]), so a [`NodeMemo`] can help.
+    pub fn has_node_local_plugins(&self) -> bool {
+        self.memo_plan.node_local_mask != 0
+    }
+
+    /// Bit `slot` set for node-local plugins.
+    pub fn node_local_mask(&self) -> u64 {
+        self.memo_plan.node_local_mask
+    }
+
+    /// Whether a node-local (Filter, Score) plugin reads the snapshot's image summary.
+    pub fn node_local_reads_images(&self) -> (bool, bool) {
+        (self.memo_plan.filter_reads_images, self.memo_plan.score_reads_images)
+    }
+
+    /// Number of node-local Score plugins (columns of the memoised raw scores).
+    pub fn node_local_score_count(&self) -> usize {
+        self.memo_plan.score_columns
+    }
+
+    /// True if every node-local plugin calls `a` and `b` the same ([`Plugin::same_signature`]).
+    pub fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        self.memo_plan.node_local_slots.iter().all(|&slot| self.plugins[slot].same_signature(a, b))
+    }
+
+    /// True if a Filter plugin that is not node-local runs this cycle (not skipped by PreFilter).
+    pub fn has_active_cluster_filters(&self, state: &CycleState) -> bool {
+        self.filter.iter().any(|&slot| !self.memo_plan.is_local(slot) && !state.filter_skipped(slot))
+    }
+
     /// PreEnqueue: Success lets the pod into the queue; the first failure is returned.
     pub fn run_pre_enqueue_plugins(&self, pod: &PodInfo) -> Status {
         for &slot in &self.pre_enqueue {
@@ -472,19 +570,10 @@ impl Framework {
             let p = &self.plugins[slot];
             let s = p.as_filter().expect("checked").filter(state, pod, node);
             if let Some(rec) = record.as_deref_mut() {
-                rec.push(FilterRecord {
-                    plugin: p.name(),
-                    code: s.code(),
-                    reasons: s.reasons().iter().map(|r| r.to_string()).collect(),
-                });
+                rec.push(FilterRecord::of(p.name(), &s));
             }
             if !s.is_success() {
-                let s = if s.is_rejected() {
-                    s
-                } else {
-                    Status::error(format!("running {:?} filter plugin: {}", p.name(), s.message()))
-                };
-                return s.with_plugin(p.name());
+                return self.filter_failure(p.name(), s);
             }
         }
         Status::success()
@@ -498,10 +587,73 @@ impl Framework {
         pod: &PodInfo,
         node: &NodeInfo,
         nominator: &Nominator,
+        record: Option<&mut Vec<FilterRecord>>,
+    ) -> Status {
+        self.filter_node(None, state, pod, node, nominator, record)
+    }
+
+    /// [`run_filter_plugins_with_nominated_pods`](Self::run_filter_plugins_with_nominated_pods) on
+    /// snapshot node `id`, reading and filling `memo` when no pods are nominated to it. Same
+    /// statuses and records as without the memo; a memo hit does not touch the [`NodeInfo`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_filter_plugins_memoized(
+        &self,
+        memo: &mut NodeMemo,
+        snapshot: &Snapshot,
+        id: NodeId,
+        state: &CycleState,
+        pod: &PodInfo,
+        nominator: &Nominator,
+        record: Option<&mut Vec<FilterRecord>>,
+    ) -> Status {
+        if !memo.active() {
+            return self.filter_node(None, state, pod, snapshot.node(id), nominator, record);
+        }
+        if record.is_none() {
+            if let Some(v) = Self::memoized_filter_verdict(memo, snapshot, id, nominator) {
+                return v.map_or_else(Status::clone, |()| Status::success());
+            }
+        }
+        let stamp = snapshot.stamp(id);
+        self.filter_node(Some((memo, stamp)), state, pod, snapshot.node(id), nominator, record)
+    }
+
+    /// The Filter verdict of snapshot node `id` when the memo alone decides it — this cycle's
+    /// active Filter plugins are all node-local, no pod is nominated anywhere, and the verdict
+    /// is memoised — without touching the node: `Ok(())` if it passes, else the failing status.
+    /// `None`: run [`run_filter_plugins_memoized`](Self::run_filter_plugins_memoized).
+    #[inline]
+    pub fn memoized_filter_verdict<'m>(
+        memo: &'m NodeMemo,
+        snapshot: &Snapshot,
+        id: NodeId,
+        nominator: &Nominator,
+    ) -> Option<Result<(), &'m Status>> {
+        if !memo.decides_filters_alone(nominator) {
+            return None;
+        }
+        match memo.filter_verdict(id.index(), snapshot.stamp(id))? {
+            ALL_PASS => Some(Ok(())),
+            _ => Some(Err(memo.filter_status(id.index()))),
+        }
+    }
+
+    fn filter_node(
+        &self,
+        memo: Option<(&mut NodeMemo, u64)>,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominator: &Nominator,
         mut record: Option<&mut Vec<FilterRecord>>,
     ) -> Status {
+        // The single-pass walk, through the memo when there is one.
+        let walk = |record: Option<&mut Vec<FilterRecord>>| match memo {
+            Some((memo, stamp)) => self.run_filter_plugins_memo(memo, stamp, state, pod, node, record),
+            None => self.run_filter_plugins(state, pod, node, record),
+        };
         if nominator.is_empty() {
-            return self.run_filter_plugins(state, pod, node, record);
+            return walk(record);
         }
         let nominated: Vec<&Arc<PodInfo>> = nominator
             .pods_for_node(node.name())
@@ -509,7 +661,7 @@ impl Framework {
             .filter(|p| p.priority() >= pod.priority() && p.key != pod.key)
             .collect();
         if nominated.is_empty() {
-            return self.run_filter_plugins(state, pod, node, record);
+            return walk(record);
         }
         let mut state_with = state.clone();
         let mut node_with = node.clone();
@@ -533,7 +685,101 @@ impl Framework {
         self.run_filter_plugins(state, pod, node, record)
     }
 
-    /// PostFilter plugins in order until one succeeds (upstream `RunPostFilterPlugins`).
+    /// [`run_filter_plugins`](Self::run_filter_plugins) with the node-local verdict read from
+    /// (or first computed into) `memo`. Node-local plugins are pure, so running them ahead of
+    /// the others and replaying their verdict at their position in the order is indistinguishable
+    /// from the plain walk; a node-local plugin returning anything but Success or a rejection is
+    /// not memoised (the plain walk runs instead, so errors surface exactly as without the memo).
+    fn run_filter_plugins_memo(
+        &self,
+        memo: &mut NodeMemo,
+        stamp: u64,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        mut record: Option<&mut Vec<FilterRecord>>,
+    ) -> Status {
+        let slot_index = node.id.index();
+        let fail_pos = match memo.filter_verdict(slot_index, stamp) {
+            Some(pos) => pos,
+            None => {
+                let mut verdict = (ALL_PASS, Status::success());
+                for (pos, &slot) in self.filter.iter().enumerate() {
+                    if !self.memo_plan.is_local(slot) || state.filter_skipped(slot) {
+                        continue;
+                    }
+                    let p = &self.plugins[slot];
+                    let s = p.as_filter().expect("checked").filter(state, pod, node);
+                    if s.is_success() {
+                        debug_assert!(
+                            s.reasons().is_empty(),
+                            "{}: node-local Success with reasons",
+                            p.name()
+                        );
+                        continue;
+                    }
+                    if !s.is_rejected() {
+                        return self.run_filter_plugins(state, pod, node, record);
+                    }
+                    verdict = (pos as u32, s.with_plugin(p.name()));
+                    break;
+                }
+                let pos = verdict.0;
+                memo.store_filter(slot_index, stamp, verdict.0, verdict.1);
+                pos
+            }
+        };
+        if record.is_none() && !memo.cluster_filters_active() {
+            if fail_pos == ALL_PASS {
+                return Status::success();
+            }
+            return memo.filter_status(slot_index).clone();
+        }
+        for (pos, &slot) in self.filter.iter().enumerate() {
+            if state.filter_skipped(slot) {
+                continue;
+            }
+            let p = &self.plugins[slot];
+            if self.memo_plan.is_local(slot) {
+                if pos as u32 == fail_pos {
+                    let s = memo.filter_status(slot_index).clone();
+                    if let Some(rec) = record.as_deref_mut() {
+                        rec.push(FilterRecord::of(p.name(), &s));
+                    }
+                    return s;
+                }
+                if let Some(rec) = record.as_deref_mut() {
+                    rec.push(FilterRecord::of(p.name(), &Status::success()));
+                }
+                continue;
+            }
+            let s = p.as_filter().expect("checked").filter(state, pod, node);
+            if let Some(rec) = record.as_deref_mut() {
+                rec.push(FilterRecord::of(p.name(), &s));
+            }
+            if !s.is_success() {
+                return self.filter_failure(p.name(), s);
+            }
+        }
+        Status::success()
+    }
+
+    /// A failing filter status as the framework reports it: rejections keep their code, anything
+    /// else becomes an Error naming the plugin.
+    fn filter_failure(&self, name: &'static str, s: Status) -> Status {
+        let s = if s.is_rejected() {
+            s
+        } else {
+            Status::error(format!("running {name:?} filter plugin: {}", s.message()))
+        };
+        s.with_plugin(name)
+    }
+
+    /// PostFilter plugins in order until one succeeds (upstream `RunPostFilterPlugins`). An
+    /// UnschedulableAndUnresolvable status stops the walk with that plugin's result; a plain
+    /// rejection's result is kept (the last one wins) and returned with the Unschedulable status
+    /// naming the first rejecting plugin — DefaultPreemption uses it to clear the pod's
+    /// nomination (`nominated_node == ""`) when no candidate exists.
     pub fn run_post_filter_plugins(
         &self,
         ctx: &mut PostFilterContext<'_>,
@@ -541,19 +787,31 @@ impl Framework {
         pod: &Arc<PodInfo>,
         filtered: &NodeToStatus,
     ) -> (Option<PostFilterResult>, Status) {
+        let mut result = None;
         let mut reasons = Vec::new();
+        let mut rejector: &'static str = "";
         for &slot in &self.post_filter {
             let p = &self.plugins[slot];
             let (r, s) = p.as_post_filter().expect("checked").post_filter(ctx, state, pod, filtered);
             if s.is_success() {
                 return (r, s);
             }
+            if s.code() == Code::UnschedulableAndUnresolvable {
+                return (r, s.with_plugin(p.name()));
+            }
             if !s.is_rejected() {
+                let s = if s.code() == Code::Error { s } else { Status::error(s.message()) };
                 return (None, s.with_plugin(p.name()));
             }
+            if r.is_some() {
+                result = r;
+            }
             reasons.extend(s.reasons().iter().cloned());
+            if rejector.is_empty() {
+                rejector = p.name();
+            }
         }
-        (None, Status::with_reasons(Code::Unschedulable, reasons))
+        (result, Status::with_reasons(Code::Unschedulable, reasons).with_plugin(rejector))
     }
 
     /// PreScore plugins; Skip marks the plugin's Score as skipped.
@@ -580,8 +838,8 @@ impl Framework {
     }
 
     /// Score, NormalizeScore and weights for every feasible node (upstream `RunScorePlugins`).
-    /// Results land in `scratch`: `scores[k]` per plugin (normalised), `totals[i]` per node, and
-    /// `raw[k]` when `record_raw`. A skipped plugin contributes 0 everywhere.
+    /// Results land in `scratch`: `totals[i]` per node and, when `record_raw`, `scores[k]` per
+    /// plugin (normalised) and `raw[k]` (before NormalizeScore). A skipped plugin contributes 0.
     pub fn run_score_plugins(
         &self,
         state: &CycleState,
@@ -591,32 +849,177 @@ impl Framework {
         scratch: &mut ScoreScratch,
         record_raw: bool,
     ) -> Status {
+        scratch.totals.clear();
+        scratch.totals.resize(feasible.len(), 0);
+        self.score_nodes(state, pod, feasible, scratch, record_raw, 0, 0, |_, sp, buf| {
+            for &id in feasible {
+                buf.push(NodeScore { node: id, score: sp.score(state, pod, snapshot.node(id))? });
+            }
+            Ok(())
+        })
+    }
+
+    /// [`run_score_plugins`](Self::run_score_plugins) with the raw scores of node-local plugins
+    /// read from (or first computed into) `memo`. The memoised raws equal what the plugins would
+    /// return, so everything after them (errors of other plugins included) is as in the plain run.
+    ///
+    /// Node-local plugins without NormalizeScore have their raw score as final score: unless
+    /// recording, their weighted sum per node, memoised too, goes straight into the totals. Two
+    /// cases fall back to the plain run, so that the error reported is the one the plain order
+    /// meets first: a node-local plugin failing while the memo is filled, and a node-local score
+    /// outside 0..=100 that no NormalizeScore would fix.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_score_plugins_memoized(
+        &self,
+        memo: &mut NodeMemo,
+        state: &CycleState,
+        pod: &PodInfo,
+        feasible: &[NodeId],
+        snapshot: &Snapshot,
+        scratch: &mut ScoreScratch,
+        record_raw: bool,
+    ) -> Status {
+        if !memo.active() || self.memo_plan.score_columns == 0 {
+            return self.run_score_plugins(state, pod, feasible, snapshot, scratch, record_raw);
+        }
+        memo.begin_scoring(self, state);
+        // Which active node-local entries are summed directly and which need their list.
+        let mut direct: u64 = 0;
+        let mut listed: u64 = 0;
+        scratch.memo_listed.clear();
+        for (k, (e, column)) in self.score.iter().zip(&self.memo_plan.score_column).enumerate() {
+            let Some(column) = *column else { continue };
+            if state.score_skipped(e.slot) {
+                continue;
+            }
+            if !record_raw && !self.plugins[e.slot].as_score().expect("checked").has_normalize() {
+                direct |= 1u64 << k;
+            } else {
+                listed |= 1u64 << k;
+                scratch.memo_listed.push((k, column));
+            }
+        }
+        // Fill the rows of nodes that changed since they were last scored for this signature,
+        // plugin by plugin as the plain run does; a row becomes valid once all its raws are in.
+        scratch.memo_misses.clear();
+        scratch.memo_misses.extend(
+            feasible.iter().copied().filter(|&id| !memo.has_raw_scores(id.index(), snapshot.stamp(id))),
+        );
+        if !scratch.memo_misses.is_empty() {
+            for (e, column) in self.score.iter().zip(&self.memo_plan.score_column) {
+                let Some(column) = *column else { continue };
+                if state.score_skipped(e.slot) {
+                    continue;
+                }
+                let sp = self.plugins[e.slot].as_score().expect("checked");
+                for &id in &scratch.memo_misses {
+                    match sp.score(state, pod, snapshot.node(id)) {
+                        Ok(v) => memo.unchecked_raw_scores_mut(id.index())[column] = v,
+                        // Rows not yet marked valid: nothing to forget.
+                        Err(_) => {
+                            return self
+                                .run_score_plugins(state, pod, feasible, snapshot, scratch, record_raw)
+                        }
+                    }
+                }
+            }
+            // Σ weight × raw over the plugins without NormalizeScore: their final scores.
+            scratch.memo_direct.clear();
+            for (e, column) in self.score.iter().zip(&self.memo_plan.score_column) {
+                let Some(column) = *column else { continue };
+                if !state.score_skipped(e.slot)
+                    && !self.plugins[e.slot].as_score().expect("checked").has_normalize()
+                {
+                    scratch.memo_direct.push((column, e.weight));
+                }
+            }
+            for &id in &scratch.memo_misses {
+                let raw = memo.raw_scores_mut(id.index(), snapshot.stamp(id));
+                let mut direct_sum = 0i64;
+                for &(column, weight) in &scratch.memo_direct {
+                    let v = raw[column];
+                    if !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&v) {
+                        direct_sum = i64::MIN;
+                        break;
+                    }
+                    direct_sum += v * weight;
+                }
+                memo.set_direct_sum(id.index(), direct_sum);
+            }
+        }
+        // Gather: totals start from the direct sums; listed entries get their raw lists.
+        scratch.scores.resize_with(self.score.len(), Vec::new);
+        for &(k, _) in &scratch.memo_listed {
+            scratch.scores[k].clear();
+        }
+        scratch.totals.clear();
+        for &id in feasible {
+            let (direct_sum, raw) = memo.scores(id.index());
+            if direct != 0 {
+                if direct_sum == i64::MIN {
+                    return self.run_score_plugins(state, pod, feasible, snapshot, scratch, record_raw);
+                }
+                scratch.totals.push(direct_sum);
+            } else {
+                scratch.totals.push(0);
+            }
+            for &(k, column) in &scratch.memo_listed {
+                scratch.scores[k].push(NodeScore { node: id, score: raw[column] });
+            }
+        }
+        self.score_nodes(state, pod, feasible, scratch, record_raw, direct, listed, |_, sp, buf| {
+            for &id in feasible {
+                buf.push(NodeScore { node: id, score: sp.score(state, pod, snapshot.node(id))? });
+            }
+            Ok(())
+        })
+    }
+
+    /// The scoring walk shared by the plain and memoised runs, adding to `scratch.totals` (one
+    /// entry per feasible node): for each score entry `k` not in `done` (already added), the raw
+    /// score of every feasible node — already in `scratch.scores[k]` for entries in `listed`,
+    /// else appended by `raw_scores(k, plugin, buf)` — then NormalizeScore, the range check and
+    /// the weights. Skipped plugins add nothing; when `record_raw`, every entry's raw and
+    /// normalised lists are kept in `scratch`.
+    #[allow(clippy::too_many_arguments)]
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        feasible: &[NodeId],
+        scratch: &mut ScoreScratch,
+        record_raw: bool,
+        done: u64,
+        listed: u64,
+        mut raw_scores: impl FnMut(usize, &dyn ScorePlugin, &mut Vec<NodeScore>) -> Result<(), Status>,
+    ) -> Status {
         let n = feasible.len();
+        debug_assert_eq!(scratch.totals.len(), n);
         scratch.scores.resize_with(self.score.len(), Vec::new);
         scratch.raw.resize_with(self.score.len(), Vec::new);
-        scratch.totals.clear();
-        scratch.totals.resize(n, 0);
         for (k, entry) in self.score.iter().enumerate() {
             let buf = &mut scratch.scores[k];
-            buf.clear();
             scratch.raw[k].clear();
+            if listed & (1u64 << k) == 0 {
+                buf.clear();
+            }
+            if done & (1u64 << k) != 0 {
+                continue;
+            }
             if state.score_skipped(entry.slot) {
-                buf.extend(feasible.iter().map(|&node| NodeScore { node, score: 0 }));
                 if record_raw {
+                    buf.extend(feasible.iter().map(|&node| NodeScore { node, score: 0 }));
                     scratch.raw[k].resize(n, 0);
                 }
                 continue;
             }
             let p = &self.plugins[entry.slot];
             let sp = p.as_score().expect("checked");
-            for &id in feasible {
-                match sp.score(state, pod, snapshot.node(id)) {
-                    Ok(score) => buf.push(NodeScore { node: id, score }),
-                    Err(s) => {
-                        return Status::error(format!("running Score plugin {:?}: {}", p.name(), s.message()))
-                            .with_plugin(p.name())
-                    }
-                }
+            if listed & (1u64 << k) != 0 {
+                debug_assert_eq!(buf.len(), n);
+            } else if let Err(s) = raw_scores(k, sp, buf) {
+                return Status::error(format!("running Score plugin {:?}: {}", p.name(), s.message()))
+                    .with_plugin(p.name());
             }
             if record_raw {
                 scratch.raw[k].extend(buf.iter().map(|s| s.score));

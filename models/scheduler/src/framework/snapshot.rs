@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kubesim_api::meta::well_known;
 use kubesim_api::{Node, ObjectKey};
 
-use super::types::{NodeId, NodeInfo, PodInfo};
+use super::types::{ImageState, NodeId, NodeInfo, PodInfo};
 
 /// Upstream `utilnode.GetZoneKey`: region and zone joined (`""` when the node has neither).
 pub fn zone_key(node: &Node) -> String {
@@ -77,6 +77,12 @@ pub struct Snapshot {
     image_nodes: BTreeMap<String, u32>,
     pods_with_affinity: usize,
     pods_with_required_anti_affinity: usize,
+    /// Per slot: the stamp of the node's current content (see [`Snapshot::stamp`]).
+    stamps: Vec<u64>,
+    /// The last stamp handed out; stamps start at 1 so 0 never matches a live node.
+    last_stamp: u64,
+    /// Bumped whenever the node count or the image summary changes (see [`Snapshot::image_generation`]).
+    image_generation: u64,
     /// Namespaces, Services/controllers and PDBs that plugins read (filled by the Scheduler's
     /// owner; empty = none exist). Hook added by scheduler-adv, see `objects.rs`.
     pub objects: Arc<super::objects::ClusterObjects>,
@@ -124,9 +130,41 @@ impl Snapshot {
         self.slots.get(id.index()).and_then(Option::as_ref)
     }
 
-    /// Mutable access (the scheduler uses it to assume pods).
+    /// Mutable access. The node gets a fresh [`stamp`](Self::stamp) first, so whatever the caller
+    /// changes, memoised per-node results computed before this call no longer match.
     pub fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeInfo> {
+        if self.get(id).is_some() {
+            self.restamp(id);
+        }
         self.slots.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
+    /// A value that changes whenever the node in this slot changes (node object, pods) and is
+    /// never reused for that slot, even across node removal and re-addition: plugin results
+    /// memoised under one stamp stay valid while the stamp does (see `framework::memo`).
+    /// Unlike [`NodeInfo::generation`] it is drawn from one snapshot-wide counter.
+    #[inline]
+    pub fn stamp(&self, id: NodeId) -> u64 {
+        self.stamps.get(id.index()).copied().unwrap_or(0)
+    }
+
+    /// Changes whenever [`len`](Self::len) or any [`image_num_nodes`](Self::image_num_nodes)
+    /// may have changed: what ImageLocality reads beyond the node itself.
+    pub fn image_generation(&self) -> u64 {
+        self.image_generation
+    }
+
+    /// Number of slots: every live [`NodeId`] indexes below it.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn restamp(&mut self, id: NodeId) {
+        self.last_stamp += 1;
+        if self.stamps.len() <= id.index() {
+            self.stamps.resize(id.index() + 1, 0);
+        }
+        self.stamps[id.index()] = self.last_stamp;
     }
 
     /// The id of the node with this name.
@@ -179,6 +217,7 @@ impl Snapshot {
     pub fn upsert_node(&mut self, node: Node) -> NodeId {
         let zone = zone_key(&node);
         if let Some(id) = self.id_of(&node.meta.name) {
+            let old_images: Vec<ImageState> = self.node(id).image_states.clone();
             self.count_images(id, -1);
             let old_zone = std::mem::take(&mut self.zone_of[id.index()]);
             if old_zone != zone {
@@ -191,6 +230,9 @@ impl Snapshot {
                 info.set_node(Arc::new(node));
             }
             self.count_images(id, 1);
+            if self.node(id).image_states != old_images {
+                self.image_generation += 1;
+            }
             return id;
         }
         let id = match self.free_slots.pop() {
@@ -205,7 +247,9 @@ impl Snapshot {
         self.tree.add(&zone, id);
         self.zone_of[id.index()] = zone;
         self.slots[id.index()] = Some(NodeInfo::new(id, Arc::new(node)));
+        self.restamp(id);
         self.count_images(id, 1);
+        self.image_generation += 1;
         self.order_dirty = true;
         id
     }
@@ -222,6 +266,8 @@ impl Snapshot {
             self.untrack_affinity(p, -1);
         }
         self.free_slots.push(id);
+        self.restamp(id);
+        self.image_generation += 1;
         self.order_dirty = true;
         info.pods
     }
@@ -252,7 +298,7 @@ impl Snapshot {
     /// Removes an assigned pod wherever it is. Returns it and its node.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<(NodeId, Arc<PodInfo>)> {
         let id = self.pod_node.remove(key)?;
-        let pod = self.slots[id.index()].as_mut()?.remove_pod(key)?;
+        let pod = self.node_mut(id)?.remove_pod(key)?;
         self.untrack_affinity(&pod, -1);
         Some((id, pod))
     }

@@ -327,6 +327,10 @@ pub struct NodeInfo {
     pub allocatable: Resource,
     /// Images on the node, sorted by name (one entry per image name).
     pub image_states: Vec<ImageState>,
+    /// `node.spec.unschedulable`, copied so that filters need not dereference the node.
+    pub unschedulable: bool,
+    /// `!node.spec.taints.is_empty()`, likewise.
+    pub has_taints: bool,
     /// Bumped on every change.
     pub generation: u64,
 }
@@ -355,6 +359,8 @@ impl NodeInfo {
             requested: Resource::default(),
             non_zero_requested: Resource::default(),
             image_states: Vec::new(),
+            unschedulable: false,
+            has_taints: false,
             generation: 0,
         };
         info.refresh_node_derived();
@@ -370,6 +376,8 @@ impl NodeInfo {
 
     fn refresh_node_derived(&mut self) {
         self.allocatable = Resource::from_list(&self.node.status.allocatable);
+        self.unschedulable = self.node.spec.unschedulable;
+        self.has_taints = !self.node.spec.taints.is_empty();
         let mut images: Vec<ImageState> = Vec::new();
         for img in &self.node.status.images {
             for n in &img.names {

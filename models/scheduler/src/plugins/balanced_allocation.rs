@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::config::args::{NodeResourcesBalancedAllocationArgs, PluginArgs};
 use crate::framework::{
-    CycleState, NodeId, NodeInfo, Plugin, PluginContext, PodInfo, PreScorePlugin, ScorePlugin, Snapshot,
-    Status, MAX_NODE_SCORE,
+    CycleState, Locality, NodeId, NodeInfo, Plugin, PluginContext, PodInfo, PreScorePlugin, ScorePlugin,
+    Snapshot, Status, MAX_NODE_SCORE,
 };
 
 use super::resource_allocation::{
@@ -95,6 +95,12 @@ impl BalancedAllocation {
 impl Plugin for BalancedAllocation {
     fn name(&self) -> &'static str {
         NAME
+    }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.resources.requests == b.resources.requests
     }
     fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
         Some(self)

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::framework::types::normalized_image_name;
 use crate::framework::{
-    CycleState, NodeId, NodeInfo, Plugin, PluginContext, PodInfo, PreScorePlugin, ScorePlugin, Snapshot,
-    Status, MAX_NODE_SCORE,
+    CycleState, Locality, NodeId, NodeInfo, Plugin, PluginContext, PodInfo, PreScorePlugin, ScorePlugin,
+    Snapshot, Status, MAX_NODE_SCORE,
 };
 
 /// Upstream name.
@@ -50,9 +50,22 @@ pub fn scaled_image_score(size_bytes: i64, num_nodes: u32, total_nodes: usize) -
     (size_bytes as f64 * spread) as i64
 }
 
+/// The pod's init-container then container images, as written.
+fn images(pod: &PodInfo) -> impl Iterator<Item = &str> + '_ {
+    let s = &pod.pod.spec;
+    s.init_containers.iter().chain(s.containers.iter()).map(|c| c.image.as_str())
+}
+
 impl Plugin for ImageLocality {
     fn name(&self) -> &'static str {
         NAME
+    }
+    fn locality(&self) -> Locality {
+        Locality::NodeAndImages
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        // The images in order (their count is the container count the score divides by).
+        images(a).eq(images(b))
     }
     fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
         Some(self)

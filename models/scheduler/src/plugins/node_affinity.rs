@@ -8,8 +8,8 @@ use kubesim_api::{Labels, NodeSelector, NodeSelectorOperator, PreferredSchedulin
 
 use crate::config::args::{NodeAffinityArgs, PluginArgs};
 use crate::framework::{
-    ClusterEvent, CycleState, FilterPlugin, NodeId, NodeInfo, NodeScore, Plugin, PluginContext, PodInfo,
-    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, Status,
+    ClusterEvent, CycleState, FilterPlugin, Locality, NodeId, NodeInfo, NodeScore, Plugin, PluginContext,
+    PodInfo, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
 
 use super::helper::normalize;
@@ -75,6 +75,13 @@ impl NodeAffinity {
 impl Plugin for NodeAffinity {
     fn name(&self) -> &'static str {
         NAME
+    }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.pod.spec.node_selector == b.pod.spec.node_selector
+            && a.pod.spec.affinity.node_affinity == b.pod.spec.affinity.node_affinity
     }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdded, ClusterEvent::NodeUpdated]

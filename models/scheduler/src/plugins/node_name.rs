@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::framework::{
-    ClusterEvent, CycleState, FilterPlugin, NodeInfo, Plugin, PluginContext, PodInfo, Status,
+    ClusterEvent, CycleState, FilterPlugin, Locality, NodeInfo, Plugin, PluginContext, PodInfo, Status,
 };
 
 /// Upstream name.
@@ -23,6 +23,12 @@ pub fn factory(_: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
 impl Plugin for NodeName {
     fn name(&self) -> &'static str {
         NAME
+    }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.pod.spec.node_name == b.pod.spec.node_name
     }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdded, ClusterEvent::NodeUpdated]

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::framework::{
-    ClusterEvent, CycleState, FilterPlugin, NodeInfo, Plugin, PluginContext, PodInfo, PreFilterPlugin,
-    PreFilterResult, Snapshot, Status,
+    ClusterEvent, CycleState, FilterPlugin, Locality, NodeInfo, Plugin, PluginContext, PodInfo,
+    PreFilterPlugin, PreFilterResult, Snapshot, Status,
 };
 
 /// Upstream name.
@@ -24,6 +24,12 @@ pub fn factory(_: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
 impl Plugin for NodePorts {
     fn name(&self) -> &'static str {
         NAME
+    }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.host_ports == b.host_ports
     }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::AssignedPodDeleted, ClusterEvent::NodeAdded]

@@ -7,7 +7,7 @@ use kubesim_api::ResourceName;
 
 use crate::config::args::{NodeResourcesFitArgs, PluginArgs, ScoringStrategyType};
 use crate::framework::{
-    ClusterEvent, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PluginContext, PodInfo, Reason,
+    ClusterEvent, Code, CycleState, FilterPlugin, Locality, NodeInfo, Plugin, PluginContext, PodInfo, Reason,
     ScorePlugin, Status,
 };
 
@@ -159,6 +159,12 @@ impl NodeResourcesFit {
 impl Plugin for NodeResourcesFit {
     fn name(&self) -> &'static str {
         NAME
+    }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.resources == b.resources
     }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[

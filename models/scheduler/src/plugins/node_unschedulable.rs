@@ -7,7 +7,7 @@ use kubesim_api::meta::well_known;
 use kubesim_api::{Taint, TaintEffect};
 
 use crate::framework::{
-    ClusterEvent, CycleState, FilterPlugin, NodeInfo, Plugin, PluginContext, PodInfo, Status,
+    ClusterEvent, CycleState, FilterPlugin, Locality, NodeInfo, Plugin, PluginContext, PodInfo, Status,
 };
 
 /// Upstream name.
@@ -32,6 +32,12 @@ impl Plugin for NodeUnschedulable {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.pod.spec.tolerations == b.pod.spec.tolerations
+    }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdded, ClusterEvent::NodeUpdated]
     }
@@ -42,7 +48,7 @@ impl Plugin for NodeUnschedulable {
 
 impl FilterPlugin for NodeUnschedulable {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if !node.node.spec.unschedulable {
+        if !node.unschedulable {
             return Status::success();
         }
         let taint = Taint {

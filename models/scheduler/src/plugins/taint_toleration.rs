@@ -6,8 +6,8 @@ use std::sync::Arc;
 use kubesim_api::{TaintEffect, Toleration};
 
 use crate::framework::{
-    ClusterEvent, CycleState, FilterPlugin, NodeId, NodeInfo, NodeScore, Plugin, PluginContext, PodInfo,
-    PreScorePlugin, ScorePlugin, Snapshot, Status,
+    ClusterEvent, CycleState, FilterPlugin, Locality, NodeId, NodeInfo, NodeScore, Plugin, PluginContext,
+    PodInfo, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
 
 use super::helper::normalize;
@@ -51,6 +51,12 @@ impl Plugin for TaintToleration {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn locality(&self) -> Locality {
+        Locality::Node
+    }
+    fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
+        a.pod.spec.tolerations == b.pod.spec.tolerations
+    }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdded, ClusterEvent::NodeUpdated]
     }
@@ -68,6 +74,9 @@ impl Plugin for TaintToleration {
 impl FilterPlugin for TaintToleration {
     #[inline]
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        if !node.has_taints {
+            return Status::success();
+        }
         let tolerations = &pod.pod.spec.tolerations;
         let untolerated = node.node.spec.taints.iter().any(|t| {
             matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
@@ -106,7 +115,7 @@ impl PreScorePlugin for TaintToleration {
 impl ScorePlugin for TaintToleration {
     #[inline]
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        if node.node.spec.taints.is_empty() {
+        if !node.has_taints {
             return Ok(0);
         }
         let s = state

@@ -388,3 +388,101 @@ fn image_locality_scales_sizes_by_spread_and_clamps() {
     // 500 MiB × 1/2 nodes = 250 MiB; one container: 100·(250 − 23)/(1000 − 23) = 22700/977 = 23.2 → 23.
     assert_eq!(pl.score(&state, &pod, snapshot.node(id1)).unwrap(), 23);
 }
+
+#[test]
+fn node_local_plugins_tell_pods_apart_exactly_by_the_fields_they_read() {
+    use crate::config::profile::ProfileConfig;
+    use crate::options::SchedulerOptions;
+    use kubesim_api::ContainerPort;
+
+    let fw =
+        Framework::new(&ProfileConfig::default_profile(), &Registry::in_tree(), &SchedulerOptions::default())
+            .expect("default profile");
+    let mut local: Vec<&str> =
+        fw.plugins().iter().filter(|p| p.locality() != Locality::Cluster).map(|p| p.name()).collect();
+    local.sort_unstable();
+    assert_eq!(
+        local,
+        [
+            "ImageLocality",
+            "NodeAffinity",
+            "NodeName",
+            "NodePorts",
+            "NodeResourcesBalancedAllocation",
+            "NodeResourcesFit",
+            "NodeUnschedulable",
+            "TaintToleration"
+        ]
+    );
+    assert_eq!(fw.plugin_by_name("ImageLocality").unwrap().locality(), Locality::NodeAndImages);
+
+    let mut base = pod_with(vec![container(100, 500 << 20)]).pod;
+    base.spec.containers[0].image = "nginx".into();
+    let sign = |p: &Pod| PodInfo::new(p.clone(), PodResourcesOptions::default());
+    let differs = |variant: &Pod| -> Vec<&'static str> {
+        let (a, b) = (sign(&base), sign(variant));
+        let mut v: Vec<&'static str> = fw
+            .plugins()
+            .iter()
+            .filter(|p| p.locality() != Locality::Cluster && !p.same_signature(&a, &b))
+            .map(|p| p.name())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+
+    // Name, labels and priority are read by no node-local plugin.
+    let mut other = base.clone();
+    other.meta.name = "q".into();
+    other.meta.labels.insert("app".into(), "web".into());
+    other.spec.priority = Some(7);
+    assert!(differs(&other).is_empty());
+
+    let mut v = base.clone();
+    v.spec.tolerations.push(Toleration { key: "k".into(), ..Default::default() });
+    assert_eq!(differs(&v), ["NodeUnschedulable", "TaintToleration"]);
+
+    let mut v = base.clone();
+    v.spec.node_name = Some("n1".into());
+    assert_eq!(differs(&v), ["NodeName"]);
+
+    let mut v = base.clone();
+    v.spec.node_selector.insert("disk".into(), "ssd".into());
+    assert_eq!(differs(&v), ["NodeAffinity"]);
+
+    let mut v = base.clone();
+    v.spec.affinity.node_affinity.preferred = vec![PreferredSchedulingTerm {
+        weight: 1,
+        preference: NodeSelectorTerm {
+            match_expressions: vec![NodeSelectorRequirement {
+                key: "disk".into(),
+                operator: NodeSelectorOperator::Exists,
+                values: vec![],
+            }],
+            match_fields: vec![],
+        },
+    }];
+    assert_eq!(differs(&v), ["NodeAffinity"]);
+
+    let mut v = base.clone();
+    v.spec.containers[0].ports.push(ContainerPort {
+        container_port: 80,
+        host_port: 80,
+        ..Default::default()
+    });
+    assert_eq!(differs(&v), ["NodePorts"]);
+
+    let mut v = base.clone();
+    v.spec.containers[0].resources.requests.set(ResourceName::Cpu, 200);
+    assert_eq!(differs(&v), ["NodeResourcesBalancedAllocation", "NodeResourcesFit"]);
+
+    let mut v = base.clone();
+    v.spec.containers[0].image = "nginx:1.27".into();
+    assert_eq!(differs(&v), ["ImageLocality"]);
+
+    // A container without requests: the real requests stay, the non-zero ones (Fit's scoring)
+    // grow by 100m / 200 MiB, and ImageLocality counts one more container.
+    let mut v = base.clone();
+    v.spec.containers.push(Container { image: "nginx".into(), ..Default::default() });
+    assert_eq!(differs(&v), ["ImageLocality", "NodeResourcesFit"]);
+}

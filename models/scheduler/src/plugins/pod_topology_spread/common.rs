@@ -274,14 +274,16 @@ pub fn pod_constraints_gated(
             gates,
         );
     }
-    let mut constraints = filter_constraints_gated(defaults, &pod.meta.labels, action, gates);
-    if constraints.is_empty() {
-        return constraints;
+    // The selector first: without one no default applies, and building the constraints (which
+    // allocates) is wasted — the common case of a pod no Service or controller selects.
+    if !defaults.iter().any(|c| c.when_unsatisfiable == action) {
+        return Vec::new();
     }
     let selector = default_selector(pod, sources);
     if selector.is_empty() {
         return Vec::new();
     }
+    let mut constraints = filter_constraints_gated(defaults, &pod.meta.labels, action, gates);
     for c in &mut constraints {
         c.selector = Some(selector.clone());
     }

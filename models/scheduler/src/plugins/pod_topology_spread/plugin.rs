@@ -206,6 +206,10 @@ impl PreScorePlugin for PodTopologySpread {
             &objects.workloads,
             self.gates,
         );
+        if constraints.is_empty() || snapshot.is_empty() {
+            // What `SpreadScoreState::compute` answers too, without touching the feasible nodes.
+            return Status::skip();
+        }
         let require_all = !pod.pod.spec.topology_spread_constraints.is_empty() || !self.system_defaulted;
         let feasible_infos: Vec<&NodeInfo> = feasible.iter().map(|id| snapshot.node(*id)).collect();
         let Some(core) = SpreadScoreState::compute(

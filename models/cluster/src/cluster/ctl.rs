@@ -1,0 +1,200 @@
+//! The second group of controllers — metrics pipeline, HPA, endpoints, disruption (PDB status,
+//! Eviction API, drain), Job and garbage collection — and how the driver reaches them: one
+//! state struct, one event type, one action dispatcher, one pod-change hook and one sync step
+//! inside the controllers' `ControllerSync` round.
+//!
+//! Like the ReplicaSet and Deployment controllers, these are level-triggered: a pod change marks
+//! the Services, PDBs and Jobs that select or own the pod dirty, and the next sync round
+//! recomputes them from the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kubesim_api::{ObjectKey, Pod};
+use kubesim_scheduler::framework::interface::PdbInfo;
+use kubesim_scheduler::framework::{
+    ClusterObjects, ControllerKind, ControllerSelector, ServiceSelector, WorkloadSelectors,
+};
+
+use super::hpa::HpaSlot;
+use super::job::JobSlot;
+use super::metrics_pipeline::MetricsPipeline;
+use super::*;
+
+/// Timers of the controllers in this group.
+#[derive(Debug, Clone)]
+pub enum CtlEvent {
+    /// metrics-server scrapes every kubelet (every `metrics_resolution`).
+    MetricsScrape,
+    /// The HPA controller reconciles one HPA (every `hpa.sync_period`).
+    HpaSync(ObjectKey),
+    /// Re-sync one PDB (an admitted eviction leaves `disruptedPods` after its timeout).
+    ResyncPdb(ObjectKey),
+    /// Re-sync one Job (active deadline or pod-failure backoff).
+    ResyncJob(ObjectKey),
+    /// A drain retries the eviction of one pod after a 429.
+    EvictionRetry {
+        /// The node being drained.
+        node: String,
+        /// The pod.
+        pod: ObjectKey,
+    },
+}
+
+/// Everything the controllers of this group keep between events.
+#[derive(Debug, Default)]
+pub(super) struct CtlState {
+    /// The metrics-server model.
+    pub(super) metrics: MetricsPipeline,
+    /// Per HPA: the controller's memory and its sync timer.
+    pub(super) hpas: BTreeMap<ObjectKey, HpaSlot>,
+    /// Per Service: names of its ready endpoints (pods), sorted.
+    pub(super) endpoints: BTreeMap<ObjectKey, Vec<String>>,
+    pub(super) dirty_services: BTreeSet<ObjectKey>,
+    pub(super) dirty_pdbs: BTreeSet<ObjectKey>,
+    pub(super) dirty_jobs: BTreeSet<ObjectKey>,
+    /// Pending PDB re-syncs.
+    pub(super) pdb_rechecks: BTreeMap<ObjectKey, EventId>,
+    /// Per Job: tracking, timer, last sync.
+    pub(super) jobs: BTreeMap<ObjectKey, JobSlot>,
+    /// Nodes being drained → pods still on them.
+    pub(super) drains: BTreeMap<String, BTreeSet<ObjectKey>>,
+    /// The scheduler's view of Services, controller selectors and PDBs is stale.
+    pub(super) objects_dirty: bool,
+}
+
+impl<W: Write> World<W> {
+    pub(super) fn ctl_event(&mut self, ev: CtlEvent, now: SimTime, q: &mut EventQueue<Event>) {
+        match ev {
+            CtlEvent::MetricsScrape => self.metrics_scrape(now, q),
+            CtlEvent::HpaSync(key) => self.hpa_sync(&key, now, q),
+            CtlEvent::ResyncPdb(key) => {
+                self.ctl.pdb_rechecks.remove(&key);
+                self.ctl.dirty_pdbs.insert(key);
+                self.schedule_controller_sync(now, q);
+            }
+            CtlEvent::ResyncJob(key) => {
+                if let Some(slot) = self.ctl.jobs.get_mut(&key) {
+                    slot.timer = None;
+                }
+                self.ctl.dirty_jobs.insert(key);
+                self.schedule_controller_sync(now, q);
+            }
+            CtlEvent::EvictionRetry { node, pod } => self.drain_evict(&node, &pod, now, q),
+        }
+    }
+
+    pub(super) fn ctl_action(&mut self, action: Action, now: SimTime, q: &mut EventQueue<Event>) {
+        match action {
+            Action::ApplyHpa(h) => {
+                if let Err(e) = self.apply_hpa(*h, now, q) {
+                    self.record(now, "ObjectRejected", &rec::ObjectRejected { error: &e.to_string() });
+                }
+            }
+            Action::ApplyService(s) => self.apply_service(*s, now, q),
+            Action::ApplyPdb(p) => self.apply_pdb(*p, now, q),
+            Action::ApplyJob(j) => self.apply_job(*j, now, q),
+            Action::Drain { node } => self.drain(&node, now, q),
+            Action::Evict { pod } => {
+                self.evict(&pod, "scenario", now, q);
+            }
+            Action::DeleteDeployment(key) => self.delete_deployment(&key, now, q),
+            Action::DeleteJob(key) => self.delete_job(&key, now, q),
+            _ => {}
+        }
+    }
+
+    /// A pod was created, changed readiness or phase, started terminating or was removed: mark
+    /// the Services and PDBs selecting it and the Job owning it.
+    pub(super) fn ctl_pod_changed(&mut self, pod: &Pod, now: SimTime, q: &mut EventQueue<Event>) {
+        let ns = &pod.meta.namespace;
+        let mut dirty = false;
+        for (key, svc) in &self.store.services {
+            let selects = svc.selector.as_ref().is_some_and(|sel| {
+                !sel.is_empty()
+                    && key.namespace == *ns
+                    && sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
+            });
+            if selects {
+                self.ctl.dirty_services.insert(key.clone());
+                dirty = true;
+            }
+        }
+        for (key, pdb) in &self.store.pdbs {
+            if key.namespace == *ns && pdb.selector.as_ref().is_some_and(|s| s.matches(&pod.meta.labels)) {
+                self.ctl.dirty_pdbs.insert(key.clone());
+                dirty = true;
+            }
+        }
+        if let Some(owner) = pod.meta.controller_ref().filter(|o| o.kind == "Job") {
+            self.ctl.dirty_jobs.insert(ObjectKey::new(ns, &owner.name));
+            dirty = true;
+        }
+        let key = pod.meta.key();
+        if self.store.pod(&key).is_none() {
+            if let Some(node) = &pod.spec.node_name {
+                self.drain_pod_gone(node, &key, now);
+            }
+        }
+        if dirty {
+            self.schedule_controller_sync(now, q);
+        }
+    }
+
+    /// This group's step of a controller sync round: endpoints, then PDBs, then Jobs.
+    pub(super) fn run_ctl_controllers(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
+        for key in std::mem::take(&mut self.ctl.dirty_services) {
+            self.sync_endpoints(&key, now);
+        }
+        for key in std::mem::take(&mut self.ctl.dirty_pdbs) {
+            self.sync_pdb(&key, now, q);
+        }
+        for key in std::mem::take(&mut self.ctl.dirty_jobs) {
+            self.sync_job(&key, now, q);
+        }
+    }
+
+    /// Hands the scheduler the Services, ReplicaSet selectors and PDBs its plugins read
+    /// (PodTopologySpread's system default spreading, DefaultPreemption's PDB check).
+    pub(super) fn refresh_scheduler_objects(&mut self) {
+        if !self.ctl.objects_dirty {
+            return;
+        }
+        self.ctl.objects_dirty = false;
+        let services = self
+            .store
+            .services
+            .values()
+            .map(|s| ServiceSelector { namespace: s.meta.namespace.clone(), selector: s.selector.clone() })
+            .collect();
+        let controllers = self
+            .store
+            .replica_sets
+            .values()
+            .map(|rs| ControllerSelector {
+                kind: ControllerKind::ReplicaSet,
+                namespace: rs.meta.namespace.clone(),
+                name: rs.meta.name.clone(),
+                selector: Some(rs.selector.clone()),
+            })
+            .collect();
+        let pdbs = self
+            .store
+            .pdbs
+            .values()
+            .filter_map(|p| {
+                Some(PdbInfo {
+                    namespace: p.meta.namespace.clone(),
+                    name: p.meta.name.clone(),
+                    selector: p.selector.clone()?,
+                    disruptions_allowed: p.status.disruptions_allowed,
+                })
+            })
+            .collect();
+        let objects = ClusterObjects {
+            namespace_labels: BTreeMap::new(),
+            workloads: WorkloadSelectors { services, controllers },
+            pdbs,
+        };
+        self.scheduler.set_cluster_objects(Arc::new(objects));
+    }
+}

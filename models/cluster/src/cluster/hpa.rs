@@ -1,0 +1,215 @@
+//! The HorizontalPodAutoscaler controller: one reconcile per HPA every sync period (15 s), from
+//! the metrics pipeline's last scrape, through `kubesim_controllers::hpa::reconcile`, to the
+//! target Deployment's `spec.replicas` (the scale subresource; the Deployment controller then
+//! scales proportionally).
+//!
+//! Timing: a new HPA is reconciled at once and then every `hpa.sync_period` after its previous
+//! reconcile (upstream re-queues each key rate-limited by the sync period after processing it).
+//! The controller's memory (recommendation and scale-event logs) lives here, one
+//! [`HpaState`](kubesim_controllers::hpa::HpaState) per HPA; it is never lost (no controller
+//! restarts are modelled).
+
+use kubesim_api::autoscaling::HorizontalPodAutoscaler;
+use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api, target_pods};
+use kubesim_controllers::hpa::{
+    commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, Scale,
+};
+
+use super::*;
+
+/// The controller's memory for one HPA.
+#[derive(Debug)]
+pub(super) struct HpaSlot {
+    spec: HpaSpec,
+    state: HpaState,
+    timer: Option<EventId>,
+    last: Option<Decision>,
+}
+
+pub(super) fn limited_by_str(l: LimitedBy) -> &'static str {
+    match l {
+        LimitedBy::None => "none",
+        LimitedBy::Stabilization => "stabilization",
+        LimitedBy::Policy => "policy",
+        LimitedBy::Min => "min",
+        LimitedBy::Max => "max",
+        LimitedBy::ScaleUpLimit => "scale-up-limit",
+    }
+}
+
+impl<W: Write> World<W> {
+    pub(super) fn apply_hpa(
+        &mut self,
+        mut hpa: HorizontalPodAutoscaler,
+        now: SimTime,
+        q: &mut EventQueue<Event>,
+    ) -> Result<(), ClusterError> {
+        if hpa.meta.namespace.is_empty() {
+            hpa.meta.namespace = "default".into();
+        }
+        let key = hpa.meta.key();
+        let spec = spec_from_api(&hpa).map_err(|e| ClusterError::Invalid {
+            kind: "HorizontalPodAutoscaler",
+            name: key.to_string(),
+            message: e.to_string(),
+        })?;
+        match self.store.hpas.get(&key) {
+            Some(old) => {
+                hpa.meta.uid = old.meta.uid.clone();
+                hpa.meta.creation_timestamp = old.meta.creation_timestamp;
+                hpa.meta.generation = old.meta.generation + i64::from(*old != hpa);
+            }
+            None => {
+                hpa.meta.uid = self.store.next_uid("hpa");
+                hpa.meta.creation_timestamp = now;
+                hpa.meta.generation = 1;
+            }
+        }
+        hpa.meta.resource_version = self.store.next_resource_version();
+        self.record(
+            now,
+            "ObjectApplied",
+            &rec::ObjectApplied {
+                object_kind: "HorizontalPodAutoscaler",
+                object: &key.to_string(),
+                generation: hpa.meta.generation,
+            },
+        );
+        self.store.hpas.insert(key.clone(), hpa);
+        match self.ctl.hpas.get_mut(&key) {
+            Some(slot) => slot.spec = spec,
+            None => {
+                let timer =
+                    q.schedule_at(now, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
+                self.ctl.hpas.insert(
+                    key,
+                    HpaSlot { spec, state: HpaState::default(), timer: Some(timer), last: None },
+                );
+            }
+        }
+        self.ensure_metrics_running(now, q);
+        Ok(())
+    }
+
+    /// One reconcile of the HPA `key` (`reconcileAutoscaler`), then the next one is scheduled.
+    pub(super) fn hpa_sync(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
+        let Some(hpa) = self.store.hpas.get(key).cloned() else {
+            self.ctl.hpas.remove(key);
+            return;
+        };
+        let period = self.config.hpa.sync_period.max(SimDuration::from_nanos(1));
+        let next =
+            q.schedule_at(now + period, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
+        let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
+        slot.timer = Some(next);
+        let target = ObjectKey::new(&hpa.meta.namespace, &hpa.scale_target_ref.name);
+        let target_name = format!("{}/{}", hpa.scale_target_ref.kind, hpa.scale_target_ref.name);
+        let deployment = match hpa.scale_target_ref.kind.as_str() {
+            "Deployment" => self.store.deployments.get(&target).cloned(),
+            _ => None,
+        };
+        let Some(mut deployment) = deployment else {
+            self.record(
+                now,
+                "HpaTargetMissing",
+                &rec::HpaTargetMissing { hpa: &key.to_string(), target: &target_name },
+            );
+            return;
+        };
+        let pods = target_pods(&hpa.meta.namespace, &deployment.selector, self.store.pods());
+        let served: Vec<_> = self.ctl.metrics.served.values().cloned().collect();
+        let external = self.external_metric_values(now);
+        let snapshot = snapshot_from_api(
+            &hpa,
+            &deployment.selector,
+            &pods,
+            &served,
+            &self.ctl.metrics.custom,
+            &external,
+        );
+        let scale = Scale {
+            spec_replicas: deployment.replicas,
+            status_replicas: self.deployment_status.get(&target).map_or(0, |s| s.replicas),
+        };
+        let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
+        let input = HpaInput { spec: &slot.spec, scale, pods: &pods, metrics: &snapshot, now };
+        let decision = reconcile(&self.config.hpa, &input, &mut slot.state);
+        if decision.rescale {
+            // The scale write always succeeds here, so the event is committed at once.
+            commit_scale(&self.config.hpa, &slot.spec, &decision, &mut slot.state, now);
+        }
+        slot.last = Some(decision.clone());
+        let hpa_name = key.to_string();
+        let scaling_active = decision
+            .conditions
+            .iter()
+            .find(|c| c.kind == HpaConditionType::ScalingActive)
+            .map_or("", |c| c.reason.as_str())
+            .to_string();
+        let metrics = decision
+            .metrics
+            .iter()
+            .map(|m| rec::HpaMetric {
+                metric_type: format!("{:?}", m.metric_type),
+                name: m.name.clone(),
+                proposal: m.proposal,
+                usage_ratio: m.usage_ratio,
+                utilization_percent: m.utilization_percent,
+                value_milli: m.value_milli,
+                ready_pods: m.ready_pods,
+                unready_pods: m.unready_pods,
+                missing_pods: m.missing_pods,
+                ignored_pods: m.ignored_pods,
+                error: m.error.clone(),
+            })
+            .collect();
+        self.record(
+            now,
+            "HpaDecision",
+            &rec::HpaDecision {
+                hpa: &hpa_name,
+                current_replicas: decision.current_replicas,
+                desired_replicas: decision.desired_replicas,
+                recommendation: decision.recommendation,
+                limited_by: limited_by_str(decision.limited_by),
+                scaling_active: &scaling_active,
+                metrics,
+            },
+        );
+        if decision.rescale {
+            self.record(
+                now,
+                "HpaScaled",
+                &rec::HpaScaled {
+                    hpa: &hpa_name,
+                    target: &target_name,
+                    from: decision.current_replicas,
+                    to: decision.desired_replicas,
+                    limited_by: limited_by_str(decision.limited_by),
+                },
+            );
+            deployment.replicas = decision.desired_replicas;
+            self.apply_deployment(deployment, now, q);
+        }
+    }
+}
+
+impl<W: Write> Cluster<W> {
+    /// Creates or updates a HorizontalPodAutoscaler now; a new one is reconciled at once and then
+    /// every sync period, and starts the metrics pipeline.
+    pub fn apply_hpa(&mut self, hpa: HorizontalPodAutoscaler) -> Result<(), ClusterError> {
+        let now = self.queue.now();
+        self.world.apply_hpa(hpa, now, &mut self.queue)?;
+        self.world.take_error()
+    }
+
+    /// The last decision of the HPA `key`.
+    pub fn hpa_decision(&self, key: &ObjectKey) -> Option<&Decision> {
+        self.world.ctl.hpas.get(key).and_then(|s| s.last.as_ref())
+    }
+
+    /// The HPA controller's memory for `key` (recommendations, scale events).
+    pub fn hpa_state(&self, key: &ObjectKey) -> Option<&HpaState> {
+        self.world.ctl.hpas.get(key).map(|s| &s.state)
+    }
+}

@@ -1,0 +1,237 @@
+//! A metrics-server model: what the HPA controller can know about usage, and when.
+//!
+//! Every `metrics_resolution` (15 s, on a fixed grid of multiples of it) the pipeline scrapes
+//! every kubelet: one point per running container of every Running pod, with the container's
+//! start time. What it then serves as `metrics.k8s.io` PodMetrics follows metrics-server's
+//! `storage/pod.go`: a container needs a *previous* point to have a rate —
+//! * a container started less than one resolution but at least 10 s before the scrape uses its
+//!   start time (zero usage) as the previous point (`freshContainerMinMetricsResolution`);
+//! * otherwise the previous scrape's point, if the container had started before it (no restart);
+//! * a pod is served only if every container has a previous point.
+//!
+//! The served PodMetrics carry `timestamp` = the scrape time and `window` = the time since the
+//! previous point (15 s in steady state), and the HPA reads the *last* scrape: its view is up to
+//! one resolution stale.
+//!
+//! Usage comes from the workload model: a container's CPU is its demand curve at the scrape
+//! instant (offset since the container started), or for a request-driven demand
+//! `base + per_request × rate`, where rate is its Service's offered load divided evenly over the
+//! Service's ready endpoints (0 for a pod that is not one); capped by the container's CPU limit.
+//! Memory is the working-set curve at the scrape instant (what the simulated runtime's `stats`
+//! reports). The same scrape fills the `requests_per_second` Pods metric (custom metrics API) of
+//! every running pod behind a loaded Service.
+//!
+//! Approximation (fidelity note): metrics-server reports the *average* CPU rate between its two
+//! points; here the demand at the scrape instant stands for that average. For piecewise-constant
+//! demand the two differ only in the one window that contains a change.
+
+use kubesim_api::autoscaling::{
+    ContainerUsage, CustomMetricValue, DescribedObject, ExternalMetricValue, PodMetrics as ApiPodMetrics,
+};
+use kubesim_api::{ContainerState, ObjectKey, Pod, PodPhase, ResourceList};
+use kubesim_workload::Demand;
+
+use super::*;
+
+/// metrics-server's `freshContainerMinMetricsResolution`.
+pub(super) const FRESH_CONTAINER_MIN: SimDuration = SimDuration::from_secs(10);
+
+/// The name of the per-pod request-rate metric in the custom metrics API.
+pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ContainerPoint {
+    name: String,
+    start: SimTime,
+    timestamp: SimTime,
+}
+
+/// The pipeline's state.
+#[derive(Debug, Default)]
+pub(super) struct MetricsPipeline {
+    timer: Option<EventId>,
+    /// The last scrape's points, per pod (uid, containers).
+    last: BTreeMap<ObjectKey, (String, Vec<ContainerPoint>)>,
+    /// What the metrics API serves until the next scrape.
+    pub(super) served: BTreeMap<ObjectKey, ApiPodMetrics>,
+    /// Custom metrics served until the next scrape.
+    pub(super) custom: Vec<CustomMetricValue>,
+}
+
+impl<W: Write> World<W> {
+    /// Starts the scrape loop (idempotent): the first scrape is at the next multiple of the
+    /// resolution at or after `now`.
+    pub(super) fn ensure_metrics_running(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
+        if self.ctl.metrics.timer.is_some() {
+            return;
+        }
+        let res = self.config.metrics_resolution.as_nanos().max(1);
+        let at = SimTime::from_nanos(now.as_nanos().div_ceil(res) * res);
+        self.ctl.metrics.timer =
+            Some(q.schedule_at(at, Event::Ctl(CtlEvent::MetricsScrape)).expect("not in the past"));
+    }
+
+    /// The load share of `pod` in milli-requests per second: its Service's offered load divided
+    /// evenly over the Service's ready endpoints, 0 if the pod is not one. `None` when no loaded
+    /// Service selects the pod.
+    pub(super) fn pod_request_rate_milli(&self, pod: &Pod, now: SimTime) -> Option<i64> {
+        let load = self.config.service_loads.iter().find(|l| {
+            l.service.namespace == pod.meta.namespace
+                && self.store.services.get(&l.service).is_some_and(|s| {
+                    s.selector.as_ref().is_some_and(|sel| {
+                        !sel.is_empty() && sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
+                    })
+                })
+        })?;
+        let ready = self.ctl.endpoints.get(&load.service).map_or(&[][..], |v| v.as_slice());
+        if !ready.contains(&pod.meta.name) {
+            return Some(0);
+        }
+        let offered = load.requests_per_second_milli.value_at(now.saturating_duration_since(SimTime::ZERO));
+        Some(offered / ready.len() as i64)
+    }
+
+    /// Usage of container `index` (regular containers) of `pod` started at `start`, at `now`.
+    fn container_usage(
+        &self,
+        pod: &Pod,
+        index: usize,
+        start: SimTime,
+        rate_milli: i64,
+        now: SimTime,
+    ) -> ResourceList {
+        let container = &pod.spec.containers[index];
+        let workload = self
+            .workload_for(pod)
+            .map(|w| w.container(pod.spec.init_containers.len() + index, false))
+            .unwrap_or_else(|| kubesim_workload::PodWorkload::default_for(false));
+        let offset = now.saturating_duration_since(start);
+        let mut cpu = match &workload.cpu_millis {
+            Demand::Curve(c) => c.value_at(offset),
+            d @ Demand::RequestDriven { .. } => d.value(offset, rate_milli),
+        }
+        .max(0);
+        if let Some(limit) = container.resources.limits.get(&kubesim_api::ResourceName::Cpu) {
+            cpu = cpu.min(limit);
+        }
+        let memory = workload.memory_bytes.value_at(offset).max(0);
+        ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory)
+    }
+
+    /// One scrape: new points, then what the metrics APIs serve until the next one.
+    pub(super) fn metrics_scrape(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
+        let resolution = self.config.metrics_resolution;
+        self.ctl.metrics.timer = Some(
+            q.schedule_at(
+                now + resolution.max(SimDuration::from_nanos(1)),
+                Event::Ctl(CtlEvent::MetricsScrape),
+            )
+            .expect("not in the past"),
+        );
+        let mut last = BTreeMap::new();
+        let mut served = BTreeMap::new();
+        let mut custom = Vec::new();
+        for pod in self.store.pods() {
+            if pod.status.phase != PodPhase::Running || !pod.is_bound() {
+                continue;
+            }
+            let key = pod.meta.key();
+            let rate = self.pod_request_rate_milli(pod, now);
+            let mut points = Vec::new();
+            let mut containers = Vec::new();
+            let mut window: Option<SimDuration> = None;
+            let mut complete = true;
+            let previous = self.ctl.metrics.last.get(&key).filter(|(uid, _)| *uid == pod.meta.uid);
+            for (i, c) in pod.spec.containers.iter().enumerate() {
+                let Some(start) =
+                    pod.status.container_statuses.iter().find(|s| s.name == c.name).and_then(|s| {
+                        match s.state {
+                            ContainerState::Running { started_at } => Some(started_at),
+                            _ => None,
+                        }
+                    })
+                else {
+                    continue;
+                };
+                points.push(ContainerPoint { name: c.name.clone(), start, timestamp: now });
+                let age = now.saturating_duration_since(start);
+                let prev_ts = if start < now && age < resolution && age >= FRESH_CONTAINER_MIN {
+                    Some(start)
+                } else {
+                    previous
+                        .and_then(|(_, pts)| pts.iter().find(|p| p.name == c.name))
+                        .filter(|p| start < p.timestamp && now > p.timestamp)
+                        .map(|p| p.timestamp)
+                };
+                match prev_ts {
+                    Some(t) => {
+                        window.get_or_insert(now.saturating_duration_since(t));
+                        containers.push(ContainerUsage {
+                            name: c.name.clone(),
+                            usage: self.container_usage(pod, i, start, rate.unwrap_or(0), now),
+                        });
+                    }
+                    None => complete = false,
+                }
+            }
+            if points.is_empty() {
+                continue;
+            }
+            if complete {
+                let mut meta = kubesim_api::ObjectMeta::named(&pod.meta.namespace, &pod.meta.name);
+                meta.labels = pod.meta.labels.clone();
+                served.insert(
+                    key.clone(),
+                    ApiPodMetrics { meta, timestamp: now, window: window.unwrap_or(resolution), containers },
+                );
+            }
+            if let Some(rate) = rate {
+                custom.push(CustomMetricValue {
+                    described_object: DescribedObject {
+                        kind: "Pod".into(),
+                        namespace: pod.meta.namespace.clone(),
+                        name: pod.meta.name.clone(),
+                    },
+                    metric_name: REQUESTS_PER_SECOND.into(),
+                    metric_labels: Default::default(),
+                    timestamp: now,
+                    window: resolution,
+                    value_milli: rate,
+                });
+            }
+            last.insert(key, (pod.meta.uid.clone(), points));
+        }
+        self.ctl.metrics.last = last;
+        self.ctl.metrics.served = served;
+        self.ctl.metrics.custom = custom;
+    }
+
+    /// External metric values as the external metrics API answers at `now` (read live).
+    pub(super) fn external_metric_values(&self, now: SimTime) -> Vec<ExternalMetricValue> {
+        let offset = now.saturating_duration_since(SimTime::ZERO);
+        self.config
+            .external_metrics
+            .iter()
+            .map(|s| ExternalMetricValue {
+                metric_name: s.name.clone(),
+                metric_labels: s.labels.clone(),
+                timestamp: now,
+                window: SimDuration::ZERO,
+                value_milli: s.value_milli.value_at(offset),
+            })
+            .collect()
+    }
+}
+
+impl<W: Write> Cluster<W> {
+    /// The PodMetrics the metrics API serves now (from the last scrape), in pod key order.
+    pub fn pod_metrics(&self) -> Vec<&ApiPodMetrics> {
+        self.world.ctl.metrics.served.values().collect()
+    }
+
+    /// Starts the metrics-server scrape loop without an HPA (e.g. to read [`Cluster::pod_metrics`]).
+    pub fn enable_metrics(&mut self) {
+        let now = self.queue.now();
+        self.world.ensure_metrics_running(now, &mut self.queue);
+    }
+}

@@ -1,0 +1,59 @@
+//! The usage metrics stream: per container CPU over the interval, throttling and working set;
+//! per node used against allocatable.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use kubesim_api::LabelSelector;
+use kubesim_cluster::metrics::names;
+use kubesim_cluster::{ClusterConfig, MetricSample};
+use kubesim_workload::{ContainerWorkload, PodWorkload};
+use sim_core::SimTime;
+
+fn value(samples: &[MetricSample], metric: &str, object_suffix: &str) -> f64 {
+    samples.iter().find(|s| s.metric == metric && s.object.ends_with(object_suffix)).map(|s| s.value).unwrap()
+}
+
+#[test]
+fn a_container_over_its_cpu_limit_uses_the_limit_and_is_throttled_every_period() {
+    // Demand 200m against the fixture's 100m limit, 64Mi working set, alone on a 4-CPU node.
+    let w = ContainerWorkload::steady(200, 64 * MIB);
+    let config = ClusterConfig {
+        workloads: vec![(
+            LabelSelector::from_labels([("app", "web")]),
+            Arc::new(PodWorkload { containers: vec![Arc::new(w)] }),
+        )],
+        ..ClusterConfig::default()
+    };
+    let mut c = cluster(1, config);
+    c.apply_deployment(deployment("web", 1, "web:v1")).unwrap();
+    for t in [10, 20] {
+        c.run_until(SimTime::from_secs(t)).unwrap();
+        let s = c.sample_node_metrics();
+        // Running from 0.8 s (sandbox 0.5 + start 0.3): 10 ms of CPU in every 100 ms period.
+        assert_eq!(value(&s, names::CONTAINER_CPU_USAGE, "/app"), 100.0, "t={t}");
+        assert_eq!(value(&s, names::CONTAINER_CPU_THROTTLED, "/app"), 1.0);
+        assert_eq!(value(&s, names::CONTAINER_MEMORY_WORKING_SET, "/app"), (64 * MIB) as f64);
+        assert_eq!(value(&s, names::NODE_CPU_USED, "node-0"), 100.0 / 4000.0);
+        assert_eq!(value(&s, names::NODE_MEMORY_USED, "node-0"), 64.0 / 8192.0);
+        assert!(s.iter().any(|m| m.object.starts_with("default/web-") && m.object.ends_with("/app")));
+    }
+}
+
+#[test]
+fn sampling_does_not_change_the_event_log() {
+    let run = |sample: bool| {
+        let mut c = cluster(2, ClusterConfig::default());
+        c.apply_deployment(deployment("web", 3, "web:v1")).unwrap();
+        for t in 1..=30 {
+            c.run_until(SimTime::from_secs(t)).unwrap();
+            if sample {
+                c.sample_node_metrics();
+            }
+        }
+        c.finish().unwrap().1
+    };
+    assert_eq!(run(true), run(false));
+}
