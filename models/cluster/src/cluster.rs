@@ -64,6 +64,7 @@ mod nodes;
 mod pods;
 mod replicaset;
 mod scheduling;
+mod zones;
 
 pub use ctl::CtlEvent;
 pub use faults::{FaultEvent, FaultKind, NodeFailureProcess};
@@ -87,6 +88,8 @@ pub enum Event {
     ResyncDeployment(ObjectKey),
     /// The node lifecycle controller's monitor tick that may declare node `node` Unknown.
     NodeMonitor(u32),
+    /// A zone's NoExecute tainting limiter has a token again.
+    ZoneTaintPass(String),
     /// Taint-based eviction of a pod is due.
     TaintEviction(ObjectKey),
     /// A scheduled action from the caller (a scenario).
@@ -278,6 +281,7 @@ struct World<W: Write> {
     deployment_status: BTreeMap<ObjectKey, DeploymentStatus>,
     completed_revision: BTreeMap<ObjectKey, i64>,
     taint_evictions: BTreeMap<ObjectKey, EventId>,
+    zone_tainting: zones::ZoneTainting,
     /// State of the HPA, metrics, endpoints, disruption, Job and GC controllers.
     ctl: ctl::CtlState,
     /// Per-node fault state (crashed, partitioned, held messages, failure streams).
@@ -330,6 +334,7 @@ impl<W: Write> Cluster<W> {
                 deployment_status: BTreeMap::new(),
                 completed_revision: BTreeMap::new(),
                 taint_evictions: BTreeMap::new(),
+                zone_tainting: Default::default(),
                 ctl: ctl::CtlState::default(),
                 faults: faults::FaultState::default(),
                 counters: Counters::default(),
@@ -528,6 +533,7 @@ impl<W: Write> World<W> {
             Event::ResyncReplicaSet(key) => self.mark_rs(key, now, q),
             Event::ResyncDeployment(key) => self.mark_deploy(key, now, q),
             Event::NodeMonitor(node) => self.node_monitor(node, now, q),
+            Event::ZoneTaintPass(zone) => self.zone_taint_pass(&zone, now, q),
             Event::TaintEviction(key) => self.taint_evict(key, now, q),
             Event::Action(action) => self.action(action, now, q),
             Event::Ctl(ev) => self.ctl_event(ev, now, q),

@@ -170,7 +170,9 @@ impl<W: Write> World<W> {
             q.cancel(id);
         }
         if renewing {
-            if slot.tainted_at.take().is_some() {
+            let was_tainted = slot.tainted_at.take().is_some();
+            let was_queued = self.dequeue_from_tainting(node, now, q);
+            if was_tainted || was_queued {
                 self.untaint_node(node, now, q);
             }
         } else {
@@ -193,7 +195,8 @@ impl<W: Write> World<W> {
             now,
         );
         self.mark_pods_not_ready(node, now, q);
-        self.taint_node(node, now, q);
+        self.taint_node_no_schedule(node, now);
+        self.queue_for_no_execute_taint(node, now, q);
     }
 
     /// Upstream `MarkPodsNotReady`: when a node goes Unknown, the lifecycle controller sets the
@@ -213,26 +216,42 @@ impl<W: Write> World<W> {
         }
     }
 
-    pub(super) fn taint_node(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {
+    /// Adds the `unreachable` taint with `effect` (idempotent); returns the node's taints after.
+    fn add_unreachable_taint(&mut self, node: u32, effect: TaintEffect, now: SimTime) -> Vec<Taint> {
         let name = self.nodes[node as usize].name.clone();
-        self.nodes[node as usize].tainted_at = Some(now);
-        let Some(obj) = self.store.nodes.get_mut(&name) else { return };
-        for effect in [TaintEffect::NoSchedule, TaintEffect::NoExecute] {
-            if !obj.spec.taints.iter().any(|t| t.key == TAINT_UNREACHABLE && t.effect == effect) {
-                obj.spec.taints.push(Taint {
-                    key: TAINT_UNREACHABLE.into(),
-                    value: String::new(),
-                    effect,
-                    time_added: Some(now),
-                });
-            }
+        let Some(obj) = self.store.nodes.get_mut(&name) else { return Vec::new() };
+        if obj.spec.taints.iter().any(|t| t.key == TAINT_UNREACHABLE && t.effect == effect) {
+            return obj.spec.taints.clone();
         }
+        obj.spec.taints.push(Taint {
+            key: TAINT_UNREACHABLE.into(),
+            value: String::new(),
+            effect,
+            time_added: Some(now),
+        });
         let updated = obj.clone();
         let taints = updated.spec.taints.clone();
         self.scheduler.update_node(updated, now);
-        for effect in ["NoSchedule", "NoExecute"] {
-            self.record(now, "NodeTainted", &rec::NodeTaint { node: &name, key: TAINT_UNREACHABLE, effect });
-        }
+        self.record(
+            now,
+            "NodeTainted",
+            &rec::NodeTaint { node: &name, key: TAINT_UNREACHABLE, effect: effect.as_str() },
+        );
+        taints
+    }
+
+    /// `unreachable:NoSchedule` comes with the condition, without rate limiting
+    /// (TaintNodesByCondition); the NoExecute taint waits for the zone's rate limiter.
+    pub(super) fn taint_node_no_schedule(&mut self, node: u32, now: SimTime) {
+        self.add_unreachable_taint(node, TaintEffect::NoSchedule, now);
+    }
+
+    /// The NoExecute taint (granted by the zone limiter), and the evictions it starts.
+    pub(super) fn taint_node(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {
+        let name = self.nodes[node as usize].name.clone();
+        self.nodes[node as usize].tainted_at = Some(now);
+        self.add_unreachable_taint(node, TaintEffect::NoSchedule, now);
+        let taints = self.add_unreachable_taint(node, TaintEffect::NoExecute, now);
         let pods: Vec<Pod> = self.store.pods_on_node(&name).cloned().collect();
         for pod in pods {
             if pod.meta.is_terminating() {
@@ -256,14 +275,16 @@ impl<W: Write> World<W> {
     pub(super) fn untaint_node(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {
         let name = self.nodes[node as usize].name.clone();
         let Some(obj) = self.store.nodes.get_mut(&name) else { return };
+        let removed: Vec<TaintEffect> =
+            obj.spec.taints.iter().filter(|t| t.key == TAINT_UNREACHABLE).map(|t| t.effect).collect();
         obj.spec.taints.retain(|t| t.key != TAINT_UNREACHABLE);
         let updated = obj.clone();
         self.scheduler.update_node(updated, now);
-        for effect in ["NoSchedule", "NoExecute"] {
+        for effect in removed {
             self.record(
                 now,
                 "NodeUntainted",
-                &rec::NodeTaint { node: &name, key: TAINT_UNREACHABLE, effect },
+                &rec::NodeTaint { node: &name, key: TAINT_UNREACHABLE, effect: effect.as_str() },
             );
         }
         let keys: Vec<ObjectKey> = self.store.pods_on_node(&name).map(|p| p.meta.key()).collect();
