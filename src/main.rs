@@ -20,6 +20,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a scenario: events.jsonl, metrics.csv, summary.json, plots and report.html.
+    Run(commands::run::RunArgs),
+    /// Run a scenario and evaluate its `expect:` assertions (exit 0 pass, 1 fail, 2 invalid).
+    Check(commands::check::CheckArgs),
+    /// Compare scheduler policies over many seeds: mean ± 95 % CI.
+    Compare(commands::compare::CompareArgs),
+    /// Check a scenario file without running it.
+    ValidateScenario(commands::validate_scenario::ValidateScenarioArgs),
     /// Where would these pods land, and why? Runs the real scheduling cycle on a cluster dump.
     Schedule(ScheduleArgs),
     /// Explain a controller's decision from a cluster dump.
@@ -28,6 +36,9 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Plays a container's workload as a real process (used by the Linux backend; not for people).
+    #[command(hide = true)]
+    WorkloadProgram(commands::workload_program::WorkloadProgramArgs),
     /// Parse a duration the way scenario files do and print it back (e.g. `kubesim duration 1h30m`).
     Duration {
         /// A human duration such as 250ms, 90s, 1h30m or 2d.
@@ -52,10 +63,15 @@ enum BenchCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => commands::run::run(&args),
+        Command::Check(args) => commands::check::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
+        Command::ValidateScenario(args) => commands::validate_scenario::run(&args),
         Command::Schedule(args) => commands::schedule::run(&args),
         Command::Explain(ExplainCommand::Hpa(args)) => commands::explain_hpa::run(&args),
         Command::Bench(BenchCommand::Scheduler(args)) => commands::bench_scheduler::run(&args),
         Command::Bench(BenchCommand::Nodes(args)) => commands::bench_nodes::run(&args),
+        Command::WorkloadProgram(args) => commands::workload_program::run(&args),
         Command::Duration { text } => match text.parse::<sim_core::SimDuration>() {
             Ok(d) => {
                 println!("{d} = {} ns", d.as_nanos());

@@ -57,6 +57,7 @@
 
 #![warn(missing_docs)]
 
+pub mod canonical;
 pub mod demo;
 pub mod error;
 pub mod format;

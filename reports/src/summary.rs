@@ -69,7 +69,8 @@ impl Distribution {
         Distribution::of(&values).ok()
     }
 
-    /// `{"count", "mean", "min", "p50", "p90", "p99", "max"}` for `summary.json`.
+    /// `{"count", "mean", "min", "p50", "p90", "p99", "max"}` for `summary.json` (write it through
+    /// [`crate::canonical`] so key order does not depend on cargo features).
     pub fn to_json(&self) -> Value {
         json!({
             "count": self.count,
@@ -153,7 +154,7 @@ mod tests {
     fn distribution_json_has_the_documented_keys() {
         let d = Distribution::of(&[2.0, 4.0]).unwrap();
         assert_eq!(
-            d.to_json().to_string(),
+            crate::canonical::to_string(&d.to_json()),
             r#"{"count":2,"max":4.0,"mean":3.0,"min":2.0,"p50":2.0,"p90":4.0,"p99":4.0}"#
         );
     }

@@ -1,1 +1,55 @@
-//! The kubesim scenario format and its loaders (filled in by the scenarios issue).
+//! # kubesim-scenarios: scenario files, runs, checks and comparisons
+//!
+//! A scenario file (`apiVersion: kubesim/v1`, `kind: Scenario`; reference in
+//! `docs/scenario-format.md`) describes a cluster, the Kubernetes manifests deployed on it, how
+//! the containers behave, timed events and assertions. This crate loads and validates it (every
+//! error names file, line and field), runs it on `kubesim-cluster`, and turns the event log and
+//! metric samples into summaries, verdicts and comparisons via `kubesim-reports`.
+//!
+//! | module | job | entry points |
+//! |---|---|---|
+//! | [`format`] | the file's serde shapes (syntax only) | [`format::ScenarioFile`] |
+//! | [`compile`] | validation and resolution into a runnable scenario | [`load`], [`load_str`], [`Scenario`] |
+//! | [`locate`] | field path → line, for diagnostics | [`locate::line_of`] |
+//! | [`diag`] | errors and warnings | [`Diagnostic`], [`ScenarioError`], [`RunError`] |
+//! | [`workload`] | `workloads:` → per-pod container behaviour | [`workload::pod_workload`] |
+//! | [`events`] | `events:` → timed cluster actions | (internal) |
+//! | [`run`] | the run loop, metric sampling | [`run_scenario`], [`RunOptions`], [`RunResult`] |
+//! | [`analysis`] | facts read from the event log as it is written | [`analysis::LogTap`] |
+//! | [`expect`] | `expect:` assertions and their verdicts | [`Expectation`] |
+//! | [`summary`] | `summary.json`, compare's key metrics | [`summary::summary_json`] |
+//! | [`output`] | a run's output folder | [`output::run_into_dir`], [`output::write_reports`] |
+//! | [`compare`] | policy × seed sweeps in parallel | [`compare::run_compare`] |
+//!
+//! ```no_run
+//! let scenario = kubesim_scenarios::load(std::path::Path::new("scenarios/library/quickstart.yaml"))?;
+//! let (run, _log) = kubesim_scenarios::run_scenario(
+//!     &scenario,
+//!     &Default::default(),
+//!     std::io::sink(),
+//!     &mut kubesim_scenarios::run::NullSink,
+//!     &mut |_, _| {},
+//! )?;
+//! println!("digest: {}", run.digest);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod analysis;
+pub mod compare;
+pub mod compile;
+pub mod diag;
+pub mod events;
+pub mod expect;
+pub mod format;
+pub mod locate;
+pub mod output;
+pub mod run;
+pub mod summary;
+pub mod workload;
+
+pub use compile::{load, load_str, Scenario, TimedAction};
+pub use diag::{Diagnostic, RunError, ScenarioError};
+pub use expect::Expectation;
+pub use run::{run_scenario, RunOptions, RunResult};

@@ -2,9 +2,14 @@
 
 pub mod bench_nodes;
 pub mod bench_scheduler;
+pub mod check;
+pub mod compare;
 pub mod explain_hpa;
+pub mod run;
 pub mod schedule;
 pub mod schedule_report;
+pub mod validate_scenario;
+pub mod workload_program;
 
 use std::process::ExitCode;
 

@@ -880,7 +880,8 @@ mod tests {
         // just above 2^63 reject about half of all draws, so the rejection path is exercised.
         let streams = RngStreams::new(42);
         let (mut fast, mut reference) = (streams.stream("t"), streams.stream("t"));
-        let bounds = [0u64, 1, 2, 3, 7, 500, 1 << 20, u64::MAX / 3, (1 << 63) + 1, (1 << 63) + 12_345, u64::MAX];
+        let bounds =
+            [0u64, 1, 2, 3, 7, 500, 1 << 20, u64::MAX / 3, (1 << 63) + 1, (1 << 63) + 12_345, u64::MAX];
         for round in 0..2000u64 {
             for &n in &bounds {
                 assert_eq!(below(&mut fast, n), reference.below(n), "round {round}, n {n}");

@@ -621,9 +621,9 @@ impl Framework {
     /// The Filter verdict of snapshot node `id` when the memo alone decides it — this cycle's
     /// active Filter plugins are all node-local, no pod is nominated anywhere, and the verdict
     /// is memoised — without touching the node: `Ok(())` if it passes, else the failing status.
-    /// `None`: run [`run_filter_plugins_memoized`](Self::run_filter_plugins_memoized).
+    /// `None`: the full walk is needed.
     #[inline]
-    pub fn memoized_filter_verdict<'m>(
+    fn memoized_filter_verdict<'m>(
         memo: &'m NodeMemo,
         snapshot: &Snapshot,
         id: NodeId,

@@ -1,0 +1,185 @@
+//! The workload program itself: plays a [`ProgramSpec`] as a real process.
+//!
+//! It runs as PID 1 of the container's PID namespace, which shapes it:
+//! * the kernel drops signals PID 1 has no handler for, so SIGTERM gets a handler (otherwise the
+//!   container could only be stopped by SIGKILL, reference §3.1);
+//! * orphans are re-parented to PID 1, so it reaps them;
+//! * when it exits, the kernel SIGKILLs the rest of the namespace.
+//!
+//! Threads: one HTTP server (`/healthz`, `/ready`, `/startup`), one CPU burner per started core of
+//! demand (busy for `demand` of every 10 ms slice), and the main loop (memory, signals, exits).
+//! This is wall-clock code by nature: it reads `Instant::now`.
+#![allow(clippy::disallowed_methods)] // the workload program lives in real time
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::program::{health_at, HealthPoint, ProgramSpec, Shutdown};
+
+static SIGTERM_SEEN: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigterm(_: libc::c_int) {
+    SIGTERM_SEEN.store(true, Ordering::SeqCst);
+}
+
+fn install_sigterm_handler() {
+    // SAFETY: a zeroed sigaction with a plain handler that only stores an atomic (async-signal-safe).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigterm as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    }
+}
+
+fn offset_ns(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Plays `spec` until it exits; returns the exit code.
+pub fn play(spec: ProgramSpec) -> i32 {
+    install_sigterm_handler();
+    let start = Instant::now();
+    let spec = Arc::new(spec);
+    let listener = match TcpListener::bind(("0.0.0.0", spec.http_port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("workload: cannot listen on port {}: {e}", spec.http_port);
+            return 2;
+        }
+    };
+    {
+        let spec = Arc::clone(&spec);
+        std::thread::spawn(move || serve(listener, &spec, start));
+    }
+    let cores = ((spec.cpu_millis.max().max(0) + 999) / 1000).min(64);
+    for core in 0..cores {
+        let spec = Arc::clone(&spec);
+        std::thread::spawn(move || burn(&spec, core, start));
+    }
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    let mut held_bytes: i64 = 0;
+    let mut term_at: Option<u64> = None;
+    loop {
+        let now = offset_ns(start);
+        reap_orphans();
+        if let Some(at) = spec.exit_after_ns {
+            if now >= at {
+                return spec.exit_code;
+            }
+        }
+        if term_at.is_none() && SIGTERM_SEEN.load(Ordering::SeqCst) {
+            match spec.shutdown {
+                Shutdown::Die => return 143,
+                Shutdown::Graceful { .. } => term_at = Some(now),
+                Shutdown::Ignore => {}
+            }
+        }
+        if let (Some(t), Shutdown::Graceful { after_ns, exit_code }) = (term_at, spec.shutdown) {
+            if now >= t.saturating_add(after_ns) {
+                return exit_code;
+            }
+        }
+        // Memory: hold (allocated and touched) the curve's value, in chunks of up to 4 MiB.
+        const CHUNK: i64 = 4 << 20;
+        let target = spec.memory_bytes.value_at(now).max(0);
+        while held_bytes < target {
+            let n = (target - held_bytes).min(CHUNK);
+            held.push(vec![0xA5u8; n as usize]); // non-zero fill touches every page
+            held_bytes += n;
+            if SIGTERM_SEEN.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        while held_bytes > target {
+            match held.pop() {
+                Some(chunk) => held_bytes -= chunk.len() as i64,
+                None => break,
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// As PID 1, collect whatever exits below us.
+fn reap_orphans() {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with WNOHANG writes only `status`. The workload program has no children
+        // of its own whose status anyone else waits for, so waiting for any child is right here.
+        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if r <= 0 {
+            return;
+        }
+    }
+}
+
+fn burn(spec: &ProgramSpec, core: i64, start: Instant) {
+    const SLICE: Duration = Duration::from_millis(10);
+    loop {
+        let slice_start = Instant::now();
+        let demand = spec.cpu_millis.value_at(offset_ns(start));
+        let mine = (demand - core * 1000).clamp(0, 1000);
+        let busy = SLICE.mul_f64(mine as f64 / 1000.0);
+        while slice_start.elapsed() < busy {
+            std::hint::spin_loop();
+        }
+        if let Some(rest) = SLICE.checked_sub(slice_start.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+fn serve(listener: TcpListener, spec: &ProgramSpec, start: Instant) {
+    for stream in listener.incoming().flatten() {
+        let _ = answer(stream, spec, start);
+    }
+}
+
+fn answer(mut stream: TcpStream, spec: &ProgramSpec, start: Instant) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    // Read the whole request head: answering after the first segment and closing makes the
+    // client's remaining writes fail with EPIPE/ECONNRESET (reference pitfall 10).
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 512];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 8192 {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = String::from_utf8_lossy(&buf);
+    let path = head.split_whitespace().nth(1).unwrap_or("/");
+    let timeline: Option<&[HealthPoint]> = match path {
+        "/healthz" | "/livez" => Some(&spec.liveness),
+        "/ready" | "/readyz" => Some(&spec.readiness),
+        "/startup" => Some(&spec.startup),
+        _ => None,
+    };
+    let (code, text) = match timeline {
+        Some(points) => {
+            let (healthy, latency_ns) = health_at(points, offset_ns(start));
+            if latency_ns > 0 {
+                std::thread::sleep(Duration::from_nanos(latency_ns.min(30_000_000_000)));
+            }
+            if healthy {
+                (200, "OK")
+            } else {
+                (500, "Internal Server Error")
+            }
+        }
+        None => (404, "Not Found"),
+    };
+    let body = text.to_ascii_lowercase();
+    let response = format!(
+        "HTTP/1.1 {code} {text}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())
+}

@@ -1,0 +1,115 @@
+//! A run's files in its output folder:
+//!
+//! | file | content |
+//! |---|---|
+//! | `events.jsonl` | the canonical event log (its SHA-256 is the digest), streamed during the run |
+//! | `metrics.csv` | tidy samples `time_s,metric,object,value`, streamed during the run |
+//! | `summary.json` | [`crate::summary::summary_json`] |
+//! | `plots/*.svg` | the standard plots of `kubesim-reports` plus node CPU allocation |
+//! | `report.html` | one self-contained page: summary and plots |
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use kubesim_reports::html::{write_html, HtmlReport};
+use kubesim_reports::plots::{
+    standard_plots, time_series_svg, write_plots, NamedPlot, Series, TimeSeriesPlot,
+};
+use kubesim_reports::MetricsWriter;
+use sim_core::SimTime;
+
+use crate::compile::Scenario;
+use crate::diag::RunError;
+use crate::run::{run_scenario, RunOptions, RunResult};
+use crate::summary::summary_json;
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> RunError {
+    RunError::Output { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Runs `scenario` streaming `events.jsonl` and `metrics.csv` into `dir` (created if needed).
+pub fn run_into_dir(
+    scenario: &Scenario,
+    options: &RunOptions,
+    dir: &Path,
+    progress: &mut dyn FnMut(SimTime, SimTime),
+) -> Result<RunResult, RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let events_path = dir.join("events.jsonl");
+    let metrics_path = dir.join("metrics.csv");
+    let events = BufWriter::new(File::create(&events_path).map_err(|e| io_err(&events_path, e))?);
+    let metrics_file = BufWriter::new(File::create(&metrics_path).map_err(|e| io_err(&metrics_path, e))?);
+    let mut metrics = MetricsWriter::new(metrics_file)?;
+    let (result, events) = run_scenario(scenario, options, events, &mut metrics, progress)?;
+    drop(events);
+    metrics.finish()?;
+    Ok(result)
+}
+
+/// Node CPU allocation (requests / allocatable) per node, or summarised beyond 8 nodes.
+fn allocation_plot(run: &RunResult) -> Result<Option<NamedPlot>, RunError> {
+    let by_node = run.metrics.series_by_object("node_cpu_allocated_ratio");
+    if by_node.is_empty() {
+        return Ok(None);
+    }
+    let series: Vec<Series> = if by_node.len() <= kubesim_reports::plots::MAX_NODE_LINES {
+        by_node.into_iter().map(|(n, p)| Series::step(n, p)).collect()
+    } else {
+        let mut by_time: std::collections::BTreeMap<SimTime, Vec<f64>> = std::collections::BTreeMap::new();
+        for points in by_node.values() {
+            for p in points {
+                by_time.entry(p.time).or_default().push(p.value);
+            }
+        }
+        let pick = |f: &dyn Fn(&[f64]) -> f64| {
+            by_time
+                .iter()
+                .map(|(t, v)| kubesim_reports::metrics::Point { time: *t, value: f(v) })
+                .collect::<Vec<_>>()
+        };
+        vec![
+            Series::step(
+                format!("mean of {} nodes", by_node.len()),
+                pick(&|v| v.iter().sum::<f64>() / v.len() as f64),
+            ),
+            Series::step("fullest node", pick(&|v| v.iter().copied().fold(f64::MIN, f64::max))).dashed(),
+            Series::step("emptiest node", pick(&|v| v.iter().copied().fold(f64::MAX, f64::min))).dashed(),
+        ]
+    };
+    let plot = TimeSeriesPlot {
+        title: "Node CPU allocation".into(),
+        y_label: "CPU requests / allocatable".into(),
+        y_range: Some((0.0, 1.05)),
+        series,
+        ..Default::default()
+    };
+    Ok(Some(NamedPlot {
+        stem: "node-allocation".into(),
+        title: plot.title.clone(),
+        svg: time_series_svg(&plot)?,
+    }))
+}
+
+/// Writes `summary.json`, `plots/*.svg` and `report.html` for a finished run.
+pub fn write_reports(
+    dir: &Path,
+    run: &RunResult,
+    wall_s: Option<f64>,
+) -> Result<serde_json::Value, RunError> {
+    let summary = summary_json(run, wall_s);
+    let summary_path = dir.join("summary.json");
+    // Sorted keys whatever serde_json features the build enables (see kubesim_reports::canonical).
+    let text = kubesim_reports::canonical::to_string_pretty(&summary);
+    std::fs::write(&summary_path, text + "\n").map_err(|e| io_err(&summary_path, e))?;
+    let mut plots = standard_plots(&run.metrics)?;
+    if let Some(p) = allocation_plot(run)? {
+        plots.push(p);
+    }
+    write_plots(&dir.join("plots"), &plots)?;
+    write_html(
+        &dir.join("report.html"),
+        &HtmlReport { title: &run.scenario, summary: Some(&summary), comparison: None, plots: &plots },
+    )?;
+    Ok(summary)
+}

@@ -1,0 +1,187 @@
+//! Running a [`Scenario`]: build the cluster, schedule the actions, step from one metrics sample to
+//! the next, and collect what summaries and expectations need.
+//!
+//! The event log goes to the caller's writer (through a [`LogTap`]); metric samples go to the
+//! caller's [`MetricsSink`] and to an in-memory [`MetricsTable`] for plots and assertions.
+//! Sampling only reads the cluster, so the digest does not depend on `metrics.interval`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use kubesim_cluster::{Cluster, Counters};
+use kubesim_reports::metrics::names;
+use kubesim_reports::{MetricsSink, MetricsTable};
+use sim_core::{Digest, SimDuration, SimTime};
+
+use crate::analysis::{LogAnalysis, LogTap};
+use crate::compile::Scenario;
+use crate::diag::RunError;
+
+/// Per-run overrides.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Seed instead of `spec.seed`.
+    pub seed: Option<u64>,
+    /// Stop earlier than `spec.duration`.
+    pub until: Option<SimDuration>,
+}
+
+/// Everything a finished run knows.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scheduler policy name.
+    pub policy: String,
+    /// Seed used.
+    pub seed: u64,
+    /// SHA-256 of the event log.
+    pub digest: Digest,
+    /// Simulated end time.
+    pub end: SimTime,
+    /// Cluster counters.
+    pub counters: Counters,
+    /// Facts from the event log.
+    pub analysis: LogAnalysis,
+    /// Every metric sample.
+    pub metrics: MetricsTable,
+    /// Per deployment: when scenario events changed its template.
+    pub rollout_starts: BTreeMap<String, Vec<SimTime>>,
+    /// Per deployment: when it was created.
+    pub created_at: BTreeMap<String, SimTime>,
+}
+
+/// The `metrics.csv` name of a cluster metric: the cluster's names are mapped onto the report
+/// crate's standard names (which its plots look for); others pass through.
+pub fn report_metric_name(cluster_name: &str) -> &str {
+    match cluster_name {
+        "pods_pending" => names::PENDING_PODS,
+        "deployment_replicas_desired" => names::DEPLOYMENT_DESIRED_REPLICAS,
+        "deployment_replicas_updated" => names::DEPLOYMENT_UPDATED_REPLICAS,
+        "deployment_replicas_ready" => names::DEPLOYMENT_READY_REPLICAS,
+        "deployment_replicas_available" => names::DEPLOYMENT_AVAILABLE_REPLICAS,
+        other => other,
+    }
+}
+
+/// Metric: scheduling latency of one pod, recorded at its binding time (object = pod).
+pub const SCHEDULING_LATENCY: &str = names::SCHEDULING_LATENCY_S;
+
+struct TeeSink<'a, M: MetricsSink> {
+    out: &'a mut M,
+    table: MetricsTable,
+}
+
+impl<M: MetricsSink> TeeSink<'_, M> {
+    fn record(&mut self, t: SimTime, metric: &str, object: &str, value: f64) -> Result<(), RunError> {
+        self.out.record(t, metric, object, value)?;
+        self.table.record(t, metric, object, value)?;
+        Ok(())
+    }
+}
+
+/// A sink that drops everything (for sweeps that only need the table).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl MetricsSink for NullSink {
+    fn record(&mut self, _: SimTime, _: &str, _: &str, _: f64) -> Result<(), kubesim_reports::ReportError> {
+        Ok(())
+    }
+}
+
+/// Runs `scenario`, writing the event log to `log` and samples to `metrics`. `progress` is called
+/// after each sample with `(now, end)`. Returns the result and the log writer (flushed).
+pub fn run_scenario<W: Write, M: MetricsSink>(
+    scenario: &Scenario,
+    options: &RunOptions,
+    log: W,
+    metrics: &mut M,
+    progress: &mut dyn FnMut(SimTime, SimTime),
+) -> Result<(RunResult, W), RunError> {
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let mut config = scenario.config.clone();
+    config.seed = seed;
+    let duration = options.until.map_or(scenario.duration, |u| u.min(scenario.duration));
+    let end = SimTime::ZERO + duration;
+
+    let (tap, analysis) = LogTap::new(log);
+    let mut cluster = Cluster::new(config, tap)?;
+    for pc in &scenario.priority_classes {
+        cluster.add_priority_class(pc.clone());
+    }
+    for node in &scenario.nodes {
+        cluster.add_node(node.clone())?;
+    }
+    for pod in &scenario.pods {
+        cluster.create_pod(pod.clone())?;
+    }
+    for d in &scenario.deployments {
+        cluster.apply_deployment(d.clone())?;
+    }
+    for a in &scenario.actions {
+        if a.at <= end {
+            cluster.schedule_action(a.at, a.action.clone())?;
+        }
+    }
+
+    let mut sink = TeeSink { out: metrics, table: MetricsTable::new() };
+    let interval = scenario.metrics_interval.max(SimDuration::from_nanos(1));
+    let mut t = SimTime::ZERO;
+    loop {
+        cluster.run_until(t)?;
+        // Latencies first (their times are ≤ t), so rows stay in time order.
+        let latencies = std::mem::take(&mut analysis.borrow_mut().new_latencies);
+        for (at, pod, ns) in latencies {
+            sink.record(at, SCHEDULING_LATENCY, &pod, ns as f64 / 1e9)?;
+        }
+        sample(&cluster, t, &mut sink)?;
+        progress(t, end);
+        if t >= end {
+            break;
+        }
+        t = t.saturating_add(interval).min(end);
+    }
+    let counters = cluster.counters();
+    let (tap, digest) = cluster.finish()?;
+    let analysis = analysis.borrow().clone();
+    Ok((
+        RunResult {
+            scenario: scenario.name.clone(),
+            policy: scenario.policy.clone(),
+            seed,
+            digest,
+            end,
+            counters,
+            analysis,
+            metrics: sink.table,
+            rollout_starts: scenario.rollout_starts.clone(),
+            created_at: scenario.created_at.clone(),
+        },
+        tap.into_inner(),
+    ))
+}
+
+fn sample<W: Write, M: MetricsSink>(
+    cluster: &Cluster<W>,
+    t: SimTime,
+    sink: &mut TeeSink<'_, M>,
+) -> Result<(), RunError> {
+    let mut desired: BTreeMap<String, f64> = BTreeMap::new();
+    let mut available: BTreeMap<String, f64> = BTreeMap::new();
+    for s in cluster.sample_metrics() {
+        let name = report_metric_name(s.metric);
+        if name == names::DEPLOYMENT_DESIRED_REPLICAS {
+            desired.insert(s.object.clone(), s.value);
+        } else if name == names::DEPLOYMENT_AVAILABLE_REPLICAS {
+            available.insert(s.object.clone(), s.value);
+        }
+        sink.record(t, name, &s.object, s.value)?;
+    }
+    for (d, want) in &desired {
+        let have = available.get(d).copied().unwrap_or(0.0);
+        let ratio = if *want > 0.0 { have / want } else { 1.0 };
+        sink.record(t, names::DEPLOYMENT_AVAILABILITY_RATIO, d, ratio)?;
+    }
+    Ok(())
+}
