@@ -26,6 +26,10 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Compare scheduler policies over many seeds: mean ± 95 % CI.
     Compare(commands::compare::CompareArgs),
+    /// Run a sweep file (scenarios × overrides × policies × seeds), or one shard of it (`--shard K/N`).
+    Sweep(commands::sweep::SweepArgs),
+    /// Combine the shard folders of a sweep into the unsharded result, byte for byte.
+    Merge(commands::merge::MergeArgs),
     /// Check a scenario file without running it.
     ValidateScenario(commands::validate_scenario::ValidateScenarioArgs),
     /// Where would these pods land, and why? Runs the real scheduling cycle on a cluster dump.
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
+        Command::Sweep(args) => commands::sweep::run(&args),
+        Command::Merge(args) => commands::merge::run(&args),
         Command::ValidateScenario(args) => commands::validate_scenario::run(&args),
         Command::Schedule(args) => commands::schedule::run(&args),
         Command::Explain(ExplainCommand::Hpa(args)) => commands::explain_hpa::run(&args),

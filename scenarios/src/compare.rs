@@ -1,21 +1,19 @@
 //! `kubesim compare`: every policy × seed, in parallel, then one table of mean ± 95 % CI.
 //!
 //! Runs are independent (each has its own cluster and RNG streams from its seed) and are mapped in
-//! parallel with rayon; the results come back in task order (policy-major, then seed) and are
-//! reduced sequentially, so every output is identical for `--jobs 1` and `--jobs N`.
+//! parallel with rayon ([`crate::sweep::map_ordered`] and [`crate::sweep::run_task`], shared with
+//! sweeps); the results come back in task order (policy-major, then seed) and are reduced
+//! sequentially, so every output is identical for `--jobs 1` and `--jobs N`.
 
 use std::path::Path;
 
 use kubesim_reports::html::{write_html, HtmlReport};
 use kubesim_reports::plots::{comparison_plots, write_plots};
 use kubesim_reports::stats::{ComparisonBuilder, ComparisonTable};
-use rayon::prelude::*;
 use sim_core::SimDuration;
 
 use crate::compile::{policy_names, Scenario};
 use crate::diag::RunError;
-use crate::run::{run_scenario, NullSink, RunOptions};
-use crate::summary::key_metrics;
 
 /// One run of the sweep.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,27 +94,15 @@ pub fn run_compare(
     }
     let tasks: Vec<(usize, u64)> =
         (0..variants.len()).flat_map(|i| seeds.iter().map(move |s| (i, *s))).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .map_err(|e| CompareError::Invalid(format!("--jobs: {e}")))?;
-    let results: Vec<Result<CompareRun, CompareError>> = pool.install(|| {
-        tasks
-            .par_iter()
-            .map(|&(i, seed)| {
-                let v = &variants[i];
-                let options = RunOptions { seed: Some(seed), until };
-                let (run, _) = run_scenario(v, &options, std::io::sink(), &mut NullSink, &mut |_, _| {})
-                    .map_err(|source| CompareError::Run { policy: v.policy.clone(), seed, source })?;
-                Ok(CompareRun {
-                    policy: v.policy.clone(),
-                    seed,
-                    digest: run.digest.to_hex(),
-                    metrics: key_metrics(&run),
-                })
-            })
-            .collect()
-    });
+    let results = crate::sweep::map_ordered(jobs, &tasks, |&(i, seed)| {
+        let v = &variants[i];
+        crate::sweep::run_task(v, seed, until).map_err(|source| CompareError::Run {
+            policy: v.policy.clone(),
+            seed,
+            source,
+        })
+    })
+    .map_err(CompareError::Invalid)?;
     results.into_iter().collect()
 }
 

@@ -20,6 +20,7 @@
 //! | [`summary`] | `summary.json`, compare's key metrics | [`summary::summary_json`] |
 //! | [`output`] | a run's output folder | [`output::run_into_dir`], [`output::write_reports`] |
 //! | [`compare`] | policy × seed sweeps in parallel | [`compare::run_compare`] |
+//! | [`sweep`] | scenario × override × policy × seed sweeps, shards and merge | [`sweep::load_sweep`], [`sweep::run_sweep`], [`sweep::merge_shards`] |
 //!
 //! ```no_run
 //! let scenario = kubesim_scenarios::load(std::path::Path::new("scenarios/library/quickstart.yaml"))?;
@@ -47,6 +48,7 @@ pub mod locate;
 pub mod output;
 pub mod run;
 pub mod summary;
+pub mod sweep;
 pub mod workload;
 
 pub use compile::{load, load_str, Scenario, TimedAction};

@@ -5,9 +5,11 @@ pub mod bench_scheduler;
 pub mod check;
 pub mod compare;
 pub mod explain_hpa;
+pub mod merge;
 pub mod run;
 pub mod schedule;
 pub mod schedule_report;
+pub mod sweep;
 pub mod validate_scenario;
 pub mod workload_program;
 
