@@ -124,39 +124,6 @@ mod tests {
         assert!(!memory_pressure(100 * MI, DEFAULT_MEMORY_AVAILABLE_THRESHOLD_BYTES));
     }
 
-    fn cand(
-        key: &'static str,
-        usage: Option<i64>,
-        request: i64,
-        priority: i32,
-    ) -> EvictionCandidate<&'static str> {
-        EvictionCandidate { key, memory_usage_bytes: usage, memory_request_bytes: request, priority }
-    }
-
-    #[test]
-    fn eviction_ranks_over_request_then_priority_then_excess() {
-        let mut pods = vec![
-            cand("guaranteed-at-request", Some(500 * MI), 500 * MI, 0),
-            cand("burstable-small-excess", Some(300 * MI), 200 * MI, 0),
-            cand("besteffort", Some(50 * MI), 0, 0),
-            cand("high-priority-over", Some(900 * MI), 100 * MI, 1000),
-            cand("no-stats", None, 100 * MI, 2000),
-            cand("low-priority-under", Some(10 * MI), 100 * MI, -5),
-        ];
-        rank_for_memory_eviction(&mut pods);
-        let order: Vec<_> = pods.iter().map(|p| p.key).collect();
-        assert_eq!(
-            order,
-            vec![
-                "no-stats",
-                "burstable-small-excess", // over request, priority 0, excess 100Mi
-                "besteffort",             // over request, priority 0, excess 50Mi
-                "high-priority-over",     // over request but priority 1000
-                "low-priority-under",     // under request: priority −5 first
-                "guaranteed-at-request",
-            ]
-        );
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
