@@ -13,6 +13,7 @@ use kubesim_api::{
     Deployment, LabelSelector, Node, NodeStatus, ObjectKey, ObjectMeta, Pod, PriorityClass, ResourceList,
     ResourceName, Taint, TaintEffect,
 };
+use kubesim_cluster::config::ServiceLoad;
 use kubesim_cluster::{Action, ClusterConfig};
 use kubesim_runtime_sim::ImageCatalog;
 use kubesim_scheduler::config::args::ScoringStrategyType;
@@ -369,7 +370,11 @@ impl Checker<'_> {
             images: Vec::new(),
             rollout_starts: BTreeMap::new(),
             created_at: BTreeMap::new(),
+            services: Vec::new(),
         };
+        for svc in &loaded.services {
+            world.add_service(svc);
+        }
         for n in &nodes {
             if let Some(z) = n.meta.labels.get(ZONE_LABEL) {
                 world.zone_nodes.entry(z.clone()).or_default().push(n.meta.name.clone());
@@ -414,14 +419,11 @@ impl Checker<'_> {
                 description: format!("apply Job {}", j.meta.key()),
             })
             .collect();
-        actions.extend(events::compile_events(
-            self,
-            &s.events,
-            &spec_path.key("events"),
-            base,
-            s.duration,
-            &mut world,
-        ));
+        let event_actions =
+            events::compile_events(self, &s.events, &spec_path.key("events"), base, s.duration, &mut world);
+        // After the events: an HPA may scale a Deployment an event applies later.
+        events::apply_service_objects(self, &world, &loaded, SimTime::ZERO, &mut actions);
+        actions.extend(event_actions);
 
         // Images referenced must be known once the scenario lists images.
         if !known_images.is_empty() {
@@ -444,7 +446,8 @@ impl Checker<'_> {
         }
 
         // Workloads.
-        config.workloads = self.workloads(&s.workloads, &spec_path.key("workloads"), &world.templates);
+        (config.workloads, config.service_loads) =
+            self.workloads(&s.workloads, &spec_path.key("workloads"), &world.templates, &world.services);
 
         // Expectations.
         let expectations =
@@ -684,13 +687,17 @@ impl Checker<'_> {
         }
     }
 
+    /// Workload entries → per-pod behaviour, and the Service loads of the entries whose pods are
+    /// behind a Service and receive `requests`.
     fn workloads(
         &mut self,
         entries: &[format::WorkloadEntry],
         path: &FieldPath,
         templates: &[(String, kubesim_api::Labels, kubesim_api::PodSpec)],
-    ) -> Vec<(LabelSelector, Arc<PodWorkload>)> {
+        services: &[(ObjectKey, kubesim_api::Labels)],
+    ) -> (Vec<(LabelSelector, Arc<PodWorkload>)>, Vec<ServiceLoad>) {
         let mut out = Vec::new();
+        let mut loads: Vec<ServiceLoad> = Vec::new();
         for (i, w) in entries.iter().enumerate() {
             let p = path.index(i);
             let selector = match parse_selector(&w.selector) {
@@ -736,7 +743,15 @@ impl Checker<'_> {
                     );
                 }
             }
-            match pod_workload(&w.shared(), &w.containers, &lay) {
+            let via_service = match self.service_load(w, &p, &matched, services, &loads) {
+                Ok(Some(load)) => {
+                    loads.push(load);
+                    true
+                }
+                Ok(None) => false,
+                Err(()) => continue,
+            };
+            match pod_workload(&w.shared(), &w.containers, &lay, via_service) {
                 Ok(pw) => out.push((selector, Arc::new(pw))),
                 Err((f, e)) => {
                     let fp = if f.is_empty() { p.clone() } else { FieldPath::parse(&format!("{p}.{f}")) };
@@ -744,7 +759,83 @@ impl Checker<'_> {
                 }
             }
         }
-        out
+        (out, loads)
+    }
+
+    /// The Service load of a workload entry: `Some` when it has `requests` and every pod it
+    /// matches is behind one Service; `None` (per-pod rates) when no Service selects its pods.
+    fn service_load(
+        &mut self,
+        w: &format::WorkloadEntry,
+        p: &FieldPath,
+        matched: &[&(String, kubesim_api::Labels, kubesim_api::PodSpec)],
+        services: &[(ObjectKey, kubesim_api::Labels)],
+        earlier: &[ServiceLoad],
+    ) -> Result<Option<ServiceLoad>, ()> {
+        let shared = w.shared();
+        let mut rates: Vec<(FieldPath, &kubesim_workload::DemandSpec)> = Vec::new();
+        if let Some(r) = &shared.requests {
+            rates.push((p.key("requests").key("rate"), &r.rate));
+        }
+        for (name, b) in &w.containers {
+            if let Some(r) = &b.requests {
+                rates.push((p.key("containers").key(name).key("requests").key("rate"), &r.rate));
+            }
+        }
+        let Some((rate_path, rate)) = rates.first().cloned() else { return Ok(None) };
+        let selects = |(key, sel): &(ObjectKey, kubesim_api::Labels),
+                       t: &(String, kubesim_api::Labels, kubesim_api::PodSpec)| {
+            t.0.split_once('/').map_or("default", |(ns, _)| ns) == key.namespace
+                && sel.iter().all(|(k, v)| t.1.get(k) == Some(v))
+        };
+        let behind: Vec<&(ObjectKey, kubesim_api::Labels)> =
+            services.iter().filter(|s| matched.iter().any(|t| selects(s, t))).collect();
+        let svc = match behind.as_slice() {
+            [] => return Ok(None),
+            [one] => &one.0,
+            many => {
+                let names: Vec<String> = many.iter().map(|(k, _)| k.to_string()).collect();
+                self.error(
+                    &p.key("selector"),
+                    format!(
+                        "its pods are behind several Services ({}): the request rate would be ambiguous",
+                        names.join(", ")
+                    ),
+                );
+                return Err(());
+            }
+        };
+        if let Some(outside) = matched.iter().find(|t| !selects(behind[0], t)) {
+            self.error(
+                &p.key("selector"),
+                format!(
+                    "matches pods behind Service {svc} and pods of {} that are not: use a narrower selector",
+                    outside.0
+                ),
+            );
+            return Err(());
+        }
+        if let Some((other_path, _)) = rates.iter().find(|(_, r)| *r != rate) {
+            self.error(
+                other_path,
+                format!("pods behind Service {svc} receive one request rate: make it equal to {rate_path}"),
+            );
+            return Err(());
+        }
+        if earlier.iter().any(|l| l.service == *svc) {
+            self.error(
+                &rate_path,
+                format!("Service {svc} already receives the request rate of an earlier workload"),
+            );
+            return Err(());
+        }
+        match crate::workload::request_rate_curve(rate) {
+            Ok(curve) => Ok(Some(ServiceLoad { service: svc.clone(), requests_per_second_milli: curve })),
+            Err(e) => {
+                self.error(&rate_path, e);
+                Err(())
+            }
+        }
     }
 }
 

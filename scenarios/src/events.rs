@@ -12,6 +12,7 @@
 //! | `zoneOutage: {zone, duration}` | `Action::ZoneOutage` |
 //! | `drain: {node}` | `Action::Drain` |
 //! | `apply` of a Job | `Action::ApplyJob` |
+//! | `apply` of a Service / HorizontalPodAutoscaler / PodDisruptionBudget | `Action::ApplyService` / `ApplyHpa` / `ApplyPdb` |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -43,6 +44,82 @@ pub(crate) struct World {
     pub(crate) rollout_starts: BTreeMap<String, Vec<SimTime>>,
     /// Per deployment: when it is created (0 for manifests, the event time for `apply`).
     pub(crate) created_at: BTreeMap<String, SimTime>,
+    /// Services with a selector (manifests, then `apply` events): which pods' request load is a
+    /// Service load.
+    pub(crate) services: Vec<(ObjectKey, Labels)>,
+}
+
+impl World {
+    /// Records a Service (once per key) for workload matching.
+    pub(crate) fn add_service(&mut self, svc: &kubesim_api::services::Service) {
+        let key = svc.meta.key();
+        if let Some(sel) = svc.selector.as_ref().filter(|s| !s.is_empty()) {
+            if !self.services.iter().any(|(k, _)| *k == key) {
+                self.services.push((key, sel.clone()));
+            }
+        }
+    }
+}
+
+/// The actions applying the loaded Services, PodDisruptionBudgets and HorizontalPodAutoscalers,
+/// in input order, each checked (an HPA must scale a known Deployment).
+pub(crate) fn apply_service_objects(
+    c: &mut Checker<'_>,
+    world: &World,
+    loaded: &kubesim_manifests::Loaded,
+    at: SimTime,
+    out: &mut Vec<TimedAction>,
+) {
+    use kubesim_manifests::ObjectRef;
+    for e in &loaded.entries {
+        let (action, description) = match e.object {
+            ObjectRef::Service(i) => {
+                let svc = &loaded.services[i];
+                (Action::ApplyService(Box::new(svc.clone())), format!("apply Service {}", svc.meta.key()))
+            }
+            ObjectRef::Pdb(i) => {
+                let pdb = &loaded.pdbs[i];
+                (
+                    Action::ApplyPdb(Box::new(pdb.clone())),
+                    format!("apply PodDisruptionBudget {}", pdb.meta.key()),
+                )
+            }
+            ObjectRef::Hpa(i) => {
+                let hpa = &loaded.hpas[i];
+                let target = &hpa.scale_target_ref;
+                let problem = if target.kind != "Deployment" {
+                    Some(format!(
+                        "not supported yet: the simulated HPA scales Deployments only (scaleTargetRef.kind {:?})",
+                        target.kind
+                    ))
+                } else {
+                    let key = ObjectKey::new(&hpa.meta.namespace, &target.name).to_string();
+                    (!world.deployments.contains(&key)).then(|| {
+                        let known: Vec<&str> = world.deployments.iter().map(String::as_str).collect();
+                        format!(
+                            "unknown deployment {key} (deployments: {})",
+                            if known.is_empty() { "none".into() } else { known.join(", ") }
+                        )
+                    })
+                };
+                if let Some(message) = problem {
+                    c.errors.push(crate::diag::Diagnostic {
+                        file: e.location.file.clone(),
+                        line: e.location.line,
+                        field: Some(format!("{}: spec.scaleTargetRef", loaded.describe(e.object))),
+                        message,
+                    });
+                    continue;
+                }
+                (
+                    Action::ApplyHpa(Box::new(hpa.clone())),
+                    format!("apply HorizontalPodAutoscaler {}", hpa.meta.key()),
+                )
+            }
+            _ => continue,
+        };
+        out.push(TimedAction { at, action, description });
+    }
 }
 
 const ACTIONS: &[&str] = &[
@@ -107,6 +184,9 @@ pub(crate) fn compile_events(
                 c.error(&p, "needs file or objects");
             }
             c.check_manifest_kinds(&loaded, &p);
+            for svc in &loaded.services {
+                world.add_service(svc);
+            }
             for j in &loaded.jobs {
                 world.templates.push((
                     j.meta.key().to_string(),
@@ -237,6 +317,7 @@ pub(crate) fn compile_events(
             for j in &loaded.jobs {
                 push(Action::ApplyJob(Box::new(j.clone())), format!("apply Job {}", j.meta.key()));
             }
+            apply_service_objects(c, world, loaded, at, &mut out);
             if !loaded.priority_classes.is_empty() || !loaded.nodes.is_empty() {
                 c.error(
                     &p.key("apply"),

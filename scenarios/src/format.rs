@@ -348,7 +348,8 @@ pub struct ContainerBehaviour {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestsSpec {
-    /// Requests per second reaching each pod (a demand model of plain numbers).
+    /// Requests per second (a demand model of plain numbers): for pods behind a Service, the
+    /// Service's total rate, spread over its ready endpoints; otherwise what reaches each pod.
     #[serde(deserialize_with = "via_json_required")]
     pub rate: DemandSpec,
     /// CPU per request per second (`5m` = 5 millicores per req/s).

@@ -4,11 +4,17 @@
 //! The event log goes to the caller's writer (through a [`LogTap`]); metric samples go to the
 //! caller's [`MetricsSink`] and to an in-memory [`MetricsTable`] for plots and assertions.
 //! Sampling only reads the cluster, so the digest does not depend on `metrics.interval`.
+//!
+//! Each sample holds the cluster's object counts (`sample_metrics`), the usage of every container
+//! and node since the previous sample (`sample_node_metrics`: CPU, throttling, working set), and
+//! per HorizontalPodAutoscaler its last decision (`hpa_desired_replicas`, `hpa_current_replicas`;
+//! nothing before its first sync).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use kubesim_cluster::{Cluster, Counters};
+use kubesim_api::ObjectKey;
+use kubesim_cluster::{Action, Cluster, Counters};
 use kubesim_reports::metrics::names;
 use kubesim_reports::{MetricsSink, MetricsTable};
 use sim_core::{Digest, SimDuration, SimTime};
@@ -125,6 +131,18 @@ pub fn run_scenario<W: Write, M: MetricsSink>(
         }
     }
 
+    let mut hpas: Vec<ObjectKey> = Vec::new();
+    for a in &scenario.actions {
+        if let Action::ApplyHpa(h) = &a.action {
+            let ns = if h.meta.namespace.is_empty() { "default" } else { h.meta.namespace.as_str() };
+            let key = ObjectKey::new(ns, &h.meta.name);
+            if !hpas.contains(&key) {
+                hpas.push(key);
+            }
+        }
+    }
+    hpas.sort();
+
     let mut sink = TeeSink { out: metrics, table: MetricsTable::new() };
     let interval = scenario.metrics_interval.max(SimDuration::from_nanos(1));
     let mut t = SimTime::ZERO;
@@ -135,7 +153,7 @@ pub fn run_scenario<W: Write, M: MetricsSink>(
         for (at, pod, ns) in latencies {
             sink.record(at, SCHEDULING_LATENCY, &pod, ns as f64 / 1e9)?;
         }
-        sample(&cluster, t, &mut sink)?;
+        sample(&mut cluster, &hpas, t, &mut sink)?;
         progress(t, end);
         if t >= end {
             break;
@@ -163,7 +181,8 @@ pub fn run_scenario<W: Write, M: MetricsSink>(
 }
 
 fn sample<W: Write, M: MetricsSink>(
-    cluster: &Cluster<W>,
+    cluster: &mut Cluster<W>,
+    hpas: &[ObjectKey],
     t: SimTime,
     sink: &mut TeeSink<'_, M>,
 ) -> Result<(), RunError> {
@@ -182,6 +201,16 @@ fn sample<W: Write, M: MetricsSink>(
         let have = available.get(d).copied().unwrap_or(0.0);
         let ratio = if *want > 0.0 { have / want } else { 1.0 };
         sink.record(t, names::DEPLOYMENT_AVAILABILITY_RATIO, d, ratio)?;
+    }
+    for s in cluster.sample_node_metrics() {
+        sink.record(t, report_metric_name(s.metric), &s.object, s.value)?;
+    }
+    for key in hpas {
+        if let Some(d) = cluster.hpa_decision(key) {
+            let object = key.to_string();
+            sink.record(t, names::HPA_DESIRED_REPLICAS, &object, f64::from(d.desired_replicas))?;
+            sink.record(t, names::HPA_CURRENT_REPLICAS, &object, f64::from(d.current_replicas))?;
+        }
     }
     Ok(())
 }

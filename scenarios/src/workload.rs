@@ -3,13 +3,19 @@
 //! A workload entry describes containers; the cluster indexes a pod's containers init first, then
 //! regular (the kubelet's order). So an entry is laid out against the pod templates it matches:
 //! they must share one container layout (otherwise the selector is ambiguous and rejected).
+//!
+//! `requests: {rate, cpuPerRequest, baseCpu}` has two meanings. For pods behind a Service, `rate`
+//! is the Service's total offered load ([`request_rate_curve`] → the cluster's `ServiceLoad`) and
+//! each container's CPU is request-driven (`baseCpu + cpuPerRequest × its share`, the share being
+//! the rate divided over the Service's ready endpoints at each metrics scrape); otherwise `rate`
+//! reaches each pod as is and the CPU is a fixed curve of time.
 
 use std::sync::Arc;
 
 use kubesim_api::{LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, PodSpec};
 use kubesim_workload::spec::parse_rate_per_sec;
 use kubesim_workload::{
-    Amount, ContainerWorkload, DemandSpec, HealthSpec, MemorySpec, PodWorkload, WorkloadSpec,
+    Amount, ContainerWorkload, Curve, Demand, DemandSpec, HealthSpec, MemorySpec, PodWorkload, WorkloadSpec,
 };
 
 use crate::format::{ContainerBehaviour, QuantityValue, SelectorSpec};
@@ -121,10 +127,24 @@ fn scale_rate(rate: &DemandSpec, per_request_millis: i64, base_millis: i64) -> R
     })
 }
 
-/// One container's behaviour: the shared fields, overridden field by field by `own`.
+/// A request rate (req/s, a demand model of plain numbers) as a curve in milli-requests per second
+/// over the time since the start of the run: the cluster's `ServiceLoad`.
+pub fn request_rate_curve(rate: &DemandSpec) -> Result<Curve, String> {
+    // Scaling by 1000 "millicores per req/s" turns req/s amounts into milli-req/s units exactly.
+    let milli = scale_rate(rate, 1000, 0)?;
+    match milli.compile(Amount::cpu_millis).map_err(|e| e.to_string())? {
+        Demand::Curve(c) => Ok(c),
+        Demand::RequestDriven { .. } => Err("a request rate cannot itself be request-driven".into()),
+    }
+}
+
+/// One container's behaviour: the shared fields, overridden field by field by `own`. With
+/// `via_service`, `requests` makes the CPU request-driven (the rate comes from the Service load);
+/// otherwise the rate is per pod and becomes a CPU curve.
 pub fn compile_container(
     shared: &ContainerBehaviour,
     own: Option<&ContainerBehaviour>,
+    via_service: bool,
 ) -> Result<ContainerWorkload, (String, String)> {
     let pick = |f: fn(&ContainerBehaviour) -> bool| own.filter(|o| f(o)).unwrap_or(shared);
     let cpu_src = pick(|b| b.cpu.is_some() || b.requests.is_some());
@@ -137,7 +157,12 @@ pub fn compile_container(
                 Some(b) => cpu_millis(b).map_err(|e| ("requests.baseCpu".into(), e))?,
                 None => 0,
             };
-            Some(scale_rate(&r.rate, per, base).map_err(|e| ("requests.rate".into(), e))?)
+            if via_service {
+                request_rate_curve(&r.rate).map_err(|e| ("requests.rate".to_string(), e))?;
+                Some(DemandSpec::Requests { per_request: Amount::Units(per), base: Amount::Units(base) })
+            } else {
+                Some(scale_rate(&r.rate, per, base).map_err(|e| ("requests.rate".into(), e))?)
+            }
         }
         (None, None) => None,
     };
@@ -179,18 +204,20 @@ pub fn layout(spec: &PodSpec) -> (Vec<String>, Vec<String>) {
 }
 
 /// A [`PodWorkload`] for pods of `layout`: init containers keep their default (complete at once),
-/// regular containers get the shared behaviour or their own override.
+/// regular containers get the shared behaviour or their own override. `via_service`: see
+/// [`compile_container`].
 pub fn pod_workload(
     shared: &ContainerBehaviour,
     per_container: &std::collections::BTreeMap<String, ContainerBehaviour>,
     layout: &(Vec<String>, Vec<String>),
+    via_service: bool,
 ) -> Result<PodWorkload, (String, String)> {
     let mut containers = Vec::new();
     for _ in &layout.0 {
         containers.push(PodWorkload::default_for(true));
     }
     for name in &layout.1 {
-        let w = compile_container(shared, per_container.get(name)).map_err(|(f, e)| {
+        let w = compile_container(shared, per_container.get(name), via_service).map_err(|(f, e)| {
             if f.is_empty() {
                 (f, e)
             } else {
@@ -217,15 +244,29 @@ mod tests {
         let b = behaviour(
             "requests: {rate: {diurnal: {mean: 300, amplitude: 200, period: 24h}}, cpuPerRequest: 5m}",
         );
-        let w = compile_container(&b, None).unwrap();
+        let w = compile_container(&b, None, false).unwrap();
         assert_eq!(w.cpu_millis.value(SimDuration::ZERO, 0), 1500);
         assert_eq!(w.cpu_millis.value(SimDuration::from_hours(6), 0), 2500);
     }
 
     #[test]
+    fn behind_a_service_the_cpu_is_request_driven_and_the_rate_a_service_load() {
+        // 2000 req/s from 5m; 2m per req/s plus 10m idle: a pod receiving 250 req/s uses
+        // 10 + 2 × 250 = 510m.
+        let b =
+            behaviour("requests: {rate: {steps: [[0s, 200], [5m, 2000]]}, cpuPerRequest: 2m, baseCpu: 10m}");
+        let w = compile_container(&b, None, true).unwrap();
+        assert_eq!(w.cpu_millis, Demand::RequestDriven { base: 10, per_request: 2 });
+        assert_eq!(w.cpu_millis.value(SimDuration::ZERO, 250_000), 510);
+        let rate = request_rate_curve(&b.requests.unwrap().rate).unwrap();
+        assert_eq!(rate.value_at(SimDuration::ZERO), 200_000);
+        assert_eq!(rate.value_at(SimDuration::from_secs(300)), 2_000_000);
+    }
+
+    #[test]
     fn a_zero_leak_and_startup_shortcut_compile() {
         let b = behaviour("memory: {base: 200Mi, leak: 0}\nstartup: 20s");
-        let w = compile_container(&b, None).unwrap();
+        let w = compile_container(&b, None, false).unwrap();
         assert_eq!(w.memory_bytes.value_at(SimDuration::from_hours(3)), 200 << 20);
         assert!(!w.health.readiness.at(SimDuration::from_secs(19)).healthy);
         assert!(w.health.readiness.at(SimDuration::from_secs(20)).healthy);
@@ -235,7 +276,7 @@ mod tests {
     fn a_per_container_override_wins_field_by_field() {
         let shared = behaviour("cpu: {constant: 100m}\nmemory: {base: 64Mi}");
         let own = behaviour("cpu: {constant: 300m}");
-        let w = compile_container(&shared, Some(&own)).unwrap();
+        let w = compile_container(&shared, Some(&own), false).unwrap();
         assert_eq!(w.cpu_millis.value(SimDuration::ZERO, 0), 300);
         assert_eq!(w.memory_bytes.value_at(SimDuration::ZERO), 64 << 20);
     }

@@ -140,3 +140,97 @@ fn an_image_not_listed_is_rejected_once_images_are_listed() {
     let errors = errors_of(&text);
     assert!(errors.iter().any(|e| e.contains("image \"web:v1\" is not listed in spec.images")), "{errors:?}");
 }
+
+#[test]
+fn hpa_flash_crowd_scales_the_shop_out_under_the_crowd_and_back_in_after() {
+    let s = load(&library("hpa-flash-crowd.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    // The Service's 200 → 2000 req/s is a Service load, not a per-pod rate.
+    assert_eq!(s.config.service_loads.len(), 1);
+    assert_eq!(s.config.service_loads[0].service.to_string(), "default/shop");
+    let applied: Vec<&str> = s.actions.iter().map(|a| a.description.as_str()).collect();
+    assert_eq!(applied, ["apply Service default/shop", "apply HorizontalPodAutoscaler default/shop"]);
+    let (r, _) =
+        run_scenario(&s, &RunOptions::default(), Vec::new(), &mut NullSink, &mut |_, _| {}).expect("run");
+    let summary = kubesim_scenarios::summary::summary_json(&r, None);
+    let hpa = &summary["hpas"]["default/shop"];
+    // Peak: ceil(2000 × 2m / (0.6 × 500m)) = ceil(13.3) = 14 replicas, below maxReplicas 20.
+    assert_eq!(hpa["replicas_min"], 2.0, "{hpa}");
+    assert_eq!(hpa["replicas_max"], 14.0, "{hpa}");
+    // Back to 200 req/s at 20m: 200 × 2m = 400m over 500m requests → minReplicas 2, once the
+    // 5-minute downscale window has passed (the run ends at 40m).
+    assert_eq!(hpa["replicas_final"], 2.0, "{hpa}");
+    assert!(hpa["scale_events"].as_u64().unwrap() >= 2, "{hpa}");
+    // The first scale-up follows the crowd (5m) by one 15 s sync, and is capped by the legacy
+    // limit max(2 × 2, 4) = 4 although the capped CPU (2 × 1000m over 2 × 500m: 200 %) asks for
+    // ceil(2 × 200 / 60) = 7.
+    let desired = r.metrics.series("hpa_desired_replicas", "default/shop");
+    let first_up = desired.iter().find(|p| p.value > 2.0).expect("a scale-up");
+    assert!(first_up.time.as_secs() > 300 && first_up.time.as_secs() <= 330, "{:?}", first_up.time);
+    assert_eq!(first_up.value, 4.0);
+    // Usage metrics from the runtimes are sampled too.
+    assert!(!r.metrics.objects("container_memory_working_set_bytes").is_empty());
+    for e in &s.expectations {
+        let v = e.evaluate(&r);
+        assert_eq!(v.verdict, Verdict::Pass, "{}: {}", v.name, v.message());
+    }
+}
+
+#[test]
+fn an_hpa_of_an_unknown_deployment_and_a_workload_behind_two_services_are_rejected() {
+    let text = format!(
+        "{BASE}    - {{apiVersion: v1, kind: Service, metadata: {{name: a}}, spec: {{selector: {{app: web}}}}}}
+    - {{apiVersion: v1, kind: Service, metadata: {{name: b}}, spec: {{selector: {{app: web}}}}}}
+    - apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {{name: h}}
+      spec: {{scaleTargetRef: {{kind: Deployment, name: api}}, maxReplicas: 3}}
+  workloads:
+    - {{selector: {{app: web}}, requests: {{rate: {{constant: 10}}, cpuPerRequest: 1m}}}}
+"
+    );
+    let errors = errors_of(&text);
+    assert!(
+        errors.iter().any(|e| e.contains("HorizontalPodAutoscaler default/h: spec.scaleTargetRef: unknown deployment default/api (deployments: default/web)")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "spec.workloads[0].selector: its pods are behind several Services (default/a, default/b)"
+        )),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn services_pdbs_and_hpas_applied_by_events_become_timed_actions() {
+    let text = format!(
+        "{BASE}  workloads:
+    - {{selector: {{app: web}}, requests: {{rate: {{constant: 10}}, cpuPerRequest: 1m}}}}
+  events:
+    - at: 30s
+      apply:
+        objects:
+          - {{apiVersion: v1, kind: Service, metadata: {{name: web}}, spec: {{selector: {{app: web}}}}}}
+          - {{apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {{name: web}}, spec: {{maxUnavailable: 1, selector: {{matchLabels: {{app: web}}}}}}}}
+          - apiVersion: autoscaling/v2
+            kind: HorizontalPodAutoscaler
+            metadata: {{name: web}}
+            spec: {{scaleTargetRef: {{kind: Deployment, name: web}}, maxReplicas: 3}}
+"
+    );
+    let s = load_str(&text, Path::new("ok.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(u64, &str)> = s.actions.iter().map(|a| (a.at.as_secs(), a.description.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (30, "apply Service default/web"),
+            (30, "apply PodDisruptionBudget default/web"),
+            (30, "apply HorizontalPodAutoscaler default/web"),
+        ]
+    );
+    // The pods are behind the applied Service: its rate is a Service load.
+    assert_eq!(s.config.service_loads.len(), 1);
+    let (r, _) =
+        run_scenario(&s, &RunOptions::default(), Vec::new(), &mut NullSink, &mut |_, _| {}).expect("run");
+    assert!(!r.metrics.series("hpa_desired_replicas", "default/web").is_empty());
+}

@@ -321,7 +321,7 @@ const KUBESIM_V1: &str = "kubesim/v1";
 // ---------------------------------------------------------------------------------------------
 // HorizontalPodAutoscaler
 
-fn hpa(h: &autoscalingv2::HorizontalPodAutoscaler) -> FieldResult<HorizontalPodAutoscaler> {
+pub(crate) fn hpa(h: &autoscalingv2::HorizontalPodAutoscaler) -> FieldResult<HorizontalPodAutoscaler> {
     let meta = meta(&h.metadata, "HorizontalPodAutoscaler", true)?;
     let s = &h.spec;
     let min_replicas = s.min_replicas.unwrap_or(1);

@@ -92,7 +92,11 @@ pub fn expand_to_pods(loaded: &Loaded) -> Vec<Pod> {
                 let active = job.completions.map_or(job.parallelism, |c| c.min(job.parallelism));
                 pods.extend(replica_pods(&job.template, &job.meta, "Job", active, None));
             }
-            ObjectRef::Node(_) | ObjectRef::PriorityClass(_) => {}
+            ObjectRef::Node(_)
+            | ObjectRef::PriorityClass(_)
+            | ObjectRef::Service(_)
+            | ObjectRef::Hpa(_)
+            | ObjectRef::Pdb(_) => {}
         }
     }
     pods

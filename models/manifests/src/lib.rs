@@ -14,6 +14,10 @@
 //! | [`expand`] | Deployments, ReplicaSets and Jobs → their replica pods |
 //! | [`error`] | [`LoadError`], [`Warning`]: file, object and field of every finding |
 //!
+//! Kinds loaded: Node, Pod, PriorityClass (`scheduling.k8s.io/v1`), Deployment, ReplicaSet
+//! (`apps/v1`), Job (`batch/v1`), Service (`v1`), HorizontalPodAutoscaler (`autoscaling/v2`, the
+//! conversion [`autoscaling`] also uses) and PodDisruptionBudget (`policy/v1`).
+//!
 //! Conventions: timestamps become [`sim_core::SimTime`] nanoseconds since the Unix epoch; an
 //! object without `metadata.uid` gets `kubesim:<Kind>:<namespace>/<name>`; unknown fields and
 //! unknown kinds are warnings, invalid values errors; nothing panics on bad input.

@@ -4,14 +4,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1 as appsv1;
+use k8s_openapi::api::autoscaling::v2 as autoscalingv2;
 use k8s_openapi::api::batch::v1 as batchv1;
 use k8s_openapi::api::core::v1 as corev1;
+use k8s_openapi::api::policy::v1 as policyv1;
 use k8s_openapi::api::scheduling::v1 as schedulingv1;
+use kubesim_api::autoscaling::HorizontalPodAutoscaler;
+use kubesim_api::disruption::PodDisruptionBudget;
+use kubesim_api::services::Service;
 use kubesim_api::{Deployment, Job, Node, Pod, PriorityClass, ReplicaSet};
 use serde::de::DeserializeOwned;
 use yaml_serde::Value;
 
-use crate::convert::{common::DEFAULT_NAMESPACE, node, pod, workloads};
+use crate::convert::{common::DEFAULT_NAMESPACE, node, pod, services, workloads};
 use crate::documents::{self, decode, locate_type_error, str_at};
 use crate::error::{Diagnostic, FieldError, LoadError, Location, Warning};
 
@@ -30,6 +35,12 @@ pub enum ObjectRef {
     ReplicaSet(usize),
     /// `Loaded::jobs[i]`.
     Job(usize),
+    /// `Loaded::services[i]`.
+    Service(usize),
+    /// `Loaded::hpas[i]`.
+    Hpa(usize),
+    /// `Loaded::pdbs[i]`.
+    Pdb(usize),
 }
 
 /// One loaded object, in input order, with where it came from.
@@ -58,6 +69,12 @@ pub struct Loaded {
     pub replica_sets: Vec<ReplicaSet>,
     /// Jobs.
     pub jobs: Vec<Job>,
+    /// Services (`v1`).
+    pub services: Vec<Service>,
+    /// HorizontalPodAutoscalers (`autoscaling/v2`).
+    pub hpas: Vec<HorizontalPodAutoscaler>,
+    /// PodDisruptionBudgets (`policy/v1`).
+    pub pdbs: Vec<PodDisruptionBudget>,
     /// Every object across kinds, in input order.
     pub entries: Vec<Entry>,
     /// Unknown fields, skipped kinds and other non-fatal findings.
@@ -65,8 +82,9 @@ pub struct Loaded {
 }
 
 /// Kinds recognised as Kubernetes objects kubesim will model, but does not load yet: warned about
-/// and skipped.
-const RECOGNISED_UNSUPPORTED: [&str; 3] = ["Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"];
+/// and skipped. (Empty today: Service, HorizontalPodAutoscaler and PodDisruptionBudget, once
+/// listed here, are loaded.)
+const RECOGNISED_UNSUPPORTED: [&str; 0] = [];
 
 /// The served `apiVersion` and namespacing of each supported kind.
 fn supported(kind: &str) -> Option<(&'static str, bool)> {
@@ -77,6 +95,9 @@ fn supported(kind: &str) -> Option<(&'static str, bool)> {
         "Deployment" => ("apps/v1", true),
         "ReplicaSet" => ("apps/v1", true),
         "Job" => ("batch/v1", true),
+        "Service" => ("v1", true),
+        "HorizontalPodAutoscaler" => ("autoscaling/v2", true),
+        "PodDisruptionBudget" => ("policy/v1", true),
         _ => return None,
     })
 }
@@ -101,6 +122,9 @@ impl Loaded {
             ObjectRef::Deployment(i) => ObjectRef::Deployment(i + s.deployments.len()),
             ObjectRef::ReplicaSet(i) => ObjectRef::ReplicaSet(i + s.replica_sets.len()),
             ObjectRef::Job(i) => ObjectRef::Job(i + s.jobs.len()),
+            ObjectRef::Service(i) => ObjectRef::Service(i + s.services.len()),
+            ObjectRef::Hpa(i) => ObjectRef::Hpa(i + s.hpas.len()),
+            ObjectRef::Pdb(i) => ObjectRef::Pdb(i + s.pdbs.len()),
         };
         let entries: Vec<Entry> = other
             .entries
@@ -114,6 +138,9 @@ impl Loaded {
         self.deployments.extend(other.deployments);
         self.replica_sets.extend(other.replica_sets);
         self.jobs.extend(other.jobs);
+        self.services.extend(other.services);
+        self.hpas.extend(other.hpas);
+        self.pdbs.extend(other.pdbs);
         self.warnings.extend(other.warnings);
     }
 
@@ -126,6 +153,9 @@ impl Loaded {
             ObjectRef::Deployment(i) => ("Deployment", &self.deployments[i].meta),
             ObjectRef::ReplicaSet(i) => ("ReplicaSet", &self.replica_sets[i].meta),
             ObjectRef::Job(i) => ("Job", &self.jobs[i].meta),
+            ObjectRef::Service(i) => ("Service", &self.services[i].meta),
+            ObjectRef::Hpa(i) => ("HorizontalPodAutoscaler", &self.hpas[i].meta),
+            ObjectRef::Pdb(i) => ("PodDisruptionBudget", &self.pdbs[i].meta),
         };
         format!("{kind} {}", meta.key())
     }
@@ -309,6 +339,21 @@ fn load_value(
             let typed: appsv1::ReplicaSet = ctx.decode(value, &mut unknown)?;
             out.replica_sets.push(ctx.convert(workloads::replica_set(&typed))?);
             ObjectRef::ReplicaSet(out.replica_sets.len() - 1)
+        }
+        "Service" => {
+            let typed: corev1::Service = ctx.decode(value, &mut unknown)?;
+            out.services.push(ctx.convert(services::service(&typed))?);
+            ObjectRef::Service(out.services.len() - 1)
+        }
+        "HorizontalPodAutoscaler" => {
+            let typed: autoscalingv2::HorizontalPodAutoscaler = ctx.decode(value, &mut unknown)?;
+            out.hpas.push(ctx.convert(crate::autoscaling::hpa(&typed))?);
+            ObjectRef::Hpa(out.hpas.len() - 1)
+        }
+        "PodDisruptionBudget" => {
+            let typed: policyv1::PodDisruptionBudget = ctx.decode(value, &mut unknown)?;
+            out.pdbs.push(ctx.convert(services::pdb(&typed))?);
+            ObjectRef::Pdb(out.pdbs.len() - 1)
         }
         _ => {
             let typed: batchv1::Job = ctx.decode(value, &mut unknown)?;

@@ -88,7 +88,11 @@ pub fn resolve_priorities(loaded: &mut Loaded, extra_classes: &[PriorityClass]) 
                 (&mut loaded.replica_sets[i].template.spec, "spec.template.spec.priorityClassName")
             }
             ObjectRef::Job(i) => (&mut loaded.jobs[i].template.spec, "spec.template.spec.priorityClassName"),
-            ObjectRef::Node(_) | ObjectRef::PriorityClass(_) => continue,
+            ObjectRef::Node(_)
+            | ObjectRef::PriorityClass(_)
+            | ObjectRef::Service(_)
+            | ObjectRef::Hpa(_)
+            | ObjectRef::Pdb(_) => continue,
         };
         let diagnostic = |message: String, location: &Location, loaded: &Loaded| Diagnostic {
             location: location.clone(),

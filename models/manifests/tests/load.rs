@@ -44,6 +44,7 @@ fn the_cluster_dump_loads_every_kind_in_input_order() {
             ObjectRef::Node(2),
             ObjectRef::Pod(0),
             ObjectRef::Pod(1),
+            ObjectRef::Service(0),
         ]
     );
     // Entries know their document and the line of its `---`.
@@ -194,16 +195,14 @@ fn pod_status_and_timestamps_are_read() {
 }
 
 #[test]
-fn unknown_fields_and_unsupported_kinds_are_warnings() {
+fn unknown_fields_are_warnings_and_the_listed_service_loads() {
     let c = cluster();
     let rendered: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
     // PriorityClass.description, Node.spec.podCIDR and status.nodeInfo are known to k8s-openapi;
-    // the Service in the List is recognised but skipped.
-    assert!(
-        rendered.iter().any(|w| w.contains("Service web") && w.contains("not supported yet")),
-        "{rendered:#?}"
-    );
-    assert_eq!(rendered.len(), 1, "{rendered:#?}");
+    // the Service in the List is loaded like any other object.
+    assert!(rendered.is_empty(), "{rendered:#?}");
+    assert_eq!(c.services.len(), 1);
+    assert_eq!(c.services[0].meta.key().to_string(), "default/web");
 }
 
 #[test]

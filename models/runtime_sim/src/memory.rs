@@ -124,7 +124,6 @@ mod tests {
         assert!(!memory_pressure(100 * MI, DEFAULT_MEMORY_AVAILABLE_THRESHOLD_BYTES));
     }
 
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 

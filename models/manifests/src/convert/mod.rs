@@ -5,4 +5,5 @@
 pub(crate) mod common;
 pub(crate) mod node;
 pub(crate) mod pod;
+pub(crate) mod services;
 pub(crate) mod workloads;

@@ -174,7 +174,7 @@ fn pull_policy(v: Option<&str>, image: &str, field: &str) -> FieldResult<PullPol
     }
 }
 
-fn protocol(v: Option<&str>, field: &str) -> FieldResult<Protocol> {
+pub(crate) fn protocol(v: Option<&str>, field: &str) -> FieldResult<Protocol> {
     match v {
         None | Some("") | Some("TCP") => Ok(Protocol::Tcp),
         Some("UDP") => Ok(Protocol::Udp),

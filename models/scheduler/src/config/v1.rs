@@ -10,7 +10,7 @@ use kubesim_api::{
     TopologySpreadConstraint, UnsatisfiableConstraintAction,
 };
 use serde::Deserialize;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 use super::args::*;
 use super::profile::{ExtensionPoint, PluginRef, PluginSet, Plugins, ProfileConfig, SchedulerConfig};
@@ -248,7 +248,7 @@ impl Errs {
 fn decode<T: for<'de> Deserialize<'de> + Default>(v: &Option<Value>, path: &str, errs: &mut Errs) -> T {
     match v {
         None => T::default(),
-        Some(v) => match serde_yaml_ng::from_value::<T>(v.clone()) {
+        Some(v) => match yaml_serde::from_value::<T>(v.clone()) {
             Ok(t) => t,
             Err(e) => {
                 errs.add(path, format!("cannot decode args: {e}"));
@@ -575,7 +575,7 @@ fn plugin_set(raw: &Option<RawPluginSet>, path: &str, errs: &mut Errs) -> Plugin
 /// Parses, defaults and validates a `KubeSchedulerConfiguration`. Returns the configuration and
 /// warnings (unknown top-level fields).
 pub fn parse_config(yaml: &str) -> Result<(SchedulerConfig, Vec<String>), ConfigError> {
-    let raw: RawConfig = serde_yaml_ng::from_str(yaml).map_err(|e| ConfigError::Decode(e.to_string()))?;
+    let raw: RawConfig = yaml_serde::from_str(yaml).map_err(|e| ConfigError::Decode(e.to_string()))?;
     let mut errs = Errs(Vec::new());
     let warnings: Vec<String> = raw
         .other
