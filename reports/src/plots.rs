@@ -656,7 +656,8 @@ pub fn standard_plots(table: &MetricsTable) -> Result<Vec<NamedPlot>, ReportErro
     Ok(out)
 }
 
-/// Writes each plot to `dir/<stem>.svg` (creating `dir`), returning the paths in order.
+/// Writes each plot to `dir/<stem>.svg` and a PNG copy `dir/<stem>.png` (creating `dir`), returning
+/// the paths in order (each SVG followed by its PNG).
 pub fn write_plots(dir: &Path, plots: &[NamedPlot]) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir.display().to_string(), e))?;
     let mut paths = Vec::new();
@@ -664,8 +665,41 @@ pub fn write_plots(dir: &Path, plots: &[NamedPlot]) -> Result<Vec<PathBuf>, Repo
         let path = dir.join(format!("{}.svg", plot.stem));
         std::fs::write(&path, &plot.svg).map_err(|e| ReportError::io(path.display().to_string(), e))?;
         paths.push(path);
+        if let Some(png) = svg_to_png(&plot.svg) {
+            let path = dir.join(format!("{}.png", plot.stem));
+            std::fs::write(&path, png).map_err(|e| ReportError::io(path.display().to_string(), e))?;
+            paths.push(path);
+        }
     }
     Ok(paths)
+}
+
+/// Renders an SVG plot to PNG at its own size, with the bundled Ubuntu Light font standing in for
+/// every family the SVG names (so the bytes do not depend on the fonts a machine has). `None` if
+/// the SVG cannot be parsed (the SVG file is still written).
+pub fn svg_to_png(svg: &str) -> Option<Vec<u8>> {
+    use resvg::{tiny_skia, usvg};
+    static FONTS: std::sync::OnceLock<std::sync::Arc<usvg::fontdb::Database>> = std::sync::OnceLock::new();
+    let fontdb = FONTS
+        .get_or_init(|| {
+            let mut db = usvg::fontdb::Database::new();
+            db.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
+            let family = db.faces().next().and_then(|f| f.families.first().map(|(name, _)| name.clone()));
+            if let Some(family) = family {
+                db.set_sans_serif_family(family.clone());
+                db.set_serif_family(family.clone());
+                db.set_monospace_family(family);
+            }
+            std::sync::Arc::new(db)
+        })
+        .clone();
+    let options = usvg::Options { fontdb, ..Default::default() };
+    let tree = usvg::Tree::from_str(svg, &options).ok()?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().ok()
 }
 
 #[cfg(test)]
@@ -676,6 +710,20 @@ mod tests {
 
     fn pts(values: &[(u64, f64)]) -> Vec<Point> {
         values.iter().map(|&(s, value)| Point { time: SimTime::from_secs(s), value }).collect()
+    }
+
+    #[test]
+    fn png_copies_render_with_the_bundled_font_deterministically() {
+        let plots = standard_plots(&demo_metrics()).unwrap();
+        let svg = &plots.first().expect("a plot").svg;
+        let a = svg_to_png(svg).expect("renders");
+        let b = svg_to_png(svg).expect("renders");
+        assert_eq!(&a[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(a, b);
+        let dir = std::env::temp_dir().join(format!("kubesim-png-{}", std::process::id()));
+        let written = write_plots(&dir, &plots[..1]).unwrap();
+        assert!(written.iter().any(|p| p.extension().is_some_and(|e| e == "png")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -838,12 +886,13 @@ mod tests {
     }
 
     #[test]
-    fn write_plots_creates_one_svg_file_per_plot() {
+    fn write_plots_creates_an_svg_and_a_png_file_per_plot() {
         let dir = std::env::temp_dir().join(format!("kubesim-reports-plots-{}", std::process::id()));
         let plots = standard_plots(&demo_metrics()).unwrap();
         let paths = write_plots(&dir, &plots).unwrap();
-        assert_eq!(paths.len(), plots.len());
+        assert_eq!(paths.len(), 2 * plots.len());
         assert_eq!(std::fs::read_to_string(&paths[0]).unwrap(), plots[0].svg);
+        assert!(paths[1].extension().is_some_and(|e| e == "png"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
