@@ -135,3 +135,28 @@ fn the_same_seed_gives_the_same_digest() {
     assert_eq!(run(7), run(7));
     assert_ne!(run(7), run(8), "pod names draw from the seed");
 }
+
+#[test]
+fn rolling_back_reuses_the_old_replica_set_with_the_next_revision() {
+    let mut c = cluster(3, ClusterConfig::default());
+    c.apply_deployment(deployment("web", 3, "web:v1")).unwrap();
+    let key = ObjectKey::new("default", "web");
+    let set =
+        |image: &str| Action::SetImage { deployment: key.clone(), container: None, image: image.into() };
+    c.schedule_action(SimTime::from_secs(60), set("web:v2")).unwrap();
+    c.schedule_action(SimTime::from_secs(200), set("web:v1")).unwrap();
+    c.run_until(SimTime::from_secs(400)).unwrap();
+    // Two ReplicaSets only: the rollback makes the v1 RS the new one again, with revision
+    // max(1, 2) + 1 = 3 and its old revision 1 in revision-history (getNewReplicaSet).
+    let rss: Vec<_> = c.store().replica_sets.values().cloned().collect();
+    assert_eq!(rss.len(), 2);
+    let v1 = rss.iter().find(|rs| rs.template.spec.containers[0].image == "web:v1").unwrap();
+    assert_eq!(v1.meta.annotations["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(v1.meta.annotations["deployment.kubernetes.io/revision-history"], "1");
+    assert_eq!(v1.replicas, 3);
+    let (bytes, _) = c.finish().unwrap();
+    let log = log_lines(&bytes);
+    let revisions: Vec<i64> =
+        of_kind(&log, "DeploymentRolloutComplete").iter().map(|v| v["revision"].as_i64().unwrap()).collect();
+    assert_eq!(revisions, vec![1, 2, 3]);
+}

@@ -54,6 +54,9 @@ impl<W: Write> World<W> {
             rss.push(rs);
         }
         let new_name = find_new_replica_set(&d.template, &rss).map(|rs| rs.meta.name.clone());
+        if let Some(name) = &new_name {
+            self.sync_revision(name, &mut rss);
+        }
         let summaries: Vec<RsSummary> = rss.iter().map(RsSummary::from_replica_set).collect();
         let new = new_name.as_ref().and_then(|n| summaries.iter().find(|s| &s.name == n)).cloned();
         let old: Vec<RsSummary> =
@@ -116,6 +119,29 @@ impl<W: Write> World<W> {
                 &rec::RolloutComplete { deployment: &key.to_string(), revision },
             );
         }
+    }
+
+    /// `getNewReplicaSet`'s revision sync: the new RS must carry the highest revision. When an old
+    /// RS becomes the new one again (a rollback is a template change back), it takes
+    /// `max(other revisions) + 1` and its former revision joins `revision-history`.
+    fn sync_revision(&mut self, new_name: &str, rss: &mut [ReplicaSet]) {
+        let others: Vec<ReplicaSet> = rss.iter().filter(|rs| rs.meta.name != new_name).cloned().collect();
+        let wanted = next_revision(&others);
+        let Some(rs) = rss.iter_mut().find(|rs| rs.meta.name == new_name) else { return };
+        if kubesim_controllers::deployment::history::revision(rs) >= wanted {
+            return;
+        }
+        let (revision, history) =
+            kubesim_controllers::deployment::history::new_revision_annotations(rs, wanted);
+        rs.meta.annotations.insert(REVISION_ANNOTATION.into(), revision);
+        if let Some(h) = history {
+            rs.meta
+                .annotations
+                .insert(kubesim_controllers::deployment::REVISION_HISTORY_ANNOTATION.into(), h);
+        }
+        let key = rs.meta.key();
+        let updated = rs.clone();
+        self.store.replica_sets.insert(key, updated);
     }
 
     /// Pods of the deployment's RSs other than `new_name`.
