@@ -3,12 +3,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::apps::v1 as appsv1;
-use k8s_openapi::api::autoscaling::v2 as autoscalingv2;
-use k8s_openapi::api::batch::v1 as batchv1;
-use k8s_openapi::api::core::v1 as corev1;
-use k8s_openapi::api::policy::v1 as policyv1;
-use k8s_openapi::api::scheduling::v1 as schedulingv1;
 use kubesim_api::autoscaling::HorizontalPodAutoscaler;
 use kubesim_api::disruption::PodDisruptionBudget;
 use kubesim_api::services::Service;
@@ -315,51 +309,36 @@ fn load_value(
     let ctx = Ctx { location, text, object: &object };
     let mut unknown = Vec::new();
     let loaded_ref = match kind.as_str() {
-        "Node" => {
-            let typed: corev1::Node = ctx.decode(value, &mut unknown)?;
-            out.nodes.push(ctx.convert(node::node(&typed))?);
-            ObjectRef::Node(out.nodes.len() - 1)
-        }
-        "Pod" => {
-            let typed: corev1::Pod = ctx.decode(value, &mut unknown)?;
-            out.pods.push(ctx.convert(pod::pod(&typed))?);
-            ObjectRef::Pod(out.pods.len() - 1)
-        }
-        "PriorityClass" => {
-            let typed: schedulingv1::PriorityClass = ctx.decode(value, &mut unknown)?;
-            out.priority_classes.push(ctx.convert(workloads::priority_class(&typed))?);
-            ObjectRef::PriorityClass(out.priority_classes.len() - 1)
-        }
-        "Deployment" => {
-            let typed: appsv1::Deployment = ctx.decode(value, &mut unknown)?;
-            out.deployments.push(ctx.convert(workloads::deployment(&typed))?);
-            ObjectRef::Deployment(out.deployments.len() - 1)
-        }
-        "ReplicaSet" => {
-            let typed: appsv1::ReplicaSet = ctx.decode(value, &mut unknown)?;
-            out.replica_sets.push(ctx.convert(workloads::replica_set(&typed))?);
-            ObjectRef::ReplicaSet(out.replica_sets.len() - 1)
-        }
+        "Node" => ObjectRef::Node(ctx.load(value, &mut unknown, node::node, &mut out.nodes)?),
+        "Pod" => ObjectRef::Pod(ctx.load(value, &mut unknown, pod::pod, &mut out.pods)?),
+        "PriorityClass" => ObjectRef::PriorityClass(ctx.load(
+            value,
+            &mut unknown,
+            workloads::priority_class,
+            &mut out.priority_classes,
+        )?),
+        "Deployment" => ObjectRef::Deployment(ctx.load(
+            value,
+            &mut unknown,
+            workloads::deployment,
+            &mut out.deployments,
+        )?),
+        "ReplicaSet" => ObjectRef::ReplicaSet(ctx.load(
+            value,
+            &mut unknown,
+            workloads::replica_set,
+            &mut out.replica_sets,
+        )?),
         "Service" => {
-            let typed: corev1::Service = ctx.decode(value, &mut unknown)?;
-            out.services.push(ctx.convert(services::service(&typed))?);
-            ObjectRef::Service(out.services.len() - 1)
+            ObjectRef::Service(ctx.load(value, &mut unknown, services::service, &mut out.services)?)
         }
         "HorizontalPodAutoscaler" => {
-            let typed: autoscalingv2::HorizontalPodAutoscaler = ctx.decode(value, &mut unknown)?;
-            out.hpas.push(ctx.convert(crate::autoscaling::hpa(&typed))?);
-            ObjectRef::Hpa(out.hpas.len() - 1)
+            ObjectRef::Hpa(ctx.load(value, &mut unknown, crate::autoscaling::hpa, &mut out.hpas)?)
         }
         "PodDisruptionBudget" => {
-            let typed: policyv1::PodDisruptionBudget = ctx.decode(value, &mut unknown)?;
-            out.pdbs.push(ctx.convert(services::pdb(&typed))?);
-            ObjectRef::Pdb(out.pdbs.len() - 1)
+            ObjectRef::Pdb(ctx.load(value, &mut unknown, services::pdb, &mut out.pdbs)?)
         }
-        _ => {
-            let typed: batchv1::Job = ctx.decode(value, &mut unknown)?;
-            out.jobs.push(ctx.convert(workloads::job(&typed))?);
-            ObjectRef::Job(out.jobs.len() - 1)
-        }
+        _ => ObjectRef::Job(ctx.load(value, &mut unknown, workloads::job, &mut out.jobs)?),
     };
     for field in unknown {
         out.warnings.push(Warning {
@@ -393,6 +372,20 @@ impl Ctx<'_> {
 
     fn convert<T>(&self, r: Result<T, FieldError>) -> Result<T, LoadError> {
         r.map_err(|e| invalid(self.location, Some(self.object.to_string()), Some(e.field), e.message))
+    }
+
+    /// Decodes `value` as the k8s-openapi type `K`, converts it with `convert`, appends the result
+    /// to `list` and returns its index.
+    fn load<K: DeserializeOwned, T>(
+        &self,
+        value: Value,
+        unknown: &mut Vec<String>,
+        convert: fn(&K) -> Result<T, FieldError>,
+        list: &mut Vec<T>,
+    ) -> Result<usize, LoadError> {
+        let typed: K = self.decode(value, unknown)?;
+        list.push(self.convert(convert(&typed))?);
+        Ok(list.len() - 1)
     }
 }
 
