@@ -33,10 +33,7 @@ use kubesim_controllers::node_lifecycle::eviction::{add_default_tolerations, evi
 use kubesim_controllers::node_lifecycle::health::{unknown_detected_at, NodeHealth};
 use kubesim_controllers::replicaset::manage::{replica_diff, ReplicaDiff, BURST_REPLICAS};
 use kubesim_controllers::replicaset::ranking::{pods_to_delete, RankingGates};
-use kubesim_kubelet::{
-    Kubelet, KubeletConfig, KubeletEffect, KubeletInput, NodeRuntime, RuntimeEvent, TimerToken,
-};
-use kubesim_runtime_sim::SimNodeRuntime;
+use kubesim_kubelet::{Kubelet, KubeletConfig, KubeletEffect, KubeletInput, RuntimeEvent, TimerToken};
 use kubesim_scheduler::policies::policy_by_name;
 use kubesim_scheduler::{ScheduleOutcome, Scheduler};
 use kubesim_workload::PodWorkload;
@@ -46,6 +43,7 @@ use sim_core::{
 };
 
 use crate::config::ClusterConfig;
+use crate::node_runtime::{ClusterNodeRuntime, RuntimeContext, RuntimeFactory, SimRuntimeFactory};
 use crate::records as rec;
 use crate::store::ApiStore;
 
@@ -233,7 +231,7 @@ pub enum ClusterError {
 struct NodeSlot {
     name: String,
     kubelet: Kubelet,
-    runtime: SimNodeRuntime,
+    runtime: Box<dyn ClusterNodeRuntime>,
     health: NodeHealth,
     lease_renewing: bool,
     monitor: Option<EventId>,
@@ -272,6 +270,7 @@ struct World<W: Write> {
     store: ApiStore,
     scheduler: Scheduler,
     scheduler_wake: Option<(SimTime, EventId)>,
+    runtime_factory: Box<dyn RuntimeFactory>,
     nodes: Vec<NodeSlot>,
     node_index: BTreeMap<String, u32>,
     timers: BTreeMap<(u32, TimerToken), EventId>,
@@ -306,6 +305,16 @@ impl<W: Write> std::fmt::Debug for Cluster<W> {
 impl<W: Write> Cluster<W> {
     /// An empty cluster at time zero writing its event log to `log`.
     pub fn new(config: ClusterConfig, log: W) -> Result<Self, ClusterError> {
+        Self::with_runtime_factory(config, log, Box::new(SimRuntimeFactory))
+    }
+
+    /// An empty cluster whose nodes get their runtimes from `factory` (the wall-clock shell's
+    /// real runtimes; [`Cluster::new`] uses simulated ones).
+    pub fn with_runtime_factory(
+        config: ClusterConfig,
+        log: W,
+        factory: Box<dyn RuntimeFactory>,
+    ) -> Result<Self, ClusterError> {
         let mut scheduler =
             Scheduler::new(config.scheduler.clone(), config.scheduler_options.clone(), config.seed)
                 .map_err(|e| ClusterError::Scheduler(e.to_string()))?;
@@ -325,6 +334,7 @@ impl<W: Write> Cluster<W> {
                 store: ApiStore::default(),
                 scheduler,
                 scheduler_wake: None,
+                runtime_factory: factory,
                 nodes: Vec::new(),
                 node_index: BTreeMap::new(),
                 timers: BTreeMap::new(),
@@ -414,6 +424,31 @@ impl<W: Write> Cluster<W> {
             let _ = self.queue.advance_to(until);
         }
         Ok(())
+    }
+
+    /// When the next queued event is due (`None` when nothing is pending). The wall-clock shell
+    /// sleeps until then, or until a runtime reports something.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
+    /// Collects what every node's runtime saw happen on its own since the last call (a real node's
+    /// exits, OOM kills, probe results) and queues each at its time (never before now); returns
+    /// how many. A simulated runtime plans its events up front, so this finds nothing there.
+    pub fn poll_runtimes(&mut self) -> usize {
+        let now = self.queue.now();
+        let mut found = 0;
+        let mut events = std::mem::take(&mut self.world.runtime_events);
+        for (node, slot) in self.world.nodes.iter_mut().enumerate() {
+            slot.runtime.poll(now, &mut events);
+            for ev in events.drain(..) {
+                found += 1;
+                let at = ev.at().max(now);
+                self.queue.schedule_at(at, Event::Runtime(node as u32, ev)).expect("not in the past");
+            }
+        }
+        self.world.runtime_events = events;
+        found
     }
 
     /// Samples the cluster's state now (pending pods, per-node allocation, per-deployment replicas,

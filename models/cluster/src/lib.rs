@@ -30,6 +30,7 @@
 //! | `cluster::disruption` | PDB status, the Eviction API, `kubectl drain` with 5 s retries |
 //! | `cluster::job` | the Job controller |
 //! | `cluster::gc` | garbage collection of a deleted Deployment's or Job's dependents (background propagation) |
+//! | [`node_runtime`] | `ClusterNodeRuntime` (what faults and metrics need from a node's runtime) and the per-node `RuntimeFactory` (simulated by default; real in the wall-clock shell) |
 //! | [`config`] | `ClusterConfig`: seed, scheduler, timing knobs, workloads |
 //! | [`records`] | the canonical event-log records |
 //! | [`metrics`] | metric samples for `metrics.csv` |
@@ -39,10 +40,12 @@
 pub mod cluster;
 pub mod config;
 pub mod metrics;
+pub mod node_runtime;
 pub mod records;
 pub mod store;
 
 pub use cluster::{Action, Cluster, ClusterError, Counters, CtlEvent, Event, JobStatus};
 pub use config::ClusterConfig;
 pub use metrics::MetricSample;
+pub use node_runtime::{ClusterNodeRuntime, RuntimeContext, RuntimeFactory, SimRuntimeFactory};
 pub use store::ApiStore;

@@ -423,3 +423,13 @@ pub struct NodeStartLatency<'a> {
     /// New latency, ns.
     pub latency_ns: u64,
 }
+
+/// `ActionUnsupported`: a scenario action this node's runtime cannot carry out (a real node has
+/// no adjustable start latency); the run goes on without it.
+#[derive(Debug, Serialize)]
+pub struct ActionUnsupported<'a> {
+    /// The action.
+    pub action: &'a str,
+    /// Node name.
+    pub node: &'a str,
+}

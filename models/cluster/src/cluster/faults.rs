@@ -211,7 +211,14 @@ impl<W: Write> World<W> {
             Action::SetImageMissing { image, missing } => self.set_image_missing(image, *missing, now),
             Action::SetStartLatency { node, latency } => {
                 if let Some(i) = by_name(self, node) {
-                    self.nodes[i as usize].runtime.set_container_start_latency(*latency);
+                    if !self.nodes[i as usize].runtime.set_container_start_latency(*latency) {
+                        self.record(
+                            now,
+                            "ActionUnsupported",
+                            &rec::ActionUnsupported { action: "SetStartLatency", node },
+                        );
+                        return true;
+                    }
                     self.record(
                         now,
                         "NodeStartLatency",

@@ -21,6 +21,10 @@
 //! reports). The same scrape fills the `requests_per_second` Pods metric (custom metrics API) of
 //! every running pod behind a loaded Service.
 //!
+//! A runtime that measures (the real backend's cgroup counters) replaces the modelled CPU with
+//! metrics-server's own computation: the cumulative CPU difference between the two points over
+//! their time difference.
+//!
 //! Approximation (fidelity note): metrics-server reports the *average* CPU rate between its two
 //! points; here the demand at the scrape instant stands for that average. For piecewise-constant
 //! demand the two differ only in the one window that contains a change.
@@ -44,6 +48,8 @@ struct ContainerPoint {
     name: String,
     start: SimTime,
     timestamp: SimTime,
+    /// Cumulative CPU µs at `timestamp`, when the node's runtime measures it.
+    cpu_usage_us: Option<u64>,
 }
 
 /// The pipeline's state.
@@ -118,6 +124,14 @@ impl<W: Write> World<W> {
         ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory)
     }
 
+    /// The cumulative CPU µs of `pod`'s running container `name` if its node's runtime measures it.
+    fn measured_cpu_usage_us(&self, pod: &Pod, key: &ObjectKey, name: &str) -> Option<u64> {
+        let node = *self.node_index.get(pod.spec.node_name.as_deref()?)?;
+        let slot = &self.nodes[node as usize];
+        let id = slot.kubelet.running_container(key, name)?;
+        slot.runtime.measured_cpu_usage_us(id)
+    }
+
     /// One scrape: new points, then what the metrics APIs serve until the next one.
     pub(super) fn metrics_scrape(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
         let resolution = self.config.metrics_resolution;
@@ -153,23 +167,32 @@ impl<W: Write> World<W> {
                 else {
                     continue;
                 };
-                points.push(ContainerPoint { name: c.name.clone(), start, timestamp: now });
+                let cpu_usage_us = self.measured_cpu_usage_us(pod, &key, &c.name);
+                points.push(ContainerPoint { name: c.name.clone(), start, timestamp: now, cpu_usage_us });
                 let age = now.saturating_duration_since(start);
-                let prev_ts = if start < now && age < resolution && age >= FRESH_CONTAINER_MIN {
-                    Some(start)
+                // The previous point: (when, cumulative CPU then); a fresh container's start counts
+                // as a point with zero usage.
+                let prev = if start < now && age < resolution && age >= FRESH_CONTAINER_MIN {
+                    Some((start, Some(0)))
                 } else {
                     previous
                         .and_then(|(_, pts)| pts.iter().find(|p| p.name == c.name))
                         .filter(|p| start < p.timestamp && now > p.timestamp)
-                        .map(|p| p.timestamp)
+                        .map(|p| (p.timestamp, p.cpu_usage_us))
                 };
-                match prev_ts {
-                    Some(t) => {
-                        window.get_or_insert(now.saturating_duration_since(t));
-                        containers.push(ContainerUsage {
-                            name: c.name.clone(),
-                            usage: self.container_usage(pod, i, start, rate.unwrap_or(0), now),
-                        });
+                match prev {
+                    Some((t, prev_cpu_us)) => {
+                        let window_now = now.saturating_duration_since(t);
+                        window.get_or_insert(window_now);
+                        let mut usage = self.container_usage(pod, i, start, rate.unwrap_or(0), now);
+                        if let (Some(now_us), Some(prev_us)) = (cpu_usage_us, prev_cpu_us) {
+                            // metrics-server: the average rate between the two points.
+                            let micros = window_now.as_nanos() / 1_000;
+                            let millis =
+                                (now_us.saturating_sub(prev_us) * 1_000).checked_div(micros).unwrap_or(0);
+                            usage = usage.with_cpu_millis(i64::try_from(millis).unwrap_or(i64::MAX));
+                        }
+                        containers.push(ContainerUsage { name: c.name.clone(), usage });
                     }
                     None => complete = false,
                 }

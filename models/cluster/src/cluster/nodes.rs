@@ -23,20 +23,10 @@ impl<W: Write> World<W> {
         let index = self.nodes.len() as u32;
         let mut kcfg = KubeletConfig::new(&name, node.status.allocatable.clone());
         kcfg.probe_mode = self.config.probe_mode;
-        let mut runtime = SimNodeRuntime::new(
-            self.config.runtime.clone(),
-            self.config.images.clone(),
-            self.streams,
-            u64::from(index),
-        );
-        // Containers may use the whole machine (the kubepods cgroup has no quota).
-        let cpu_millis = match node.status.capacity.cpu_millis() {
-            0 => node.status.allocatable.cpu_millis(),
-            c => c,
-        };
-        if cpu_millis > 0 {
-            runtime.set_cpu_capacity_millis(now, cpu_millis as u64);
-        }
+        let runtime = self
+            .runtime_factory
+            .create(RuntimeContext { node: &node, index, now, config: &self.config, streams: self.streams })
+            .map_err(|message| ClusterError::Invalid { kind: "Node", name: name.clone(), message })?;
         self.nodes.push(NodeSlot {
             name: name.clone(),
             kubelet: Kubelet::new(kcfg),
