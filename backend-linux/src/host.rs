@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::driver::{driver_for, CgPath, CgroupDriver, CgroupError};
 use crate::layout::{self, LayoutError, PrivilegeError, Privileges};
-use crate::prober::{NetnsProber, ProbeOutcome, ProbeTarget};
+use crate::prober::{NetnsProber, PendingProbe, ProbeOutcome, ProbeTarget};
 use crate::run_root::{self, RunRootName};
 use crate::sys::{self, ChildSetup, Exec, ExitStatus, Spawned};
 use crate::values::CgroupValues;
@@ -74,6 +74,24 @@ impl Spawner {
         });
         match sent {
             Some(Ok(())) => rrx.recv().map_err(|_| io::Error::other("spawner thread died")),
+            _ => Err(io::Error::other("spawner stopped")),
+        }
+    }
+
+    /// Queues `f` and returns at once; its result arrives on the receiver. (If the receiver is
+    /// gone by then, the result is dropped on the spawner thread: a `Process` is killed and reaped.)
+    fn submit<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> io::Result<mpsc::Receiver<R>> {
+        let (rtx, rrx) = mpsc::sync_channel(1);
+        let sent = self.tx.lock().map_err(|_| io::Error::other("spawner poisoned"))?.as_ref().map(|tx| {
+            tx.send(Box::new(move || {
+                let _ = rtx.send(f());
+            }))
+        });
+        match sent {
+            Some(Ok(())) => Ok(rrx),
             _ => Err(io::Error::other("spawner stopped")),
         }
     }
@@ -208,6 +226,7 @@ impl Host {
                 (dup(&sandbox.uts)?, libc::CLONE_NEWUTS),
             ],
             fresh_proc: true,
+            private_tmp: true,
             oom_score_adj,
             log,
             exec: Some(exec),
@@ -220,6 +239,54 @@ impl Host {
             process: Process { pid: spawned.pid, pidfd: Some(spawned.pidfd) },
             oom_kills_at_start,
         })
+    }
+
+    /// Starts an exec probe in `container` **without waiting**: on the spawner thread, a process
+    /// placed in the container's cgroup joins all its namespaces (network, IPC, UTS, PID, mount:
+    /// one `setns` through the container's pidfd) and forks the probe command, which runs inside
+    /// the container's PID namespace and sees its `/tmp` and `/proc`. The process (the
+    /// intermediate, whose exit status is the command's) arrives on the receiver once it has
+    /// exec'd; kill it to stop the probe. `command[0]` without a `/` is looked up in the usual
+    /// `PATH` directories (containers share the host's filesystem apart from `/proc` and `/tmp`).
+    pub fn start_exec_probe(
+        &self,
+        container: &Container,
+        command: &[String],
+    ) -> Result<mpsc::Receiver<Result<Process, HostError>>, HostError> {
+        let spawn_err = |what: &str, source| HostError::Spawn { what: what.to_string(), source };
+        let program = command
+            .first()
+            .and_then(|c| resolve_command(c))
+            .ok_or_else(|| spawn_err("exec probe", io::Error::from(io::ErrorKind::NotFound)))?;
+        let exec = Exec {
+            path: program,
+            argv: command.to_vec(),
+            env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
+        };
+        let pidfd = container.process.pidfd_dup().map_err(|e| spawn_err("dup container pidfd", e))?;
+        let setup = ChildSetup {
+            join: vec![(pidfd, sys::CONTAINER_NAMESPACES)],
+            fork_exec: true,
+            exec: Some(exec),
+            ..ChildSetup::default()
+        };
+        let driver = Arc::clone(&self.driver);
+        let cgroup = container.path.clone();
+        let into_dir = driver.clone_into_dir(&cgroup);
+        let what = format!("exec probe in {cgroup}");
+        self.spawner
+            .submit(move || {
+                let dir = into_dir.map(File::open).transpose().map_err(|e| spawn_err(&what, e))?;
+                let spawned = sys::spawn(0, dir.as_ref(), setup, |pid| {
+                    if dir.is_some() {
+                        return Ok(());
+                    }
+                    driver.attach(&cgroup, pid).map_err(|e| io::Error::other(e.to_string()))
+                })
+                .map_err(|e| spawn_err(&what, e))?;
+                Ok(Process { pid: spawned.pid, pidfd: Some(spawned.pidfd) })
+            })
+            .map_err(|e| spawn_err("exec probe", e))
     }
 
     fn spawn(
@@ -284,6 +351,14 @@ impl Process {
         }
     }
 
+    /// A duplicate of its pidfd (to `setns` into its namespaces).
+    pub fn pidfd_dup(&self) -> io::Result<File> {
+        match &self.pidfd {
+            Some(fd) => Ok(File::from(fd.try_clone()?)),
+            None => Err(io::Error::from_raw_os_error(libc::ESRCH)),
+        }
+    }
+
     /// Reaps it if it exited; `None` while it runs.
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         let Some(fd) = &self.pidfd else { return Err(io::Error::from_raw_os_error(libc::ECHILD)) };
@@ -331,9 +406,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Probes `target` from inside the pod's network namespace.
+    /// Probes `target` from inside the pod's network namespace (blocks up to about `timeout`).
     pub fn probe(&self, target: ProbeTarget, timeout: Duration) -> ProbeOutcome {
         self.prober.probe(target, timeout)
+    }
+
+    /// Queues a probe of `target` on the pod's prober thread and returns at once.
+    pub fn submit_probe(&self, target: ProbeTarget, timeout: Duration) -> PendingProbe {
+        self.prober.submit(target, timeout)
     }
 }
 
@@ -386,6 +466,19 @@ impl Container {
         Ok(status
             .map(|s| classify_exit(s, self.oom_kills_at_start, driver.oom_kills(&self.path).unwrap_or(0))))
     }
+}
+
+/// `command` as a path to exec: as given if it contains a `/`, else the first executable file of
+/// that name in the standard `PATH` directories.
+pub fn resolve_command(command: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if command.contains('/') {
+        return Some(command.to_string());
+    }
+    ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|dir| format!("{dir}/{command}"))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 /// The command that runs the workload program: this executable's `workload-program` subcommand.

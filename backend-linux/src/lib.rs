@@ -17,6 +17,7 @@
 //! | [`sys`] | raw syscalls: `clone3`, pidfds, `setns` | Linux |
 //! | [`host`] | [`Host`](host::Host): refusal checks, a run root, the spawner thread, pods and containers | Linux |
 //! | [`prober`] | HTTP/TCP probes from a thread living in the pod's network namespace | Linux |
+//! | [`shell`] | the wall-clock shell: [`WallClock`](shell::WallClock) drives the unchanged cluster, [`LinuxRuntimeFactory`](shell::LinuxRuntimeFactory) gives each node a real runtime | Linux |
 //! | [`runtime`] | [`LinuxNodeRuntime`](runtime::LinuxNodeRuntime): the kubelet's `NodeRuntime` in wall-clock time | Linux |
 //!
 //! Safety rules kept throughout: nothing is written outside our own cgroup's `ksim-*` subtree;
@@ -40,3 +41,5 @@ pub mod player;
 pub mod prober;
 #[cfg(target_os = "linux")]
 pub mod runtime;
+#[cfg(target_os = "linux")]
+pub mod shell;

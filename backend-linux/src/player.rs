@@ -7,7 +7,10 @@
 //! * when it exits, the kernel SIGKILLs the rest of the namespace.
 //!
 //! Threads: one HTTP server (`/healthz`, `/ready`, `/startup`), one CPU burner per started core of
-//! demand (busy for `demand` of every 10 ms slice), and the main loop (memory, signals, exits).
+//! demand (busy for `demand` of every 10 ms slice), and the main loop (memory, signals, exits,
+//! and — when the spec asks, inside a container — the health files `/tmp/healthy`, `/tmp/ready`,
+//! `/tmp/started`, each present exactly while its answer is healthy, for exec probes; the
+//! answer's latency does not apply to them).
 //! This is wall-clock code by nature: it reads `Instant::now`.
 #![allow(clippy::disallowed_methods)] // the workload program lives in real time
 
@@ -17,7 +20,48 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::program::{health_at, HealthPoint, ProgramSpec, Shutdown};
+use crate::program::{
+    health_at, HealthPoint, ProgramSpec, Shutdown, LIVENESS_FILE, READINESS_FILE, STARTUP_FILE,
+};
+
+/// The health files and whether each exists now.
+struct HealthFiles<'a> {
+    files: [(&'static str, &'a [HealthPoint], Option<bool>); 3],
+}
+
+impl<'a> HealthFiles<'a> {
+    fn new(spec: &'a ProgramSpec) -> Self {
+        HealthFiles {
+            files: [
+                (LIVENESS_FILE, &spec.liveness, None),
+                (READINESS_FILE, &spec.readiness, None),
+                (STARTUP_FILE, &spec.startup, None),
+            ],
+        }
+    }
+
+    /// Creates or removes each file whose answer changed.
+    fn update(&mut self, offset_ns: u64) {
+        for (path, points, present) in &mut self.files {
+            let healthy = health_at(points, offset_ns).0;
+            if *present == Some(healthy) {
+                continue;
+            }
+            let done = if healthy {
+                std::fs::write(*path, b"ok\n")
+            } else {
+                std::fs::remove_file(*path).or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+            };
+            if let Err(e) = done {
+                eprintln!("workload: cannot update {path}: {e}"); // once per change, not per loop
+            }
+            *present = Some(healthy);
+        }
+    }
+}
 
 static SIGTERM_SEEN: AtomicBool = AtomicBool::new(false);
 
@@ -46,6 +90,11 @@ pub fn play(spec: ProgramSpec) -> i32 {
     install_sigterm_handler();
     let start = Instant::now();
     let spec = Arc::new(spec);
+    // The files first, so an exec probe never finds them missing while the program starts up.
+    let mut files = spec.health_files.then(|| HealthFiles::new(&spec));
+    if let Some(files) = &mut files {
+        files.update(0);
+    }
     let listener = match TcpListener::bind(("0.0.0.0", spec.http_port)) {
         Ok(l) => l,
         Err(e) => {
@@ -67,6 +116,9 @@ pub fn play(spec: ProgramSpec) -> i32 {
     let mut term_at: Option<u64> = None;
     loop {
         let now = offset_ns(start);
+        if let Some(files) = &mut files {
+            files.update(now);
+        }
         reap_orphans();
         if let Some(at) = spec.exit_after_ns {
             if now >= at {

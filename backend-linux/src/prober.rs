@@ -4,12 +4,18 @@
 //! µs; a new thread per probe costs up to 3 ms because thread exit in a foreign netns is slow,
 //! reference §3.2) and then connects to `127.0.0.1:<port>` for each request. No veth, no pod IP:
 //! the traffic never leaves namespaces we created.
+//!
+//! [`NetnsProber::submit`] queues a probe and returns at once with a [`PendingProbe`], which
+//! later yields the outcome and the instant it completed: the runtime never waits for a probe.
+//! One thread per pod runs that pod's probes one after another, so a probe that times out
+//! delays the pod's next probe by up to its timeout.
+#![allow(clippy::disallowed_methods)] // real probes complete in real time: Instant::now stamps them
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to probe.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +50,40 @@ impl ProbeOutcome {
     }
 }
 
-type Request = (ProbeTarget, Duration, mpsc::SyncSender<ProbeOutcome>);
+type Request = (ProbeTarget, Duration, mpsc::SyncSender<(ProbeOutcome, Instant)>);
+
+/// A probe queued on a prober thread.
+#[derive(Debug)]
+pub struct PendingProbe {
+    rx: Option<mpsc::Receiver<(ProbeOutcome, Instant)>>,
+}
+
+impl PendingProbe {
+    /// The outcome and when the probe completed, once it has; `None` while it runs. A prober
+    /// that went away counts as a failure now.
+    pub fn try_take(&mut self) -> Option<(ProbeOutcome, Instant)> {
+        let rx = self.rx.as_ref()?;
+        match rx.try_recv() {
+            Ok(done) => {
+                self.rx = None;
+                Some(done)
+            }
+            Err(mpsc::TryRecvError::Empty) => None,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                self.rx = None;
+                Some((ProbeOutcome::Failure("prober stopped".into()), Instant::now()))
+            }
+        }
+    }
+
+    /// Waits for the outcome.
+    pub fn wait(mut self) -> ProbeOutcome {
+        match self.rx.take().map(|rx| rx.recv()) {
+            Some(Ok((outcome, _))) => outcome,
+            _ => ProbeOutcome::Failure("prober stopped".into()),
+        }
+    }
+}
 
 /// A prober thread living in one network namespace.
 #[derive(Debug)]
@@ -67,7 +106,8 @@ impl NetnsProber {
             }
             drop(netns);
             for (target, timeout, reply) in rx {
-                let _ = reply.send(probe_here(&target, timeout));
+                let outcome = probe_here(&target, timeout);
+                let _ = reply.send((outcome, Instant::now()));
             }
         })?;
         ready_rx.recv().map_err(|_| io::Error::other("prober thread died"))??;
@@ -76,12 +116,18 @@ impl NetnsProber {
 
     /// Runs one probe (blocks up to about `timeout`).
     pub fn probe(&self, target: ProbeTarget, timeout: Duration) -> ProbeOutcome {
+        self.submit(target, timeout).wait()
+    }
+
+    /// Queues one probe and returns at once.
+    pub fn submit(&self, target: ProbeTarget, timeout: Duration) -> PendingProbe {
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        let Some(tx) = &self.tx else { return ProbeOutcome::Failure("prober stopped".into()) };
-        if tx.send((target, timeout, reply_tx)).is_err() {
-            return ProbeOutcome::Failure("prober stopped".into());
+        if let Some(tx) = &self.tx {
+            // If the thread is gone the request (and its reply sender) is dropped: the pending
+            // probe then reads a disconnected channel, a failure.
+            let _ = tx.send((target, timeout, reply_tx));
         }
-        reply_rx.recv().unwrap_or_else(|_| ProbeOutcome::Failure("prober stopped".into()))
+        PendingProbe { rx: Some(reply_rx) }
     }
 }
 

@@ -23,6 +23,12 @@ pub const SPEC_ENV: &str = "KSIM_WORKLOAD";
 pub const SPEC_FILE_ENV: &str = "KSIM_WORKLOAD_FILE";
 /// Default port of the health endpoints.
 pub const DEFAULT_HTTP_PORT: u16 = 8080;
+/// Exists while the liveness answer is healthy (for `exec: cat /tmp/healthy` probes).
+pub const LIVENESS_FILE: &str = "/tmp/healthy";
+/// Exists while the readiness answer is healthy.
+pub const READINESS_FILE: &str = "/tmp/ready";
+/// Exists while the startup answer is healthy.
+pub const STARTUP_FILE: &str = "/tmp/started";
 
 /// A value over time since the program started: `(offset ns, value)` points.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +160,10 @@ pub struct ProgramSpec {
     pub shutdown: Shutdown,
     /// Port of the health endpoints.
     pub http_port: u16,
+    /// Keep [`LIVENESS_FILE`], [`READINESS_FILE`] and [`STARTUP_FILE`] in step with the health
+    /// answers, for exec probes. Only in a container, whose `/tmp` is a private tmpfs.
+    #[serde(default)]
+    pub health_files: bool,
 }
 
 impl ProgramSpec {
@@ -196,6 +206,7 @@ impl ProgramSpec {
                 ShutdownSpec::Ignore => Shutdown::Ignore,
             },
             http_port: DEFAULT_HTTP_PORT,
+            health_files: false,
         }
     }
 

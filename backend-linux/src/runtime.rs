@@ -15,13 +15,40 @@
 //! | `StartContainer` | container cgroup, workload program as PID 1 of new PID + mount namespaces |
 //! | `StopContainer` | SIGTERM now, SIGKILL when `timeout` has passed |
 //! | `RemoveSandbox` | kill what is left, remove the pod's cgroups |
+//! | `RunProbe` | started at once, never waited for; its `ProbeResult` comes from [`LinuxNodeRuntime::poll`] |
+//!
+//! ## Probes
+//!
+//! The workload program stands in for the application, so a probe of the pod spec is mapped onto
+//! what the program offers ([`ProbeTargets::WorkloadProgram`], the default):
+//!
+//! | probe action | runs | succeeds when |
+//! |---|---|---|
+//! | `httpGet` | `GET` to the program's own port for that container (8080 + container index), path by probe kind: liveness → `/healthz`, readiness → `/ready`, startup → `/startup` (the spec's path and port are not used) | status 200–399 within `timeoutSeconds` |
+//! | `tcpSocket` | a TCP connect to the program's port | the connection opens within the timeout |
+//! | `grpc` | (no gRPC health server in the program) a TCP connect to its port | as `tcpSocket` |
+//! | `exec` | the command, as given, inside the container: its cgroup and its network, IPC, UTS, PID and mount namespaces | exit 0 within the timeout (else the probe process is killed: failure) |
+//!
+//! For exec probes the program keeps `/tmp/healthy` (present while its liveness answer is
+//! healthy), `/tmp/ready` (readiness) and `/tmp/started` (startup) in a private tmpfs `/tmp` of
+//! the container's own mount namespace (mounted after making `/` private, so nothing reaches the
+//! host), so the classic `cat /tmp/healthy` works. With [`ProbeTargets::AsSpecified`] HTTP, TCP
+//! and gRPC probes use the spec's own port and path instead (for programs that serve them).
+//!
+//! HTTP and TCP probes run on the pod's prober thread (inside its network namespace), one after
+//! another; exec probes are forked by the spawner thread and watched through their pidfds. A
+//! probe's result is stamped with the real instant it completed. A probe of a container that
+//! is not running fails at once; probes still running when their container goes away are dropped
+//! (the kubelet ignores results for instances that are no longer current anyway).
 #![allow(clippy::disallowed_methods)] // the real backend lives in real time: Instant::now is its clock
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+use kubesim_api::ProbeAction;
 
 use kubesim_kubelet::cgroups::WeightFormula;
 use kubesim_kubelet::probes::ProbeKind;
@@ -33,8 +60,8 @@ use kubesim_workload::PodWorkload;
 use sim_core::{RngStreams, SimDuration, SimTime};
 
 use crate::driver::CgPath;
-use crate::host::{self_workload_exec, workload_exec, Container, Host, HostError, Sandbox};
-use crate::prober::ProbeTarget;
+use crate::host::{self_workload_exec, workload_exec, Container, Host, HostError, Process, Sandbox};
+use crate::prober::{PendingProbe, ProbeTarget};
 use crate::program::{ProgramSpec, DEFAULT_HTTP_PORT};
 use crate::sys::{SIGKILL, SIGTERM};
 use crate::values::CgroupValues;
@@ -71,6 +98,53 @@ pub struct LinuxRuntimeConfig {
     pub node_salt: u64,
     /// Container stdout/stderr go to `<dir>/<container>.log`; `None` = discarded.
     pub log_dir: Option<PathBuf>,
+    /// Where HTTP, TCP and gRPC probes go.
+    pub probe_targets: ProbeTargets,
+}
+
+/// Where network probes go (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProbeTargets {
+    /// The workload program's own port for the container; HTTP paths by probe kind.
+    #[default]
+    WorkloadProgram,
+    /// The port and path written in the pod spec.
+    AsSpecified,
+}
+
+/// The HTTP path the workload program answers a probe of `kind` on.
+pub fn program_path(kind: ProbeKind) -> &'static str {
+    match kind {
+        ProbeKind::Liveness => "/healthz",
+        ProbeKind::Readiness => "/ready",
+        ProbeKind::Startup => "/startup",
+    }
+}
+
+/// What a network probe connects to: `None` for exec probes (and for a spec port out of range).
+pub fn probe_target(
+    targets: ProbeTargets,
+    action: &ProbeAction,
+    kind: ProbeKind,
+    program_port: u16,
+) -> Option<ProbeTarget> {
+    let port = |p: i32| match targets {
+        ProbeTargets::WorkloadProgram => Some(program_port),
+        ProbeTargets::AsSpecified => u16::try_from(p).ok(),
+    };
+    Some(match action {
+        ProbeAction::HttpGet { path, port: p } => ProbeTarget::Http {
+            port: port(*p)?,
+            path: match targets {
+                ProbeTargets::WorkloadProgram => program_path(kind).to_string(),
+                ProbeTargets::AsSpecified => path.clone(),
+            },
+        },
+        ProbeAction::TcpSocket { port: p } | ProbeAction::Grpc { port: p, .. } => {
+            ProbeTarget::Tcp { port: port(*p)? }
+        }
+        ProbeAction::Exec { .. } => return None,
+    })
 }
 
 impl LinuxRuntimeConfig {
@@ -87,6 +161,7 @@ impl LinuxRuntimeConfig {
             seed: 0,
             node_salt: 0,
             log_dir: None,
+            probe_targets: ProbeTargets::WorkloadProgram,
         }
     }
 }
@@ -95,6 +170,24 @@ impl LinuxRuntimeConfig {
 struct Pod {
     sandbox: Sandbox,
     workload: Option<Arc<PodWorkload>>,
+}
+
+/// A probe under way.
+#[derive(Debug)]
+struct InFlight {
+    container: ContainerId,
+    kind: ProbeKind,
+    work: ProbeWork,
+}
+
+#[derive(Debug)]
+enum ProbeWork {
+    /// On the pod's prober thread.
+    Net(PendingProbe),
+    /// The spawner thread is starting the exec probe process.
+    Spawning { rx: mpsc::Receiver<Result<Process, HostError>>, deadline: Instant },
+    /// The exec probe process runs (killed on drop).
+    Exec { process: Process, deadline: Instant },
 }
 
 #[derive(Debug)]
@@ -114,6 +207,7 @@ pub struct LinuxNodeRuntime {
     streams: RngStreams,
     pods: BTreeMap<SandboxId, Pod>,
     containers: BTreeMap<ContainerId, Running>,
+    probes: Vec<InFlight>,
     errors: Vec<String>,
 }
 
@@ -129,11 +223,29 @@ impl LinuxNodeRuntime {
             epoch: Instant::now(),
             pods: BTreeMap::new(),
             containers: BTreeMap::new(),
+            probes: Vec::new(),
             errors: Vec::new(),
         })
     }
 
-    /// Real time since the runtime was created.
+    /// Counts time from `epoch` instead of the runtime's creation, so every node of a cluster and
+    /// the wall-clock shell share one time base.
+    pub fn with_epoch(mut self, epoch: Instant) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// The running containers, in id order.
+    pub fn container_ids(&self) -> Vec<ContainerId> {
+        self.containers.keys().copied().collect()
+    }
+
+    /// The sandboxes present, in id order.
+    pub fn sandbox_ids(&self) -> Vec<SandboxId> {
+        self.pods.keys().copied().collect()
+    }
+
+    /// Real time since the epoch (the runtime's creation unless [`with_epoch`](Self::with_epoch)).
     pub fn now(&self) -> SimTime {
         SimTime::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
@@ -158,8 +270,101 @@ impl LinuxNodeRuntime {
         self.containers.get(&container).map(|r| r.http_port)
     }
 
-    /// Reaps exited containers and sends due SIGKILLs; pushes what happened.
+    fn at(&self, instant: Instant) -> SimTime {
+        let since = instant.saturating_duration_since(self.epoch);
+        SimTime::from_nanos(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// Probes under way.
+    pub fn probes_in_flight(&self) -> usize {
+        self.probes.len()
+    }
+
+    /// Starts one probe (never waits for it); a failure to start is a failed probe now.
+    fn run_probe(
+        &mut self,
+        now: SimTime,
+        container: ContainerId,
+        kind: ProbeKind,
+        action: &ProbeAction,
+        timeout: SimDuration,
+        events: &mut Vec<RuntimeEvent>,
+    ) {
+        let fail_now = |events: &mut Vec<RuntimeEvent>, at| {
+            events.push(RuntimeEvent::ProbeResult { container, kind, success: false, at })
+        };
+        let (Some(r), Some(pod)) = (self.containers.get(&container), self.pods.get(&container.sandbox()))
+        else {
+            return fail_now(events, self.stamp(now));
+        };
+        let timeout = Duration::from_nanos(timeout.as_nanos());
+        let work = match (action, probe_target(self.config.probe_targets, action, kind, r.http_port)) {
+            (_, Some(target)) => ProbeWork::Net(pod.sandbox.submit_probe(target, timeout)),
+            (ProbeAction::Exec { command }, None) => {
+                match self.host.start_exec_probe(&r.container, command) {
+                    Ok(rx) => ProbeWork::Spawning { rx, deadline: Instant::now() + timeout },
+                    Err(e) => {
+                        self.errors.push(format!("exec probe of {container:?}: {e}"));
+                        return fail_now(events, self.stamp(now));
+                    }
+                }
+            }
+            (_, None) => return fail_now(events, self.stamp(now)),
+        };
+        self.probes.push(InFlight { container, kind, work });
+    }
+
+    /// Collects the probes that completed (or timed out), in the order they were started.
+    fn poll_probes(&mut self, events: &mut Vec<RuntimeEvent>) {
+        let mut i = 0;
+        while i < self.probes.len() {
+            let p = &mut self.probes[i];
+            let done: Option<(bool, Instant)> = match &mut p.work {
+                ProbeWork::Net(pending) => pending.try_take().map(|(o, at)| (o.is_success(), at)),
+                ProbeWork::Spawning { rx, deadline } => match rx.try_recv() {
+                    Ok(Ok(process)) => {
+                        p.work = ProbeWork::Exec { process, deadline: *deadline };
+                        continue; // look at it again at once
+                    }
+                    Ok(Err(e)) => {
+                        self.errors.push(format!("exec probe of {:?}: {e}", p.container));
+                        Some((false, Instant::now()))
+                    }
+                    Err(mpsc::TryRecvError::Empty) => None,
+                    Err(mpsc::TryRecvError::Disconnected) => Some((false, Instant::now())),
+                },
+                ProbeWork::Exec { process, deadline } => match process.try_wait() {
+                    Ok(Some(status)) => Some((status.code() == 0, Instant::now())),
+                    Ok(None) if Instant::now() >= *deadline => {
+                        // Timed out: the probe fails and its process is killed (on drop below).
+                        Some((false, *deadline))
+                    }
+                    Ok(None) => None,
+                    Err(e) => {
+                        self.errors.push(format!("exec probe of {:?}: {e}", p.container));
+                        Some((false, Instant::now()))
+                    }
+                },
+            };
+            match done {
+                Some((success, at)) => {
+                    let p = self.probes.remove(i);
+                    events.push(RuntimeEvent::ProbeResult {
+                        container: p.container,
+                        kind: p.kind,
+                        success,
+                        at: self.at(at),
+                    });
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// Reaps exited containers, sends due SIGKILLs and collects finished probes; pushes what
+    /// happened.
     pub fn poll(&mut self, events: &mut Vec<RuntimeEvent>) {
+        self.poll_probes(events);
         let now = Instant::now();
         let mut exited = Vec::new();
         for (id, r) in &mut self.containers {
@@ -174,6 +379,7 @@ impl LinuxNodeRuntime {
             }
         }
         for (id, exit) in exited {
+            self.probes.retain(|p| p.container != id);
             if let Some(r) = self.containers.remove(&id) {
                 let _ = self.host.driver().remove(&r.container.path);
             }
@@ -236,6 +442,7 @@ impl LinuxNodeRuntime {
             self.config.horizon,
         );
         spec.http_port = DEFAULT_HTTP_PORT + container.index() as u16;
+        spec.health_files = true;
         let exec = match &self.config.program {
             WorkloadProgram::SelfExe => self_workload_exec(spec.to_json()),
             WorkloadProgram::Path(p, args) => workload_exec(p.clone(), args, spec.to_json()),
@@ -306,11 +513,15 @@ impl NodeRuntime for LinuxNodeRuntime {
                     }
                 }
             }
+            RuntimeCommand::RunProbe { container, kind, action, timeout } => {
+                self.run_probe(now, container, kind, &action, timeout, events);
+            }
             RuntimeCommand::RemoveSandbox { sandbox } => {
                 let lo = ContainerId(sandbox.0 << 32);
                 let hi = ContainerId(((sandbox.0 + 1) << 32).saturating_sub(1));
                 let gone: Vec<ContainerId> = self.containers.range(lo..=hi).map(|(id, _)| *id).collect();
                 for id in gone {
+                    self.probes.retain(|p| p.container != id); // an exec probe is killed on drop
                     self.containers.remove(&id); // drop: SIGKILL through the pidfd, reap
                 }
                 if let Some(pod) = self.pods.remove(&sandbox) {
@@ -344,5 +555,46 @@ impl NodeRuntime for LinuxNodeRuntime {
             cpu_throttled_us: s.throttled_ns / 1000,
             memory_working_set_bytes: i64::try_from(s.memory_working_set_bytes).unwrap_or(i64::MAX),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_probes_go_to_the_workload_programs_port_with_the_path_of_their_kind() {
+        let get = ProbeAction::HttpGet { path: "/custom".into(), port: 80 };
+        let at = |kind| probe_target(ProbeTargets::WorkloadProgram, &get, kind, 8081);
+        assert_eq!(at(ProbeKind::Liveness), Some(ProbeTarget::Http { port: 8081, path: "/healthz".into() }));
+        assert_eq!(at(ProbeKind::Readiness), Some(ProbeTarget::Http { port: 8081, path: "/ready".into() }));
+        assert_eq!(at(ProbeKind::Startup), Some(ProbeTarget::Http { port: 8081, path: "/startup".into() }));
+        let tcp = ProbeAction::TcpSocket { port: 5432 };
+        let grpc = ProbeAction::Grpc { port: 9090, service: None };
+        for action in [&tcp, &grpc] {
+            assert_eq!(
+                probe_target(ProbeTargets::WorkloadProgram, action, ProbeKind::Liveness, 8081),
+                Some(ProbeTarget::Tcp { port: 8081 })
+            );
+        }
+        let exec = ProbeAction::Exec { command: vec!["cat".into(), "/tmp/healthy".into()] };
+        assert_eq!(probe_target(ProbeTargets::WorkloadProgram, &exec, ProbeKind::Liveness, 8081), None);
+    }
+
+    #[test]
+    fn told_otherwise_network_probes_use_the_port_and_path_of_the_spec() {
+        let get = ProbeAction::HttpGet { path: "/custom".into(), port: 80 };
+        assert_eq!(
+            probe_target(ProbeTargets::AsSpecified, &get, ProbeKind::Readiness, 8081),
+            Some(ProbeTarget::Http { port: 80, path: "/custom".into() })
+        );
+        let tcp = ProbeAction::TcpSocket { port: 5432 };
+        assert_eq!(
+            probe_target(ProbeTargets::AsSpecified, &tcp, ProbeKind::Liveness, 8081),
+            Some(ProbeTarget::Tcp { port: 5432 })
+        );
+        // A port out of range cannot be probed: the runtime reports a failure.
+        let bad = ProbeAction::TcpSocket { port: 70_000 };
+        assert_eq!(probe_target(ProbeTargets::AsSpecified, &bad, ProbeKind::Liveness, 8081), None);
     }
 }

@@ -81,6 +81,16 @@ mod linux {
         pub loopback_up: bool,
         /// Make `/` recursively private and mount a fresh `/proc` (new mount + PID namespace).
         pub fresh_proc: bool,
+        /// Mount a private tmpfs on `/tmp` (new mount namespace; after `fresh_proc` made `/`
+        /// private, so nothing propagates to the host). The workload program keeps its health
+        /// files there for exec probes.
+        pub private_tmp: bool,
+        /// After joining the namespaces in `join`, fork once more and run the rest (stdio, exec)
+        /// in the grandchild: joining a PID namespace only places the caller's *children* in it.
+        /// The intermediate process waits for the grandchild and exits as it did (128 + signal
+        /// when killed), so its pidfd reports the grandchild's outcome; the grandchild dies with
+        /// it (`PR_SET_PDEATHSIG`). Used for exec probes inside a container.
+        pub fork_exec: bool,
         /// Written to `/proc/self/oom_score_adj`.
         pub oom_score_adj: Option<i64>,
         /// stdout and stderr go here (stdin is `/dev/null`).
@@ -157,6 +167,8 @@ mod linux {
             6 => "write oom_score_adj",
             7 => "redirect stdio",
             8 => "execve",
+            9 => "mount /tmp",
+            10 => "fork into the PID namespace",
             _ => "unknown step",
         }
     }
@@ -188,13 +200,18 @@ mod linux {
         };
         let exec_ptrs = exec_data.as_ref().map(|(p, a, e)| (p.as_ptr(), ptrs(a), ptrs(e)));
         let oom_text = setup.oom_score_adj.map(|v| v.to_string().into_bytes());
-        let devnull = File::open("/dev/null")?;
+        // Read-write: it is stdin and, without a log, stdout and stderr (a read-only stdout makes
+        // every write fail, and `cat` in an exec probe exit 1).
+        let devnull = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
         let (go_read, go_write) = pipe()?;
         let (status_read, status_write) = pipe()?;
         let proc_path = c"/proc";
         let oom_path = c"/proc/self/oom_score_adj";
         let proc_fs = c"proc";
         let root = c"/";
+        let tmp_path = c"/tmp";
+        let tmpfs = c"tmpfs";
+        let tmp_options = c"mode=1777,size=4m";
 
         let mut pidfd: libc::c_int = -1;
         let mut args = CloneArgs {
@@ -225,6 +242,8 @@ mod linux {
                 hostname: setup.hostname.as_deref(),
                 loopback_up: setup.loopback_up,
                 fresh_proc: setup.fresh_proc,
+                private_tmp: setup.private_tmp,
+                fork_exec: setup.fork_exec,
                 oom_text: oom_text.as_deref(),
                 devnull: devnull.as_raw_fd(),
                 log: setup.log.as_ref().map(|f| f.as_raw_fd()),
@@ -233,6 +252,9 @@ mod linux {
                 oom_path: oom_path.as_ptr(),
                 proc_fs: proc_fs.as_ptr(),
                 root: root.as_ptr(),
+                tmp_path: tmp_path.as_ptr(),
+                tmpfs: tmpfs.as_ptr(),
+                tmp_options: tmp_options.as_ptr(),
             };
             // SAFETY: we are the freshly cloned child; see child_after_clone.
             unsafe { child_after_clone(&raw) }
@@ -287,6 +309,8 @@ mod linux {
         hostname: Option<&'a [u8]>,
         loopback_up: bool,
         fresh_proc: bool,
+        private_tmp: bool,
+        fork_exec: bool,
         oom_text: Option<&'a [u8]>,
         devnull: RawFd,
         log: Option<RawFd>,
@@ -295,6 +319,9 @@ mod linux {
         oom_path: *const libc::c_char,
         proc_fs: *const libc::c_char,
         root: *const libc::c_char,
+        tmp_path: *const libc::c_char,
+        tmpfs: *const libc::c_char,
+        tmp_options: *const libc::c_char,
     }
 
     /// Reports `(step, errno)` to the parent and exits.
@@ -329,6 +356,44 @@ mod linux {
                 fail(c, 1);
             }
         }
+        if c.fork_exec {
+            // A raw fork (clone with only SIGCHLD): glibc's fork() would run atfork handlers and
+            // take locks another thread of the backend may have held at clone time.
+            let pid = libc::syscall(
+                libc::SYS_clone,
+                libc::SIGCHLD as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            );
+            if pid < 0 {
+                fail(c, 10);
+            }
+            if pid > 0 {
+                // Intermediate: only the grandchild reports setup failures (it inherited the
+                // status pipe); wait for it — our own child, by pid — and exit as it did.
+                libc::close(c.status_write);
+                let pid = pid as libc::pid_t;
+                let mut status: libc::c_int = 0;
+                loop {
+                    let r = libc::waitpid(pid, &mut status, 0);
+                    if r == pid {
+                        break;
+                    }
+                    if r < 0 && *libc::__errno_location() != libc::EINTR {
+                        libc::_exit(127);
+                    }
+                }
+                if libc::WIFEXITED(status) {
+                    libc::_exit(libc::WEXITSTATUS(status));
+                }
+                libc::_exit(128 + libc::WTERMSIG(status));
+            }
+            // Grandchild, inside the joined PID namespace: die with the intermediate (killed
+            // on a probe timeout).
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        }
         if let Some(name) = c.hostname {
             if libc::sethostname(name.as_ptr().cast(), name.len()) != 0 {
                 fail(c, 2);
@@ -342,6 +407,12 @@ mod linux {
             let flags = (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as libc::c_ulong;
             if libc::mount(c.proc_fs, c.proc_path, c.proc_fs, flags, std::ptr::null()) != 0 {
                 fail(c, 4);
+            }
+        }
+        if c.private_tmp {
+            let flags = (libc::MS_NOSUID | libc::MS_NODEV) as libc::c_ulong;
+            if libc::mount(c.tmpfs, c.tmp_path, c.tmpfs, flags, c.tmp_options.cast()) != 0 {
+                fail(c, 9);
             }
         }
         if c.loopback_up {
@@ -444,6 +515,10 @@ mod linux {
         let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
         r > 0
     }
+
+    /// Every namespace kind a container has (`setns` through a pidfd joins them all at once).
+    pub const CONTAINER_NAMESPACES: i32 =
+        libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWPID | libc::CLONE_NEWNS;
 
     /// Joins the network namespace `netns` on the calling thread.
     pub fn setns_net(netns: &File) -> io::Result<()> {

@@ -474,3 +474,270 @@ fn the_linux_node_runtime_answers_kubelet_commands_with_real_events() {
     drop(host);
     assert_no_leftovers(&[]);
 }
+
+// ---------------------------------------------------------------- executed probes (RunProbe)
+
+mod executed_probes {
+    use super::*;
+    use kubesim_api::ProbeAction;
+    use kubesim_backend_linux::runtime::{LinuxNodeRuntime, LinuxRuntimeConfig, WorkloadProgram};
+    use kubesim_kubelet::probes::ProbeKind;
+    use kubesim_kubelet::runtime::{
+        ContainerId, ContainerRole, NodeRuntime, RuntimeCommand, RuntimeEvent, SandboxId,
+    };
+    use kubesim_workload::{ContainerHealth, ContainerWorkload, HealthTimeline, PodWorkload, ProbeResponse};
+    use sim_core::{SimDuration, SimTime};
+    use std::sync::Arc;
+
+    /// One running container (pod 1, index 0) on a fresh `LinuxNodeRuntime`.
+    pub(super) struct Node {
+        pub(super) rt: LinuxNodeRuntime,
+        pub(super) host: Arc<Host>,
+        pub(super) id: ContainerId,
+        pub(super) netns: String,
+    }
+
+    pub(super) fn node_with(test: &str, workload: ContainerWorkload) -> Option<Node> {
+        let host = Arc::new(real_host(test)?);
+        let mut config = LinuxRuntimeConfig::node("node-a", 2000, 1 << 30);
+        config.program = WorkloadProgram::Path(env!("CARGO_BIN_EXE_ksim-workload").into(), vec![]);
+        let mut rt = LinuxNodeRuntime::new(Arc::clone(&host), config).unwrap();
+        let mut events = Vec::new();
+        let cgroup = kubesim_kubelet::cgroups::pod_cgroup(&kubesim_api::PodSpec::default());
+        let pod = PodWorkload { containers: vec![Arc::new(workload)] };
+        rt.execute(
+            rt.now(),
+            RuntimeCommand::CreateSandbox { sandbox: SandboxId(1), cgroup, workload: Some(Arc::new(pod)) },
+            &mut events,
+        );
+        let id = ContainerId::new(1, 0, 0);
+        let cgroup = ContainerCgroup {
+            cpu_shares: 102,
+            cpu_quota_us: None,
+            cpu_period_us: CFS_PERIOD_US,
+            memory_limit_bytes: None,
+        };
+        rt.execute(
+            rt.now(),
+            RuntimeCommand::StartContainer {
+                container: id,
+                role: ContainerRole::Regular,
+                cgroup,
+                oom_score_adj: 0,
+            },
+            &mut events,
+        );
+        assert!(
+            matches!(
+                events.as_slice(),
+                [RuntimeEvent::SandboxReady { .. }, RuntimeEvent::ContainerStarted { .. }]
+            ),
+            "{events:?} {:?}",
+            rt.take_errors()
+        );
+        // The container joined the pod's network namespace: the leak check watches that one.
+        let pid = container_pid(&host);
+        let netns = netns_link(pid);
+        Some(Node { rt, host, id, netns })
+    }
+
+    /// The pid of the one workload process in our run root (read from its cgroup).
+    fn container_pid(host: &Host) -> u32 {
+        let node = host.run_root().child("node-a").unwrap();
+        let path = node.child("pod-1").unwrap().child("c-0-0").unwrap();
+        let pids = host.driver().procs(&path).unwrap();
+        assert_eq!(pids.len(), 1, "{pids:?}");
+        pids[0]
+    }
+
+    impl Node {
+        /// Sends `RunProbe` and checks it returns at once (no result yet for a live container).
+        pub(super) fn start_probe(&mut self, kind: ProbeKind, action: ProbeAction, timeout: Duration) {
+            let mut events = Vec::new();
+            let t0 = Instant::now();
+            let cmd = RuntimeCommand::RunProbe {
+                container: self.id,
+                kind,
+                action,
+                timeout: SimDuration::from_nanos(timeout.as_nanos() as u64),
+            };
+            self.rt.execute(self.rt.now(), cmd, &mut events);
+            assert!(t0.elapsed() < Duration::from_millis(100), "RunProbe blocked for {:?}", t0.elapsed());
+            assert!(events.is_empty(), "{events:?}");
+        }
+
+        /// Polls until the probe's result arrives: (success, completion time, waited).
+        pub(super) fn await_result(&mut self, kind: ProbeKind) -> (bool, SimTime, Duration) {
+            let t0 = Instant::now();
+            let mut events = Vec::new();
+            loop {
+                self.rt.poll(&mut events);
+                if let Some(RuntimeEvent::ProbeResult { container, kind: k, success, at }) = events.pop() {
+                    assert_eq!((container, k), (self.id, kind));
+                    assert!(events.is_empty(), "{events:?}");
+                    return (success, at, t0.elapsed());
+                }
+                assert!(events.is_empty(), "{events:?}");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "no probe result: {:?}",
+                    self.rt.take_errors()
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+
+        pub(super) fn probe(&mut self, kind: ProbeKind, action: ProbeAction, timeout: Duration) -> bool {
+            self.start_probe(kind, action, timeout);
+            self.await_result(kind).0
+        }
+
+        pub(super) fn finish(mut self) {
+            let mut events = Vec::new();
+            self.rt.execute(
+                self.rt.now(),
+                RuntimeCommand::RemoveSandbox { sandbox: SandboxId(1) },
+                &mut events,
+            );
+            assert!(self.rt.take_errors().is_empty());
+            assert_eq!(self.rt.probes_in_flight(), 0);
+            drop(self.rt);
+            drop(self.host);
+            assert_no_leftovers(&[self.netns]);
+        }
+    }
+
+    fn exec(cmd: &[&str]) -> ProbeAction {
+        ProbeAction::Exec { command: cmd.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn an_http_readiness_probe_goes_to_the_programs_ready_endpoint_and_is_collected_by_poll() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = ContainerWorkload::idle();
+        // Not ready for the first 800 ms; liveness always fine.
+        w.health.readiness = HealthTimeline::healthy_after(SimDuration::from_millis(800));
+        let Some(mut n) = node_with("executed http probe", w) else { return };
+        // The spec's path and port are not used: the program answers /ready on 8080 + index.
+        let get = ProbeAction::HttpGet { path: "/not-served".into(), port: 80 };
+        let t0 = Instant::now();
+        let mut outcomes = Vec::new();
+        loop {
+            n.start_probe(ProbeKind::Readiness, get.clone(), Duration::from_secs(1));
+            let (ok, at, _) = n.await_result(ProbeKind::Readiness);
+            assert!(at <= n.rt.now());
+            outcomes.push(ok);
+            if ok {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "never ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        say!("  readiness outcomes {outcomes:?}, ready after {:?}", t0.elapsed());
+        assert!(!outcomes[0], "not ready at first");
+        assert!(n.probe(ProbeKind::Liveness, get.clone(), Duration::from_secs(1)), "/healthz answers 200");
+        n.finish();
+    }
+
+    #[test]
+    fn a_tcp_probe_connects_to_the_program_and_a_probe_of_a_stopped_container_fails_at_once() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut n) = node_with("executed tcp probe", ContainerWorkload::idle()) else { return };
+        let tcp = ProbeAction::TcpSocket { port: 9999 };
+        let t0 = Instant::now();
+        while !n.probe(ProbeKind::Liveness, tcp.clone(), Duration::from_millis(500)) {
+            assert!(t0.elapsed() < Duration::from_secs(5), "the program never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        say!("  tcp probe succeeded after {:?}", t0.elapsed());
+        // Stop it (SIGTERM: the idle program exits 143) and collect the exit.
+        let mut events = Vec::new();
+        n.rt.execute(
+            n.rt.now(),
+            RuntimeCommand::StopContainer { container: n.id, timeout: SimDuration::from_secs(2) },
+            &mut events,
+        );
+        let t0 = Instant::now();
+        while !events.iter().any(|e| matches!(e, RuntimeEvent::ContainerExited { .. })) {
+            assert!(t0.elapsed() < Duration::from_secs(5));
+            n.rt.poll_for(Duration::from_millis(50), &mut events);
+        }
+        events.clear();
+        let cmd = RuntimeCommand::RunProbe {
+            container: n.id,
+            kind: ProbeKind::Liveness,
+            action: tcp,
+            timeout: SimDuration::from_secs(1),
+        };
+        n.rt.execute(n.rt.now(), cmd, &mut events);
+        assert!(
+            matches!(events.as_slice(), [RuntimeEvent::ProbeResult { success: false, .. }]),
+            "{events:?}"
+        );
+        n.finish();
+    }
+
+    #[test]
+    fn an_exec_probe_runs_inside_the_container_and_flips_when_liveness_goes_bad() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = ContainerWorkload::idle();
+        w.health = ContainerHealth {
+            liveness: HealthTimeline::default()
+                .then_at(SimDuration::from_millis(1500), ProbeResponse::UNHEALTHY),
+            ..ContainerHealth::default()
+        };
+        let host_tmp_before = std::path::Path::new("/tmp/healthy").exists();
+        let Some(mut n) = node_with("executed exec probe", w) else { return };
+        let cat = exec(&["cat", "/tmp/healthy"]);
+        // Inside the container: its PID namespace (small pids), its hostname (the pod's), its /tmp.
+        let inside =
+            exec(&["sh", "-c", "test $$ -lt 100 && test \"$(hostname)\" = pod-1 && test -e /tmp/ready"]);
+        assert!(n.probe(ProbeKind::Liveness, inside, Duration::from_secs(2)), "{:?}", n.rt.take_errors());
+        let (ok, _, took) = {
+            n.start_probe(ProbeKind::Liveness, cat.clone(), Duration::from_secs(2));
+            n.await_result(ProbeKind::Liveness)
+        };
+        say!("  cat /tmp/healthy while healthy: {ok} after {took:?}");
+        assert!(ok);
+        assert!(!n.probe(ProbeKind::Liveness, exec(&["false"]), Duration::from_secs(2)), "exit 1 fails");
+        let t0 = Instant::now();
+        while n.probe(ProbeKind::Liveness, cat.clone(), Duration::from_secs(2)) {
+            assert!(t0.elapsed() < Duration::from_secs(5), "still healthy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        say!("  cat /tmp/healthy failed {:?} after the first check", t0.elapsed());
+        // Readiness stays good, and nothing reached the host's /tmp.
+        assert!(n.probe(ProbeKind::Readiness, exec(&["cat", "/tmp/ready"]), Duration::from_secs(2)));
+        assert_eq!(std::path::Path::new("/tmp/healthy").exists(), host_tmp_before);
+        n.finish();
+    }
+
+    #[test]
+    fn an_exec_probe_that_outlives_its_timeout_fails_and_is_killed() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut n) = node_with("executed exec probe timeout", ContainerWorkload::idle()) else { return };
+        let asked = n.rt.now();
+        n.start_probe(ProbeKind::Liveness, exec(&["sleep", "5"]), Duration::from_millis(300));
+        let (ok, at, waited) = n.await_result(ProbeKind::Liveness);
+        say!(
+            "  sleep 5 with a 300 ms timeout: {ok} at +{:?}, after {waited:?}",
+            at.saturating_duration_since(asked)
+        );
+        assert!(!ok);
+        assert!(at.saturating_duration_since(asked) >= SimDuration::from_millis(300));
+        assert!(waited < Duration::from_secs(2), "{waited:?}");
+        // Only the workload is left in the container's cgroup: the probe processes are gone.
+        let t0 = Instant::now();
+        loop {
+            let path =
+                n.host.run_root().child("node-a").unwrap().child("pod-1").unwrap().child("c-0-0").unwrap();
+            let pids = n.host.driver().procs(&path).unwrap();
+            if pids.len() == 1 {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(2), "probe processes left: {pids:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        n.finish();
+    }
+}

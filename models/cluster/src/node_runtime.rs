@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use kubesim_api::Node;
 use kubesim_kubelet::{ContainerId, NodeRuntime, RuntimeEvent};
-use kubesim_runtime_sim::{ContainerUsage, ImageCatalog, SimNodeRuntime};
+use kubesim_runtime_sim::SimNodeRuntime;
+pub use kubesim_runtime_sim::{ContainerUsage, ImageCatalog};
 use sim_core::{RngStreams, SimDuration, SimTime};
 
 use crate::config::ClusterConfig;

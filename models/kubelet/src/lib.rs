@@ -8,9 +8,9 @@
 //! |---|---|---|
 //! | [`qos`] | QoS class, `oom_score_adj` | `helper/qos`, `kubelet/qos/policy.go` |
 //! | [`cgroups`] | shares, v2 weight (linear/quadratic), CFS quota, memory limit, pod-level values | `cm/helpers_linux.go`, runc |
-//! | [`probes`] | analytic probe workers (next result change from the health timeline) and the per-period oracle | `prober/worker.go`, `prober_manager.go` |
+//! | [`probes`] | analytic probe workers (next result change from the health timeline), the per-period oracle, and per-period workers whose probes a runtime executes | `prober/worker.go`, `prober_manager.go` |
 //! | [`backoff`] | CrashLoopBackOff state per container (10 s doubling to 300 s, reset after 10 min) | `kuberuntime :: doBackOff`, `flowcontrol.Backoff` |
-//! | [`runtime`] | draft `NodeRuntime` trait (six CRI-like verbs) and inbound `RuntimeEvent`s | CRI |
+//! | [`runtime`] | `NodeRuntime` trait (six CRI-like commands, `RunProbe` included) and inbound `RuntimeEvent`s | CRI |
 //! | [`termination`] | grace period, preStop, SIGTERM then SIGKILL timing, exit codes | `killContainer` |
 
 #![warn(missing_docs, unreachable_pub)]
@@ -27,7 +27,9 @@ pub mod termination;
 pub use backoff::{BackoffConfig, CrashLoopBackoff, RestartDecision};
 pub use kubelet::{Kubelet, KubeletConfig, KubeletEffect, KubeletInput, ProbeMode, TimerToken};
 pub use probes::NaiveProbes;
-pub use probes::{ContainerProbes, ProbeKind, ProbeResult, ProbeSpec, ProbeTransition};
+pub use probes::{
+    ContainerProbes, ExecutedProbes, ProbeKind, ProbeRequest, ProbeResult, ProbeSpec, ProbeTransition,
+};
 pub use qos::{pod_qos, QosClass};
 pub use runtime::{
     ContainerId, ContainerRole, ImagePullError, NodeRuntime, RuntimeCommand, RuntimeEvent, SandboxId,

@@ -7,7 +7,11 @@
 //! by walking the container's [`HealthTimeline`] segment by segment: a probe whose outcome never
 //! changes costs one O(1) query and no events, whatever its period. [`naive`] ticks every period
 //! and is kept as the oracle (and as a debugging mode); a property test asserts both give
-//! identical transition logs.
+//! identical transition logs. [`NaiveProbes`] is the same oracle as an incremental state machine,
+//! split in the two halves of `doProbe` — which ticks are due ([`NaiveProbes::due`]) and what one
+//! outcome does ([`NaiveProbes::apply`]) — so that [`ExecutedProbes`] can put a real runtime
+//! between them: the kubelet asks the runtime to run each due probe and applies the outcome when
+//! it comes back (the real Linux backend probes over HTTP, TCP or exec).
 //!
 //! Semantics per tick (reference §4.2–4.3), for a running container:
 //! * ticks fall at `tick_origin + k·period` (the origin is when the kubelet created the workers);
@@ -30,7 +34,7 @@
 //! The post-kubelet-restart jitter (`rand·period` sleep) and manual readiness triggers are not
 //! modelled.
 
-use kubesim_api::Probe;
+use kubesim_api::{Probe, ProbeAction};
 use kubesim_workload::{ContainerHealth, HealthTimeline};
 use sim_core::{SimDuration, SimTime};
 
@@ -62,7 +66,15 @@ impl ProbeKind {
         }
     }
 
-    fn timeline(self, health: &ContainerHealth) -> &HealthTimeline {
+    /// Whether one probe of this kind, run `since_start` after the container started, passes
+    /// against the workload's health: the endpoint is healthy and answers within `timeout`. (What
+    /// the per-period workers and the simulated runtime's executed probes both evaluate.)
+    pub fn succeeds(self, health: &ContainerHealth, since_start: SimDuration, timeout: SimDuration) -> bool {
+        self.timeline(health).at(since_start).succeeds_within(timeout)
+    }
+
+    /// The health timeline this kind of probe sees.
+    pub fn timeline(self, health: &ContainerHealth) -> &HealthTimeline {
         match self {
             ProbeKind::Startup => &health.startup,
             ProbeKind::Liveness => &health.liveness,
@@ -593,10 +605,27 @@ impl NaiveProbes {
         self.ticks_run
     }
 
-    /// Runs every worker tick at exactly `now` (startup, liveness, readiness order).
+    /// Runs every worker tick at exactly `now` (startup, liveness, readiness order), probing the
+    /// health timeline: [`due`](Self::due), then [`apply`](Self::apply) for each probe run.
     pub fn tick(&mut self, now: SimTime, health: &ContainerHealth) -> Vec<ProbeTransition> {
         let mut out = Vec::new();
-        let Some(mut inst) = self.instance else { return out };
+        let Some(inst) = self.instance else { return out };
+        for kind in self.due(now).into_iter().flatten() {
+            let Some(spec) = self.specs[kind.index()] else { continue };
+            let success = kind.succeeds(health, now - inst.start, spec.timeout);
+            out.extend(self.apply(kind, success, now));
+        }
+        out
+    }
+
+    /// The first half of `doProbe` for every worker whose tick falls at exactly `now`: consumes
+    /// those ticks and returns the kinds that get as far as running their probe (in startup,
+    /// liveness, readiness order) — not on hold, past `initialDelaySeconds`, not gated by the
+    /// startup probe (which gates the others until strictly after its Success, and stops once it
+    /// has one). Nothing is returned once the instance has stopped.
+    pub fn due(&mut self, now: SimTime) -> [Option<ProbeKind>; 3] {
+        let mut out = [None; 3];
+        let Some(inst) = self.instance else { return out };
         if now >= inst.stopped_at.unwrap_or(SimTime::MAX) {
             return out;
         }
@@ -608,43 +637,59 @@ impl NaiveProbes {
             }
             self.next_k[i] += 1;
             self.ticks_run += 1;
-            let st = &mut self.state[i];
-            if st.on_hold || now - inst.start < spec.initial_delay {
+            if self.state[i].on_hold || now - inst.start < spec.initial_delay {
                 continue;
             }
             let started = !has_startup || inst.started_at.is_some_and(|s| s < now);
             if has_startup && started == (kind == ProbeKind::Startup) {
                 continue;
             }
-            let outcome = if kind.timeline(health).at(now - inst.start).succeeds_within(spec.timeout) {
-                ProbeResult::Success
-            } else {
-                ProbeResult::Failure
-            };
-            if outcome == st.last {
-                st.run = st.run.saturating_add(1);
-            } else {
-                st.last = outcome;
-                st.run = 1;
-            }
-            if st.run < spec.threshold(outcome) {
-                continue;
-            }
-            if st.cached != Some(outcome) {
-                st.cached = Some(outcome);
-                out.push(ProbeTransition { at: now, kind, result: outcome });
-                if kind == ProbeKind::Startup && outcome == ProbeResult::Success {
-                    inst.started_at = Some(now);
-                }
-            }
-            if kind == ProbeKind::Startup || (kind == ProbeKind::Liveness && outcome == ProbeResult::Failure)
-            {
-                st.on_hold = true;
-                st.run = 0;
+            out[i] = Some(kind);
+        }
+        out
+    }
+
+    /// The second half of `doProbe`: one outcome of `kind`'s probe, observed at `at`, moves the
+    /// run counter and, once a threshold is reached, the cached result (liveness Failure and any
+    /// startup result put the worker on hold; a startup Success lets the other workers probe
+    /// from the next tick strictly after `at`). Returns the cached-result change, if any.
+    /// Ignored (`None`) without a running instance or a worker of that kind.
+    pub fn apply(&mut self, kind: ProbeKind, success: bool, at: SimTime) -> Option<ProbeTransition> {
+        let i = kind.index();
+        let spec = self.specs[i]?;
+        let inst = self.instance.as_mut()?;
+        if at >= inst.stopped_at.unwrap_or(SimTime::MAX) {
+            return None;
+        }
+        let outcome = if success { ProbeResult::Success } else { ProbeResult::Failure };
+        let st = &mut self.state[i];
+        if outcome == st.last {
+            st.run = st.run.saturating_add(1);
+        } else {
+            st.last = outcome;
+            st.run = 1;
+        }
+        if st.run < spec.threshold(outcome) {
+            return None;
+        }
+        let mut change = None;
+        if st.cached != Some(outcome) {
+            st.cached = Some(outcome);
+            change = Some(ProbeTransition { at, kind, result: outcome });
+            if kind == ProbeKind::Startup && outcome == ProbeResult::Success {
+                inst.started_at = Some(at);
             }
         }
-        self.instance = Some(inst);
-        out
+        if kind == ProbeKind::Startup || (kind == ProbeKind::Liveness && outcome == ProbeResult::Failure) {
+            st.on_hold = true;
+            st.run = 0;
+        }
+        change
+    }
+
+    /// The spec of `kind`'s worker, if the container has that probe.
+    pub fn spec(&self, kind: ProbeKind) -> Option<ProbeSpec> {
+        self.specs[kind.index()]
     }
 
     /// The cached result of `kind`.
@@ -662,6 +707,144 @@ impl NaiveProbes {
     pub fn ready(&self) -> bool {
         self.started()
             && (self.specs[2].is_none() || self.result(ProbeKind::Readiness) == Some(ProbeResult::Success))
+    }
+}
+
+/// One probe the runtime must run now (the kubelet turns it into
+/// [`RuntimeCommand::RunProbe`](crate::runtime::RuntimeCommand::RunProbe)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeRequest {
+    /// Which probe.
+    pub kind: ProbeKind,
+    /// What to run (from the container's probe in the pod spec).
+    pub action: ProbeAction,
+    /// `timeoutSeconds`: a probe that has not answered by then fails.
+    pub timeout: SimDuration,
+}
+
+/// Per-period probe workers whose probes a runtime executes ([`ProbeMode::Executed`]
+/// (crate::ProbeMode::Executed)): the same ticks and gating as [`NaiveProbes`] — which it wraps,
+/// so the threshold logic exists once — but each probe that is due becomes a [`ProbeRequest`]
+/// ([`start_due`](Self::start_due)) and its outcome is applied when the runtime reports it
+/// ([`finish`](Self::finish)).
+///
+/// A worker has at most one probe in flight, as upstream's worker goroutine blocks in `doProbe`:
+/// a tick that comes while the previous probe of that worker has not answered is skipped (Go's
+/// ticker would deliver one late tick as soon as the probe returns: a simplification). A new
+/// container instance forgets what was in flight, so a late answer for the old instance cannot
+/// count.
+/// Workers rebuilt by a restarted kubelet discard the answers still due to the old workers
+/// ([`discard_answers_due_to`](Self::discard_answers_due_to)): the runtime answers one worker's
+/// probes in the order they were asked for, so the next answers are those.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutedProbes {
+    workers: NaiveProbes,
+    /// The probe actions, kept per worker (the only part of the pod spec needed later).
+    actions: [Option<ProbeAction>; 3],
+    in_flight: [bool; 3],
+    /// Answers still due to requests of workers this one replaced, to be dropped.
+    stale: [u32; 3],
+}
+
+impl ExecutedProbes {
+    /// Workers ticking from `tick_origin`, one per `(spec, action)` given (startup, liveness,
+    /// readiness).
+    pub fn new(tick_origin: SimTime, probes: [Option<(ProbeSpec, ProbeAction)>; 3]) -> Self {
+        let specs = [0, 1, 2].map(|i| probes[i].as_ref().map(|(s, _)| *s));
+        ExecutedProbes {
+            workers: NaiveProbes::new(tick_origin, specs[0], specs[1], specs[2]),
+            actions: probes.map(|p| p.map(|(_, a)| a)),
+            in_flight: [false; 3],
+            stale: [0; 3],
+        }
+    }
+
+    /// These workers replace `previous` (a kubelet restart) for the same running instance: the
+    /// answers to `previous`'s probes still in flight will arrive, and must not count here.
+    pub fn discard_answers_due_to(&mut self, previous: &ExecutedProbes) {
+        for i in 0..3 {
+            self.stale[i] = previous.stale[i].saturating_add(u32::from(previous.in_flight[i]));
+        }
+    }
+
+    /// A new container instance started at `at`.
+    pub fn container_started(&mut self, at: SimTime) {
+        self.workers.container_started(at);
+        self.in_flight = [false; 3];
+        self.stale = [0; 3];
+    }
+
+    /// The instance stopped at `at`.
+    pub fn container_stopped(&mut self, at: SimTime) {
+        self.workers.container_stopped(at);
+    }
+
+    /// The next tick of any worker while the instance runs.
+    pub fn next_tick(&self) -> Option<SimTime> {
+        self.workers.next_tick()
+    }
+
+    /// Consumes the ticks at exactly `now` and returns the probes to run (startup, liveness,
+    /// readiness order), marking them in flight.
+    pub fn start_due(&mut self, now: SimTime) -> Vec<ProbeRequest> {
+        let mut out = Vec::new();
+        for kind in self.workers.due(now).into_iter().flatten() {
+            let i = kind.index();
+            let (Some(spec), Some(action)) = (self.workers.spec(kind), &self.actions[i]) else { continue };
+            if self.in_flight[i] {
+                continue;
+            }
+            self.in_flight[i] = true;
+            out.push(ProbeRequest { kind, action: action.clone(), timeout: spec.timeout });
+        }
+        out
+    }
+
+    /// The runtime reports one outcome of `kind`'s probe, completed at `at`. Applied only if that
+    /// worker has a probe in flight and no replaced worker's answer is still due (otherwise it is
+    /// a stale answer: `None`).
+    pub fn finish(&mut self, kind: ProbeKind, success: bool, at: SimTime) -> Option<ProbeTransition> {
+        let stale = &mut self.stale[kind.index()];
+        if *stale > 0 {
+            *stale -= 1;
+            return None;
+        }
+        let flight = &mut self.in_flight[kind.index()];
+        if !*flight {
+            return None;
+        }
+        *flight = false;
+        self.workers.apply(kind, success, at)
+    }
+
+    /// True while a probe of `kind` awaits its outcome.
+    pub fn in_flight(&self, kind: ProbeKind) -> bool {
+        self.in_flight[kind.index()]
+    }
+
+    /// The action of `kind`'s probe.
+    pub fn action(&self, kind: ProbeKind) -> Option<&ProbeAction> {
+        self.actions[kind.index()].as_ref()
+    }
+
+    /// Probe ticks run so far.
+    pub fn ticks_run(&self) -> u64 {
+        self.workers.ticks_run()
+    }
+
+    /// The cached result of `kind`.
+    pub fn result(&self, kind: ProbeKind) -> Option<ProbeResult> {
+        self.workers.result(kind)
+    }
+
+    /// Running, and startup Success or no startup probe.
+    pub fn started(&self) -> bool {
+        self.workers.started()
+    }
+
+    /// Started, and readiness Success or no readiness probe.
+    pub fn ready(&self) -> bool {
+        self.workers.ready()
     }
 }
 
@@ -907,6 +1090,134 @@ mod tests {
             let a = analytic(origin, specs, &instances);
             let n = simulate(origin, specs, &instances);
             prop_assert_eq!(a, n);
+        }
+    }
+
+    /// Runs executed workers over instances the way a kubelet with a runtime that answers at once
+    /// from the health timeline would: at each tick, ask for the due probes, answer each.
+    fn executed(
+        origin: SimTime,
+        specs: [Option<ProbeSpec>; 3],
+        instances: &[InstanceRun],
+    ) -> Vec<ProbeTransition> {
+        let action = || ProbeAction::Exec { command: vec!["cat".into(), "/tmp/healthy".into()] };
+        let mut p = ExecutedProbes::new(origin, specs.map(|s| s.map(|s| (s, action()))));
+        let mut out = Vec::new();
+        for inst in instances {
+            p.container_started(inst.start);
+            p.container_stopped(inst.stop);
+            while let Some(now) = p.next_tick() {
+                for req in p.start_due(now) {
+                    assert_eq!(req.action, action());
+                    let ok = req.kind.succeeds(&inst.health, now - inst.start, req.timeout);
+                    out.extend(p.finish(req.kind, ok, now));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn executed_workers_ask_for_a_probe_per_due_tick_and_count_its_answer() {
+        // Readiness period 10 s, success 1: tick 0 → one request, its success sets Success.
+        let spec = ProbeSpec::DEFAULT;
+        let get = ProbeAction::HttpGet { path: "/ready".into(), port: 8080 };
+        let mut p = ExecutedProbes::new(at(0), [None, None, Some((spec, get.clone()))]);
+        p.container_started(at(0));
+        assert_eq!(p.next_tick(), Some(at(0)));
+        let reqs = p.start_due(at(0));
+        assert_eq!(reqs, vec![ProbeRequest { kind: ProbeKind::Readiness, action: get, timeout: s(1) }]);
+        assert!(p.in_flight(ProbeKind::Readiness));
+        assert!(!p.ready());
+        assert_eq!(
+            p.finish(ProbeKind::Readiness, true, at(0)),
+            Some(tr(0, ProbeKind::Readiness, ProbeResult::Success))
+        );
+        assert!(p.ready());
+        assert_eq!(p.next_tick(), Some(at(10)));
+    }
+
+    #[test]
+    fn a_tick_while_the_last_probe_is_unanswered_is_skipped_and_stale_answers_are_ignored() {
+        // Liveness period 1 s, threshold 1. The probe of tick 0 answers only after tick 1: tick 1
+        // asks for nothing (the worker is busy), the late Failure still counts (it is the answer
+        // the worker awaited) and kills. An answer nobody awaits changes nothing.
+        let spec = ProbeSpec { period: s(1), failure_threshold: 1, ..ProbeSpec::DEFAULT };
+        let tcp = ProbeAction::TcpSocket { port: 80 };
+        let mut p = ExecutedProbes::new(at(0), [None, Some((spec, tcp)), None]);
+        p.container_started(at(0));
+        assert_eq!(p.start_due(at(0)).len(), 1);
+        assert!(p.start_due(at(1)).is_empty(), "busy: tick 1 skipped");
+        assert_eq!(p.ticks_run(), 2);
+        let late = SimTime::from_millis(1500);
+        let t = p.finish(ProbeKind::Liveness, false, late).unwrap();
+        assert_eq!((t.at, t.result), (late, ProbeResult::Failure));
+        assert!(t.kills_container());
+        assert_eq!(p.finish(ProbeKind::Liveness, false, at(2)), None, "nothing in flight");
+        // A restart forgets the probe in flight: its late answer cannot count for the new instance.
+        p.container_stopped(at(3));
+        p.container_started(at(4));
+        assert_eq!(p.start_due(at(4)).len(), 1);
+        p.container_stopped(SimTime::from_millis(4500));
+        p.container_started(at(5));
+        assert_eq!(p.finish(ProbeKind::Liveness, false, at(5)), None);
+        assert_eq!(p.result(ProbeKind::Liveness), Some(ProbeResult::Success));
+    }
+
+    #[test]
+    fn the_per_period_workers_split_into_due_and_apply_give_the_same_results_as_tick() {
+        // Startup period 5 s (threshold 2) gates readiness; healthy from 12 s.
+        let startup = ProbeSpec { period: s(5), failure_threshold: 10, ..ProbeSpec::DEFAULT };
+        let health = ContainerHealth::uniform(HealthTimeline::healthy_after(s(12)));
+        let mut a = NaiveProbes::new(at(0), Some(startup), None, Some(ProbeSpec::DEFAULT));
+        let mut b = a.clone();
+        a.container_started(at(0));
+        b.container_started(at(0));
+        let mut by_tick = Vec::new();
+        let mut by_halves = Vec::new();
+        while let Some(now) = a.next_tick().filter(|t| *t <= at(60)) {
+            by_tick.extend(a.tick(now, &health));
+            assert_eq!(b.next_tick(), Some(now));
+            for kind in b.due(now).into_iter().flatten() {
+                let ok = kind.succeeds(&health, now - at(0), b.spec(kind).unwrap().timeout);
+                by_halves.extend(b.apply(kind, ok, now));
+            }
+        }
+        // Startup: ticks 0, 5, 10 fail, 15 succeeds; readiness: tick 20 (strictly after 15).
+        assert_eq!(
+            by_tick,
+            vec![
+                tr(15, ProbeKind::Startup, ProbeResult::Success),
+                tr(20, ProbeKind::Readiness, ProbeResult::Success)
+            ]
+        );
+        assert_eq!(by_halves, by_tick);
+        assert_eq!(a, b);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn executed_workers_answered_from_the_timeline_match_the_per_period_oracle(
+            startup in prop::option::of(arb_spec(ProbeKind::Startup)),
+            liveness in prop::option::of(arb_spec(ProbeKind::Liveness)),
+            readiness in prop::option::of(arb_spec(ProbeKind::Readiness)),
+            origin_ms in 0u64..10_000,
+            runs in prop::collection::vec((0u64..15_000, 1_000u64..120_000, arb_health()), 1..4),
+        ) {
+            let origin = SimTime::from_millis(origin_ms);
+            let mut t = origin_ms;
+            let instances: Vec<InstanceRun> = runs
+                .into_iter()
+                .map(|(gap, len, health)| {
+                    let start = t + gap;
+                    t = start + len;
+                    InstanceRun { start: SimTime::from_millis(start), stop: SimTime::from_millis(t), health }
+                })
+                .collect();
+            let specs = [startup, liveness, readiness];
+            prop_assert_eq!(executed(origin, specs, &instances), simulate(origin, specs, &instances));
         }
     }
 }

@@ -13,12 +13,13 @@
 //! instance number). A restart is a new instance, hence a new id, which is what resets probe holds
 //! and initial results upstream.
 //!
-//! Commands (five, CRI-like): create sandbox, pull image, start container, stop container (SIGTERM,
-//! SIGKILL after a timeout, as CRI `StopContainer`), remove sandbox.
+//! Commands (six, CRI-like): create sandbox, pull image, start container, stop container (SIGTERM,
+//! SIGKILL after a timeout, as CRI `StopContainer`), remove sandbox, and run one probe (only in
+//! [`crate::ProbeMode::Executed`]; otherwise the kubelet computes probe results itself).
 
 use std::sync::Arc;
 
-use kubesim_api::PullPolicy;
+use kubesim_api::{ProbeAction, PullPolicy};
 use kubesim_workload::PodWorkload;
 use sim_core::{SimDuration, SimTime};
 
@@ -111,6 +112,20 @@ pub enum RuntimeCommand {
         /// Which.
         sandbox: SandboxId,
     },
+    /// Run one probe of a running container ([`crate::ProbeMode::Executed`]); answered by one
+    /// [`RuntimeEvent::ProbeResult`] stamped with the instant the probe completed (a probe that
+    /// does not answer within `timeout`, or of a container that is not running, fails). The
+    /// runtime must not block the caller for the probe's duration.
+    RunProbe {
+        /// Which container instance.
+        container: ContainerId,
+        /// Which probe (the answer carries it back).
+        kind: crate::probes::ProbeKind,
+        /// What to run: `httpGet`, `tcpSocket`, `exec` (or `grpc`), from the pod spec.
+        action: ProbeAction,
+        /// `timeoutSeconds`.
+        timeout: SimDuration,
+    },
 }
 
 /// Why an image pull failed.
@@ -186,7 +201,7 @@ pub enum RuntimeEvent {
         /// When.
         at: SimTime,
     },
-    /// A probe ran (real backend only; the simulated kubelet computes probe results analytically).
+    /// A probe asked for by [`RuntimeCommand::RunProbe`] completed.
     ProbeResult {
         /// Which container.
         container: ContainerId,

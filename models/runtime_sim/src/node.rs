@@ -8,7 +8,8 @@
 //! at a seeded rate) and its OOM kill (first instant the working-set curve exceeds the memory
 //! limit, [`crate::memory::oom_time`]). A stop request plans SIGTERM/SIGKILL with
 //! [`kubesim_kubelet::termination`] and the workload's SIGTERM reaction. Nothing is polled: a
-//! steady container costs no events after it starts.
+//! steady container costs no events after it starts. A `RunProbe` (the kubelet's executed-probe
+//! mode) is answered at once from the container's health timeline.
 //!
 //! Because an event is planned before it happens, a later command can supersede it (a container
 //! killed before its planned crash). [`NodeRuntime::commit`] drops such stale events when they
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use kubesim_api::PullPolicy;
 use kubesim_kubelet::cgroups::ContainerCgroup;
+use kubesim_kubelet::probes::ProbeKind;
 use kubesim_kubelet::runtime::{
     ContainerId, ContainerRole, ContainerStats, ImagePullError, NodeRuntime, RuntimeCommand, RuntimeError,
     RuntimeEvent, SandboxId,
@@ -333,6 +335,16 @@ impl SimNodeRuntime {
         self.containers.insert(container, Container { workload, start, exit, cgroup });
     }
 
+    /// One executed probe at `now`: the container's health timeline decides, whatever the action
+    /// (HTTP, TCP, exec all stand for "the application answers healthy in time"), exactly as the
+    /// kubelet's own per-period workers evaluate it. A container that is not running (not started
+    /// yet, exited, removed) fails.
+    fn probe(&self, now: SimTime, container: ContainerId, kind: ProbeKind, timeout: SimDuration) -> bool {
+        let Some(c) = self.containers.get(&container) else { return false };
+        let running = c.start <= now && c.exit.is_none_or(|e| e.at > now);
+        running && kind.succeeds(&c.workload.health, now - c.start, timeout)
+    }
+
     fn stop(
         &mut self,
         now: SimTime,
@@ -377,6 +389,10 @@ impl NodeRuntime for SimNodeRuntime {
             }
             RuntimeCommand::StopContainer { container, timeout } => {
                 self.stop(now, container, timeout, events)
+            }
+            RuntimeCommand::RunProbe { container, kind, timeout, .. } => {
+                let success = self.probe(now, container, kind, timeout);
+                events.push(RuntimeEvent::ProbeResult { container, kind, success, at: now });
             }
             RuntimeCommand::RemoveSandbox { sandbox } => {
                 self.sandboxes.remove(&sandbox);

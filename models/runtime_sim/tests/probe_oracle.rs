@@ -153,3 +153,91 @@ fn a_hanging_container_gives_the_same_log_in_both_modes_at_a_fraction_of_the_eve
     assert_eq!(restarts, 3, "{fast:#?}");
     assert!(fast_events * 5 < slow_events, "{fast_events} vs {slow_events}");
 }
+
+// ---------------------------------------------------------------- executed probes
+//
+// The kubelet in `ProbeMode::Executed` asks the runtime to run every due probe
+// (`RuntimeCommand::RunProbe`) and applies the `RuntimeEvent::ProbeResult` that comes back; the
+// simulated runtime answers from the same health timeline at the same instant. Apart from that
+// probe traffic, everything observable must be what the other two modes produce.
+
+/// The log without the executed-probe commands (the only effects the modes may differ in).
+fn without_probe_traffic(
+    log: Vec<(SimTime, String, KubeletEffect)>,
+) -> Vec<(SimTime, String, KubeletEffect)> {
+    log.into_iter()
+        .filter(|(_, _, e)| {
+            !matches!(e, KubeletEffect::Runtime(kubesim_kubelet::RuntimeCommand::RunProbe { .. }))
+        })
+        .collect()
+}
+
+/// `RunProbe` commands in a log: (time, container instance, kind).
+fn probe_runs(log: &[(SimTime, String, KubeletEffect)]) -> Vec<(SimTime, u64, kubesim_kubelet::ProbeKind)> {
+    log.iter()
+        .filter_map(|(t, _, e)| match e {
+            KubeletEffect::Runtime(kubesim_kubelet::RuntimeCommand::RunProbe { container, kind, .. }) => {
+                Some((*t, container.0, *kind))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn executed_probes_give_the_same_kubelet_log_as_per_period_and_analytic_probes(
+        cases in prop::collection::vec(arb_pod(), 1..4),
+    ) {
+        let (executed, executed_events) = run(&cases, ProbeMode::Executed);
+        let (per_period, per_period_events) = run(&cases, ProbeMode::PerPeriod);
+        let (analytic, _) = run(&cases, ProbeMode::Analytic);
+        let runs = probe_runs(&executed).len() as u64;
+        let executed = without_probe_traffic(executed);
+        prop_assert_eq!(&executed, &per_period);
+        prop_assert_eq!(&executed, &analytic);
+        // Same ticks; one extra event per probe run (its result).
+        prop_assert_eq!(executed_events, per_period_events + runs);
+    }
+}
+
+#[test]
+fn a_hanging_container_is_restarted_at_the_same_instants_when_the_runtime_runs_the_probes() {
+    // Healthy after 7 s, hangs at 300 s: startup (period 2 s) succeeds at the first tick ≥ 7 s,
+    // readiness follows, liveness (period 5 s, threshold 3) kills ~10 s after each hang.
+    let case = PodCase {
+        policy: RestartPolicy::Always,
+        startup: Some((2, 10)),
+        liveness: Some((5, 3)),
+        readiness: Some((5, 1, 2)),
+        health: ContainerHealth::uniform(
+            HealthTimeline::healthy_after(SimDuration::from_secs(7))
+                .then_at(SimDuration::from_secs(300), ProbeResponse::UNHEALTHY),
+        ),
+        crash_ms: None,
+    };
+    let (executed, _) = run(std::slice::from_ref(&case), ProbeMode::Executed);
+    let (per_period, _) = run(std::slice::from_ref(&case), ProbeMode::PerPeriod);
+    let runs = probe_runs(&executed);
+    assert!(!runs.is_empty());
+    // Every probe is asked for at a whole second (the ticks: admission at 0, periods 2 s and 5 s).
+    assert!(runs.iter().all(|(t, _, _)| t.as_nanos() % 1_000_000_000 == 0), "{runs:?}");
+    // Startup probes stop once the startup probe has succeeded: none within an instance after
+    // its first readiness probe.
+    for w in runs.windows(2) {
+        if w[0].1 == w[1].1 && w[0].2 == kubesim_kubelet::ProbeKind::Readiness {
+            assert_ne!(w[1].2, kubesim_kubelet::ProbeKind::Startup, "{w:?}");
+        }
+    }
+    let executed = without_probe_traffic(executed);
+    assert_eq!(executed, per_period);
+    let stops = executed
+        .iter()
+        .filter(|(_, _, e)| {
+            matches!(e, KubeletEffect::Runtime(kubesim_kubelet::RuntimeCommand::StopContainer { .. }))
+        })
+        .count();
+    assert_eq!(stops, 3);
+}

@@ -85,6 +85,28 @@ impl<W: Write> World<W> {
                 self.counters.container_restarts +=
                     u64::from((cs.restart_count - before.map_or(0, |b| b.restart_count)) as u32);
             }
+            // A termination that went straight to a waiting state (a restart under back-off) is
+            // only visible in lastState: record it once, unless it was the current state before.
+            if let ContainerState::Terminated { exit_code, reason, .. } = &cs.last_state {
+                let new_termination = before
+                    .is_none_or(|b| b.last_state != cs.last_state && b.state != cs.last_state)
+                    && cs.state != cs.last_state;
+                if new_termination {
+                    if reason == "OOMKilled" {
+                        self.counters.oom_kills += 1;
+                    }
+                    self.record(
+                        now,
+                        "ContainerTerminated",
+                        &rec::ContainerTerminated {
+                            pod: &pod_name,
+                            container: &cs.name,
+                            exit_code: *exit_code,
+                            reason,
+                        },
+                    );
+                }
+            }
             let same_state = before.is_some_and(|b| b.state == cs.state);
             if same_state {
                 continue;

@@ -5,7 +5,8 @@
 //! never reads a clock and never touches a queue; the driver (simulation or wall clock) does.
 //!
 //! Costs are proportional to transitions: probes wake the kubelet only when a cached result will
-//! change ([`ProbeMode::Analytic`]); the eviction manager checks only while the running
+//! change ([`ProbeMode::Analytic`]; [`ProbeMode::PerPeriod`] ticks every period as upstream, and
+//! [`ProbeMode::Executed`] ticks every period and has the runtime run each probe); the eviction manager checks only while the running
 //! containers' memory curves make pressure possible ([`crate::eviction::next_possible_pressure`]);
 //! heartbeats are a single up/down transition ([`KubeletEffect::NodeLease`]). A pod whose
 //! containers are ready and steady costs no events at all.
@@ -203,23 +204,21 @@ impl Kubelet {
             let mode = self.config.probe_mode;
             let Some(p) = self.pods.get_mut(id) else { continue };
             for i in 0..p.containers.len() {
-                let (specs, since) = {
-                    let c = &p.containers[i];
-                    let Phase::Running(since) = c.phase else { continue };
-                    if c.probes.is_none() {
-                        continue;
-                    }
-                    let spec = p.spec_of(i);
-                    let conv = |pr: &Option<kubesim_api::Probe>| {
-                        pr.as_ref().and_then(|x| crate::probes::ProbeSpec::from_api(x).ok())
-                    };
-                    (
-                        [conv(&spec.startup_probe), conv(&spec.liveness_probe), conv(&spec.readiness_probe)],
-                        since,
-                    )
+                let c = &p.containers[i];
+                let Phase::Running(since) = c.phase else { continue };
+                if c.probes.is_none() {
+                    continue;
+                }
+                // Validated at admission, so the engine is rebuilt as it was first built.
+                let Ok(Some(mut engine)) = worker::ProbeEngine::for_container(mode, now, p.spec_of(i)) else {
+                    continue;
                 };
-                let mut engine = worker::ProbeEngine::new(mode, now, specs);
                 engine.container_started(since);
+                if let (worker::ProbeEngine::Executed(new), Some(worker::ProbeEngine::Executed(old))) =
+                    (&mut engine, c.probes.as_deref())
+                {
+                    new.discard_answers_due_to(old);
+                }
                 p.containers[i].probes = Some(Box::new(engine));
                 p.containers[i].probe_due = None;
             }
@@ -415,9 +414,8 @@ impl Kubelet {
             RuntimeEvent::ContainerExited { container, exit_code, oom_killed, at, .. } => {
                 self.on_exit(now, container, Termination { exit_code, oom_killed, at, lost: false }, out);
             }
-            RuntimeEvent::ProbeResult { .. } => {
-                // The simulated kubelet computes probes itself; a real-backend prober would feed
-                // these into per-worker threshold state here.
+            RuntimeEvent::ProbeResult { container, kind, success, at } => {
+                self.on_probe_result(now, container, (kind, success, at), out);
             }
         }
     }
@@ -855,7 +853,8 @@ impl Kubelet {
         }
     }
 
-    /// Applies probe results due at `now` and schedules the next wake-up.
+    /// Applies probe results due at `now` (or, in [`ProbeMode::Executed`], asks the runtime to
+    /// run the probes due now) and schedules the next wake-up.
     fn probe_step(&mut self, now: SimTime, id: u32, idx: u8, out: &mut Vec<KubeletEffect>) {
         let Some(p) = self.pods.get_mut(&id) else { return };
         let Some(c) = p.containers.get_mut(idx as usize) else { return };
@@ -863,11 +862,61 @@ impl Kubelet {
             return;
         }
         let was = (c.started(), c.ready());
+        let container = c.id(id, idx);
         let workload = c.workload.clone();
         let Some(engine) = c.probes.as_mut() else { return };
-        let transitions = engine.advance(now, &workload.health);
+        let (transitions, requests) = engine.advance(now, &workload.health);
+        for r in requests {
+            out.push(KubeletEffect::Runtime(RuntimeCommand::RunProbe {
+                container,
+                kind: r.kind,
+                action: r.action,
+                timeout: r.timeout,
+            }));
+        }
+        self.after_probes(now, id, idx, was, &transitions, out);
+    }
+
+    /// An executed probe's outcome: applied to the worker if it is for the current, running
+    /// instance and that worker awaits it; ignored otherwise (a late answer for a container that
+    /// has been replaced or stopped, or one from before a kubelet restart).
+    fn on_probe_result(
+        &mut self,
+        now: SimTime,
+        container: ContainerId,
+        (kind, success, at): (ProbeKind, bool, SimTime),
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        let (id, idx) = (container.pod(), container.index());
+        let Some(c) = self.pods.get_mut(&id).and_then(|p| p.containers.get_mut(idx as usize)) else { return };
+        if c.id(id, idx) != container || !c.running() {
+            return;
+        }
+        let was = (c.started(), c.ready());
+        let Some(worker::ProbeEngine::Executed(engine)) = c.probes.as_deref_mut() else { return };
+        let Some(transition) = engine.finish(kind, success, at) else {
+            // Counted, but no cached result changed: nothing observable happens.
+            return;
+        };
+        self.after_probes(now, id, idx, was, &[transition], out);
+    }
+
+    /// What follows cached-result changes of container `idx` (in any probe mode): the status,
+    /// the next probe wake-up, a liveness/startup kill, and pod progress (a sidecar that started
+    /// lets the next init container run).
+    fn after_probes(
+        &mut self,
+        now: SimTime,
+        id: u32,
+        idx: u8,
+        was: (bool, bool),
+        transitions: &[crate::probes::ProbeTransition],
+        out: &mut Vec<KubeletEffect>,
+    ) {
+        let Some(p) = self.pods.get_mut(&id) else { return };
+        let Some(c) = p.containers.get_mut(idx as usize) else { return };
         let mut kill = None;
-        for t in &transitions {
+        for t in transitions {
             if t.kills_container() {
                 kill = Some(t.kind);
             }
@@ -875,7 +924,7 @@ impl Kubelet {
         if was != (c.started(), c.ready()) {
             p.dirty = true;
         }
-        let next = c.probes.as_ref().and_then(|e| e.wakeup(&workload.health));
+        let next = c.probes.as_ref().and_then(|e| e.wakeup(&c.workload.health));
         self.mark(id);
         self.set_probe(id, idx, next, out);
         if let Some(kind) = kill {

@@ -21,6 +21,11 @@ pub enum ProbeMode {
     Analytic,
     /// One timer per probe period, `doProbe` literally (the oracle; costs one event per tick).
     PerPeriod,
+    /// The runtime runs the probes: per-period workers as in [`PerPeriod`](Self::PerPeriod), but
+    /// each due probe is a [`RuntimeCommand::RunProbe`] and its outcome is applied when the
+    /// runtime answers with [`RuntimeEvent::ProbeResult`] (the real Linux backend; the simulated
+    /// runtime answers from the health timeline, giving the same results as the other modes).
+    Executed,
 }
 
 /// Kubelet parameters for one node.

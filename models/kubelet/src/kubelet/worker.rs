@@ -10,33 +10,55 @@ use kubesim_api::{
 use kubesim_workload::{ContainerHealth, ContainerWorkload, PodWorkload};
 use sim_core::SimTime;
 
-use crate::probes::{ContainerProbes, NaiveProbes, ProbeSpec, ProbeTransition};
+use crate::probes::{
+    ContainerProbes, ExecutedProbes, NaiveProbes, ProbeRequest, ProbeSpec, ProbeSpecError, ProbeTransition,
+};
 use crate::runtime::{ContainerId, ContainerRole, ImagePullError};
 
 use super::types::ProbeMode;
 
-/// Probes of one container, in either mode.
+/// Probes of one container, in any mode.
 #[derive(Clone, Debug)]
 pub(crate) enum ProbeEngine {
     Analytic(ContainerProbes),
     Naive(NaiveProbes),
+    Executed(ExecutedProbes),
 }
 
 impl ProbeEngine {
-    pub(crate) fn new(mode: ProbeMode, origin: SimTime, specs: [Option<ProbeSpec>; 3]) -> Self {
-        match mode {
+    /// The engine for container `c`'s probes, or `None` if it has none.
+    pub(crate) fn for_container(
+        mode: ProbeMode,
+        origin: SimTime,
+        c: &Container,
+    ) -> Result<Option<Self>, ProbeSpecError> {
+        let probes = [&c.startup_probe, &c.liveness_probe, &c.readiness_probe];
+        if probes.iter().all(|p| p.is_none()) {
+            return Ok(None);
+        }
+        let mut specs = [None; 3];
+        for (spec, probe) in specs.iter_mut().zip(probes) {
+            *spec = probe.as_ref().map(ProbeSpec::from_api).transpose()?;
+        }
+        Ok(Some(match mode {
             ProbeMode::Analytic => {
                 ProbeEngine::Analytic(ContainerProbes::new(origin, specs[0], specs[1], specs[2]))
             }
             ProbeMode::PerPeriod => {
                 ProbeEngine::Naive(NaiveProbes::new(origin, specs[0], specs[1], specs[2]))
             }
-        }
+            ProbeMode::Executed => {
+                let with_actions =
+                    [0, 1, 2].map(|i| specs[i].zip(probes[i].as_ref().map(|p| p.action.clone())));
+                ProbeEngine::Executed(ExecutedProbes::new(origin, with_actions))
+            }
+        }))
     }
     pub(crate) fn container_started(&mut self, at: SimTime) {
         match self {
             ProbeEngine::Analytic(p) => p.container_started(at),
             ProbeEngine::Naive(p) => p.container_started(at),
+            ProbeEngine::Executed(p) => p.container_started(at),
         }
     }
     /// The instance stopped at `at`. The analytic workers first apply the ticks before `at` that
@@ -50,6 +72,7 @@ impl ProbeEngine {
                 let _ = p.advance_to(at, health);
             }
             ProbeEngine::Naive(p) => p.container_stopped(at),
+            ProbeEngine::Executed(p) => p.container_stopped(at),
         }
     }
     /// When the kubelet must next look at this container's probes.
@@ -57,24 +80,35 @@ impl ProbeEngine {
         match self {
             ProbeEngine::Analytic(p) => p.next_change(health).map(|t| t.at),
             ProbeEngine::Naive(p) => p.next_tick(),
+            ProbeEngine::Executed(p) => p.next_tick(),
         }
     }
-    pub(crate) fn advance(&mut self, now: SimTime, health: &ContainerHealth) -> Vec<ProbeTransition> {
+    /// Applies what is due at `now`: the analytic and per-period workers probe the health
+    /// timeline themselves and return the result changes; the executed workers return the probes
+    /// the runtime must run (their outcomes come back through [`ExecutedProbes::finish`]).
+    pub(crate) fn advance(
+        &mut self,
+        now: SimTime,
+        health: &ContainerHealth,
+    ) -> (Vec<ProbeTransition>, Vec<ProbeRequest>) {
         match self {
-            ProbeEngine::Analytic(p) => p.advance_to(now, health),
-            ProbeEngine::Naive(p) => p.tick(now, health),
+            ProbeEngine::Analytic(p) => (p.advance_to(now, health), Vec::new()),
+            ProbeEngine::Naive(p) => (p.tick(now, health), Vec::new()),
+            ProbeEngine::Executed(p) => (Vec::new(), p.start_due(now)),
         }
     }
     pub(crate) fn started(&self) -> bool {
         match self {
             ProbeEngine::Analytic(p) => p.started(),
             ProbeEngine::Naive(p) => p.started(),
+            ProbeEngine::Executed(p) => p.started(),
         }
     }
     pub(crate) fn ready(&self) -> bool {
         match self {
             ProbeEngine::Analytic(p) => p.ready(),
             ProbeEngine::Naive(p) => p.ready(),
+            ProbeEngine::Executed(p) => p.ready(),
         }
     }
 }
@@ -272,7 +306,7 @@ impl PodWorker {
         now: SimTime,
         mode: ProbeMode,
         requests: ResourceList,
-    ) -> Result<Self, crate::probes::ProbeSpecError> {
+    ) -> Result<Self, ProbeSpecError> {
         let spec = &pod.spec;
         let n_init = spec.init_containers.len().min(255 / 2) as u8;
         let mut containers = Vec::with_capacity(spec.init_containers.len() + spec.containers.len());
@@ -291,9 +325,7 @@ impl PodWorker {
             let probes = if role == ContainerRole::Init {
                 None
             } else {
-                let conv = |p: &Option<kubesim_api::Probe>| p.as_ref().map(ProbeSpec::from_api).transpose();
-                let specs = [conv(&c.startup_probe)?, conv(&c.liveness_probe)?, conv(&c.readiness_probe)?];
-                specs.iter().any(Option::is_some).then(|| Box::new(ProbeEngine::new(mode, now, specs)))
+                ProbeEngine::for_container(mode, now, c)?.map(Box::new)
             };
             let workload = match &workload {
                 Some(w) => w.container(i, is_init),
