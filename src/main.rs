@@ -30,6 +30,10 @@ enum Command {
     Sweep(commands::sweep::SweepArgs),
     /// Combine the shard folders of a sweep into the unsharded result, byte for byte.
     Merge(commands::merge::MergeArgs),
+    /// Replay a cluster trace (openb, alibaba-2018, google-2019, generic) and report what a planner asks.
+    Replay(Box<commands::replay::ReplayArgs>),
+    /// Run a small scenario on real processes (cgroups, namespaces) and in the simulator, and report where they diverge.
+    Validate(commands::validate::ValidateArgs),
     /// Check a scenario file without running it.
     ValidateScenario(commands::validate_scenario::ValidateScenarioArgs),
     /// Where would these pods land, and why? Runs the real scheduling cycle on a cluster dump.
@@ -72,6 +76,8 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(&args),
         Command::Sweep(args) => commands::sweep::run(&args),
         Command::Merge(args) => commands::merge::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
         Command::ValidateScenario(args) => commands::validate_scenario::run(&args),
         Command::Schedule(args) => commands::schedule::run(&args),
         Command::Explain(ExplainCommand::Hpa(args)) => commands::explain_hpa::run(&args),

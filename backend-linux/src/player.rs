@@ -171,20 +171,56 @@ fn reap_orphans() {
     }
 }
 
+/// Burns this core's share of the demand as CPU *time owed*, not as a wall-clock duty cycle: the
+/// thread accrues `demand × elapsed` and spins while it owes, so time spent throttled by CFS is
+/// still owed afterwards, as it is for an application with work queued. The debt is capped at
+/// one CFS period (100 ms) so a throttled container does not burn a backlog for long after its
+/// demand drops; small overshoots are credited back (down to one slice).
 fn burn(spec: &ProgramSpec, core: i64, start: Instant) {
     const SLICE: Duration = Duration::from_millis(10);
+    const SPIN: Duration = Duration::from_micros(500);
+    const MAX_DEBT_NS: i64 = 100_000_000;
+    const MAX_CREDIT_NS: i64 = 10_000_000;
+    let mut last_wall = Instant::now();
+    let mut last_cpu = thread_cpu_ns();
+    let mut owed_ns: i64 = 0;
     loop {
-        let slice_start = Instant::now();
         let demand = spec.cpu_millis.value_at(offset_ns(start));
         let mine = (demand - core * 1000).clamp(0, 1000);
-        let busy = SLICE.mul_f64(mine as f64 / 1000.0);
-        while slice_start.elapsed() < busy {
-            std::hint::spin_loop();
-        }
-        if let Some(rest) = SLICE.checked_sub(slice_start.elapsed()) {
-            std::thread::sleep(rest);
+        let now = Instant::now();
+        let wall_ns = i64::try_from(now.duration_since(last_wall).as_nanos()).unwrap_or(i64::MAX);
+        last_wall = now;
+        let cpu = thread_cpu_ns();
+        let used_ns = cpu.saturating_sub(last_cpu);
+        last_cpu = cpu;
+        owed_ns = owed_ns
+            .saturating_add(wall_ns.saturating_mul(mine) / 1000)
+            .saturating_sub(used_ns)
+            .clamp(-MAX_CREDIT_NS, MAX_DEBT_NS);
+        if owed_ns > 0 {
+            let until = Instant::now() + SPIN;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        } else if mine == 0 {
+            std::thread::sleep(SLICE);
+        } else {
+            // Sleep until about half a spin's worth is owed again.
+            let ns = (-owed_ns).max(0) * 1000 / mine + SPIN.as_nanos() as i64 * 500 / mine;
+            std::thread::sleep(Duration::from_nanos(ns.clamp(100_000, SLICE.as_nanos() as i64) as u64));
         }
     }
+}
+
+/// CPU time this thread has used, ns.
+fn thread_cpu_ns() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID needs no other state.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec.saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec)
 }
 
 fn serve(listener: TcpListener, spec: &ProgramSpec, start: Instant) {

@@ -217,17 +217,6 @@ impl ClusterNodeRuntime for RealNode {
     }
 }
 
-/// Why a wall-clock run stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum ShellError {
-    /// The cluster refused something or its log failed.
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    /// Ctrl-C (SIGINT) or SIGTERM.
-    #[error("interrupted")]
-    Interrupted,
-}
-
 /// A monotonic clock driving a cluster.
 #[derive(Debug, Clone)]
 pub struct WallClock {
@@ -243,7 +232,7 @@ impl WallClock {
         WallClock { epoch, poll_interval: Duration::from_millis(5), interrupted: None }
     }
 
-    /// Stop with [`ShellError::Interrupted`] once SIGINT or SIGTERM arrives (see
+    /// Stop with [`ClusterError::Stopped`] once SIGINT or SIGTERM arrives (see
     /// [`install_interrupt_flag`]).
     pub fn interruptible(mut self) -> Self {
         self.interrupted = Some(install_interrupt_flag());
@@ -257,10 +246,14 @@ impl WallClock {
 
     /// Runs `cluster` in real time until `until`: everything due is handled as the clock passes
     /// it, what the nodes report is delivered when it is seen.
-    pub fn advance<W: Write>(&mut self, cluster: &mut Cluster<W>, until: SimTime) -> Result<(), ShellError> {
+    pub fn advance<W: Write>(
+        &mut self,
+        cluster: &mut Cluster<W>,
+        until: SimTime,
+    ) -> Result<(), ClusterError> {
         loop {
             if self.interrupted.is_some_and(|f| f.load(Ordering::Relaxed)) {
-                return Err(ShellError::Interrupted);
+                return Err(ClusterError::Stopped("interrupted (SIGINT/SIGTERM)".into()));
             }
             let now = self.now().min(until).max(cluster.now());
             cluster.run_until(now)?;

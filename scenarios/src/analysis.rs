@@ -30,6 +30,8 @@ pub struct LogAnalysis {
     pub records: u64,
     /// Records by kind.
     pub kinds: BTreeMap<String, u64>,
+    /// Trace replays only: what the planner report reads (`None` otherwise, at no cost).
+    pub trace: Option<Box<crate::planner::TraceLog>>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +70,9 @@ impl LogAnalysis {
         let Ok(head) = serde_json::from_slice::<Head<'_>>(line) else { return };
         self.records += 1;
         let t = SimTime::from_nanos(head.t);
+        if let Some(trace) = &mut self.trace {
+            trace.record(t, head.kind, line);
+        }
         match head.kind {
             "PodCreated" => {
                 if let Ok(p) = serde_json::from_slice::<PodOnly>(line) {

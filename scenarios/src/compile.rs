@@ -53,7 +53,8 @@ pub struct Scenario {
     pub file: PathBuf,
     /// `spec.seed`.
     pub seed: u64,
-    /// `spec.duration`.
+    /// `spec.duration`; with a trace and no duration, `to − from`, or [`SimDuration::MAX`]
+    /// when the run lasts until the trace ends ([`crate::trace::TraceSource::until_trace_ends`]).
     pub duration: SimDuration,
     /// `spec.metrics.interval`.
     pub metrics_interval: SimDuration,
@@ -79,6 +80,8 @@ pub struct Scenario {
     pub expectations: Vec<Expectation>,
     /// Non-fatal findings (unknown fields, skipped kinds).
     pub warnings: Vec<Diagnostic>,
+    /// `spec.trace`: the trace replayed into the run, if any.
+    pub trace: Option<crate::trace::TraceSource>,
 }
 
 /// Loads and validates a scenario file.
@@ -90,6 +93,33 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Loads and validates scenario text; `path` names it in diagnostics and anchors relative paths.
 pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    // `copies:` stamps on workloads and events are expanded on the YAML tree first.
+    let expanded = crate::generate::expand_stamps(text).map_err(|message| {
+        ScenarioError::Invalid(vec![Diagnostic {
+            file: path.display().to_string(),
+            line: None,
+            field: None,
+            message,
+        }])
+    })?;
+    if let Some(x) = &expanded {
+        let file = path.display().to_string();
+        return match load_str_expanded(&x.text, path) {
+            Ok(mut s) => {
+                s.warnings.iter_mut().for_each(|d| x.remap(d, text, &file));
+                Ok(s)
+            }
+            Err(ScenarioError::Invalid(mut ds)) => {
+                ds.iter_mut().for_each(|d| x.remap(d, text, &file));
+                Err(ScenarioError::Invalid(ds))
+            }
+            Err(e) => Err(e),
+        };
+    }
+    load_str_expanded(text, path)
+}
+
+fn load_str_expanded(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let mut c = Checker { text, file: path.display().to_string(), errors: Vec::new(), warnings: Vec::new() };
     let Some(file) = c.parse() else {
         return Err(ScenarioError::Invalid(c.errors));
@@ -233,9 +263,22 @@ impl Checker<'_> {
         let name = f.metadata.name.clone().unwrap_or_else(|| {
             path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into())
         });
-        if s.duration.is_zero() {
-            self.error(&spec_path.key("duration"), "must be longer than 0s");
-        }
+        let duration = match (s.duration, &s.trace) {
+            (Some(d), _) if d.is_zero() => {
+                self.error(&spec_path.key("duration"), "must be longer than 0s");
+                d
+            }
+            (Some(d), _) => d,
+            // A trace window gives the length; without one the run lasts as long as the trace.
+            (None, Some(t)) => match t.to {
+                Some(to) => to.saturating_sub(t.from.unwrap_or(SimDuration::ZERO)),
+                None => SimDuration::MAX,
+            },
+            (None, None) => {
+                self.error(&spec_path.key("duration"), "required (how long to simulate, e.g. 30m)");
+                SimDuration::ZERO
+            }
+        };
         if s.metrics.interval.is_zero() {
             self.error(&spec_path.key("metrics").key("interval"), "must be longer than 0s");
         }
@@ -356,7 +399,11 @@ impl Checker<'_> {
             }
         }
         nodes.extend(loaded.nodes.iter().cloned());
-        if nodes.is_empty() {
+        let trace = s
+            .trace
+            .as_ref()
+            .and_then(|t| self.trace(t, &spec_path.key("trace"), base, !nodes.is_empty(), s.duration));
+        if nodes.is_empty() && !trace.as_ref().is_some_and(|t| t.nodes_from_trace) {
             self.warn(&spec_path.key("cluster"), "no nodes: every pod will stay pending");
         }
 
@@ -420,7 +467,7 @@ impl Checker<'_> {
             })
             .collect();
         let event_actions =
-            events::compile_events(self, &s.events, &spec_path.key("events"), base, s.duration, &mut world);
+            events::compile_events(self, &s.events, &spec_path.key("events"), base, duration, &mut world);
         // After the events: an HPA may scale a Deployment an event applies later.
         events::apply_service_objects(self, &world, &loaded, SimTime::ZERO, &mut actions);
         actions.extend(event_actions);
@@ -464,7 +511,7 @@ impl Checker<'_> {
             name,
             file: path.to_path_buf(),
             seed: s.seed,
-            duration: s.duration,
+            duration,
             metrics_interval: s.metrics.interval,
             config,
             policy,
@@ -477,6 +524,7 @@ impl Checker<'_> {
             created_at: world.created_at,
             expectations,
             warnings: Vec::new(),
+            trace,
         })
     }
 
@@ -619,6 +667,13 @@ impl Checker<'_> {
                 }
                 kubesim_manifests::load_paths(&[p])
             }
+            ManifestSource::Copies(c) => match crate::generate::load_copies(&base.join(&c.path), c.copies) {
+                Ok(l) => return Some(l),
+                Err(e) => {
+                    self.error(path, e);
+                    return None;
+                }
+            },
             ManifestSource::Inline(v) => {
                 let text = match yaml_serde::to_string(v) {
                     Ok(t) => t,

@@ -87,4 +87,15 @@ pub enum RunError {
     /// A report could not be produced.
     #[error("report: {0}")]
     Report(#[from] kubesim_reports::ReportError),
+    /// The trace of `spec.trace` could not be read (a malformed or unsorted record, a missing
+    /// file): bad input, like an invalid scenario.
+    #[error("trace: {0}")]
+    Trace(#[from] kubesim_traces::TraceError),
+}
+
+impl RunError {
+    /// Whether the run failed on bad input (exit code 2) rather than on output or a bug.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, RunError::Trace(_))
+    }
 }

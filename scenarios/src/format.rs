@@ -77,8 +77,10 @@ pub struct ScenarioSpec {
     /// Root seed (default 42); `--seed` overrides.
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// How long to simulate.
-    pub duration: SimDuration,
+    /// How long to simulate. Required, except with `trace`, where it defaults to `to − from`
+    /// (or, without `to`, until the trace has ended and its pods have run their durations).
+    #[serde(default)]
+    pub duration: Option<SimDuration>,
     /// Kubernetes release whose behaviour to reproduce (default `1.35`).
     #[serde(default = "default_version")]
     pub kubernetes_version: String,
@@ -112,6 +114,67 @@ pub struct ScenarioSpec {
     /// Cluster timing knobs (controller and scheduler delays, toleration seconds).
     #[serde(default)]
     pub control_plane: ControlPlaneSpec,
+    /// A cluster trace to replay (nodes, pods and Jobs arriving over time).
+    #[serde(default)]
+    pub trace: Option<TraceSpec>,
+}
+
+/// `spec.trace`: a cluster trace replayed into the run (see `docs/scenario-format.md`, "Traces").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSpec {
+    /// `openb`, `alibaba-2018`, `google-2019` or `generic`.
+    pub format: String,
+    /// The trace folder (or, for `openb` and `generic`, the pod list file), relative to the scenario.
+    pub path: String,
+    /// Start of the window, from the trace start (default 0s).
+    #[serde(default)]
+    pub from: Option<SimDuration>,
+    /// End of the window (exclusive; default: the end of the trace).
+    #[serde(default)]
+    pub to: Option<SimDuration>,
+    /// Fraction of the trace's machines kept (`10%`, `0.1`); workloads are thinned alike.
+    #[serde(default)]
+    pub sample_machines: Option<QuantityValue>,
+    /// Fraction of the trace's nodes kept, the workload untouched ("20 % fewer nodes": `80%`).
+    #[serde(default)]
+    pub keep_nodes: Option<QuantityValue>,
+    /// `fromTrace` or `cluster` (default: `cluster` when the scenario defines nodes, else `fromTrace`).
+    #[serde(default)]
+    pub nodes: Option<String>,
+    /// Skip malformed records (counted, with warnings) instead of failing.
+    #[serde(default)]
+    pub lenient: bool,
+    /// Namespace of the replayed pods and Jobs (default `default`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// `pods` capacity of trace nodes (default 110, the kubelet's maxPods).
+    #[serde(default)]
+    pub pods_per_node: Option<i64>,
+    /// `openb`/`generic` with a folder: the pod list in it (default `pods.csv`, or for openb
+    /// `openb_pod_list_default.csv`).
+    #[serde(default)]
+    pub pods_file: Option<String>,
+    /// `openb`/`generic`: the node list (in the folder, or next to the scenario when `path` is
+    /// a file; default `nodes.csv`, or for openb `openb_node_list_all_node.csv`, when present).
+    #[serde(default)]
+    pub nodes_file: Option<String>,
+    /// `alibaba-2018`: the memory the normalised size 100 stands for (`512Gi`); required.
+    #[serde(default)]
+    pub max_memory: Option<QuantityValue>,
+    /// `google-2019`: what normalised capacity 1.0 stands for; required.
+    #[serde(default)]
+    pub machine_shape: Option<MachineShapeSpec>,
+}
+
+/// `spec.trace.machineShape`: `{cpu: 96, memory: 512Gi}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineShapeSpec {
+    /// CPU of normalised 1.0 (a quantity: `96`, `96000m`).
+    pub cpu: QuantityValue,
+    /// Memory of normalised 1.0 (a quantity: `512Gi`).
+    pub memory: QuantityValue,
 }
 
 /// `spec.controlPlane`: timing knobs of the simulated control plane (extension).
@@ -255,8 +318,22 @@ pub struct SchedulerSpec {
 pub enum ManifestSource {
     /// A file or folder, relative to the scenario file.
     Path(String),
+    /// `{path, copies}`: `copies` copies of a manifest file with `{{i}}` templates
+    /// ([`crate::generate`]).
+    Copies(CopiesSource),
     /// An inline Kubernetes object.
     Inline(yaml_serde::Value),
+}
+
+/// `{path: manifests/app.yaml, copies: 1500}`: copy `i` of the file has its `{{i}}` templates
+/// evaluated (see [`crate::generate`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopiesSource {
+    /// The manifest file, relative to the scenario file.
+    pub path: String,
+    /// How many copies.
+    pub copies: u64,
 }
 
 /// A label selector: `{app: web}` (matchLabels) or `{matchLabels: …, matchExpressions: …}`.

@@ -21,7 +21,7 @@ use sim_core::SimTime;
 
 use crate::compile::Scenario;
 use crate::diag::RunError;
-use crate::run::{run_scenario, RunOptions, RunResult};
+use crate::run::{run_scenario_in, RunOptions, RunResult, Shell, VirtualTime};
 use crate::summary::summary_json;
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> RunError {
@@ -35,13 +35,24 @@ pub fn run_into_dir(
     dir: &Path,
     progress: &mut dyn FnMut(SimTime, SimTime),
 ) -> Result<RunResult, RunError> {
+    run_into_dir_in(&mut VirtualTime, scenario, options, dir, progress)
+}
+
+/// [`run_into_dir`] in a given [`Shell`] (the wall-clock shell of `kubesim validate`).
+pub fn run_into_dir_in<S: Shell>(
+    shell: &mut S,
+    scenario: &Scenario,
+    options: &RunOptions,
+    dir: &Path,
+    progress: &mut dyn FnMut(SimTime, SimTime),
+) -> Result<RunResult, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let events_path = dir.join("events.jsonl");
     let metrics_path = dir.join("metrics.csv");
     let events = BufWriter::new(File::create(&events_path).map_err(|e| io_err(&events_path, e))?);
     let metrics_file = BufWriter::new(File::create(&metrics_path).map_err(|e| io_err(&metrics_path, e))?);
     let mut metrics = MetricsWriter::new(metrics_file)?;
-    let (result, events) = run_scenario(scenario, options, events, &mut metrics, progress)?;
+    let (result, events) = run_scenario_in(shell, scenario, options, events, &mut metrics, progress)?;
     drop(events);
     metrics.finish()?;
     Ok(result)
@@ -91,6 +102,35 @@ fn allocation_plot(run: &RunResult) -> Result<Option<NamedPlot>, RunError> {
     }))
 }
 
+/// Trace replays: requested / allocatable and fragmentation per resource, cluster wide.
+fn replay_plots(run: &RunResult) -> Result<Vec<NamedPlot>, RunError> {
+    use crate::planner::{FRAGMENTATION, REQUESTED_RATIO};
+    let mut out = Vec::new();
+    for (metric, stem, title, y) in [
+        (REQUESTED_RATIO, "cluster-requested", "Cluster requests / allocatable", "requested / allocatable"),
+        (
+            FRAGMENTATION,
+            "cluster-fragmentation",
+            "Fragmentation (free capacity no typical pod fits)",
+            "share of free capacity",
+        ),
+    ] {
+        let by_resource = run.metrics.series_by_object(metric);
+        if by_resource.is_empty() {
+            continue;
+        }
+        let plot = TimeSeriesPlot {
+            title: title.into(),
+            y_label: y.into(),
+            y_range: Some((0.0, 1.05)),
+            series: by_resource.into_iter().map(|(r, p)| Series::step(r, p)).collect(),
+            ..Default::default()
+        };
+        out.push(NamedPlot { stem: stem.into(), title: plot.title.clone(), svg: time_series_svg(&plot)? });
+    }
+    Ok(out)
+}
+
 /// Writes `summary.json`, `plots/*.svg` and `report.html` for a finished run.
 pub fn write_reports(
     dir: &Path,
@@ -106,6 +146,7 @@ pub fn write_reports(
     if let Some(p) = allocation_plot(run)? {
         plots.push(p);
     }
+    plots.extend(replay_plots(run)?);
     write_plots(&dir.join("plots"), &plots)?;
     write_html(
         &dir.join("report.html"),

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use kubesim_api::ObjectKey;
-use kubesim_cluster::{Action, Cluster, Counters};
+use kubesim_cluster::{Action, Cluster, ClusterError, Counters, RuntimeFactory, SimRuntimeFactory};
 use kubesim_reports::metrics::names;
 use kubesim_reports::{MetricsSink, MetricsTable};
 use sim_core::{Digest, SimDuration, SimTime};
@@ -55,6 +55,8 @@ pub struct RunResult {
     pub rollout_starts: BTreeMap<String, Vec<SimTime>>,
     /// Per deployment: when it was created.
     pub created_at: BTreeMap<String, SimTime>,
+    /// Trace replays: what the trace did and what the planner report reads.
+    pub replay: Option<crate::replay::ReplayFacts>,
 }
 
 /// The `metrics.csv` name of a cluster metric: the cluster's names are mapped onto the report
@@ -73,13 +75,19 @@ pub fn report_metric_name(cluster_name: &str) -> &str {
 /// Metric: scheduling latency of one pod, recorded at its binding time (object = pod).
 pub const SCHEDULING_LATENCY: &str = names::SCHEDULING_LATENCY_S;
 
-struct TeeSink<'a, M: MetricsSink> {
+pub(crate) struct TeeSink<'a, M: MetricsSink> {
     out: &'a mut M,
     table: MetricsTable,
 }
 
 impl<M: MetricsSink> TeeSink<'_, M> {
-    fn record(&mut self, t: SimTime, metric: &str, object: &str, value: f64) -> Result<(), RunError> {
+    pub(crate) fn record(
+        &mut self,
+        t: SimTime,
+        metric: &str,
+        object: &str,
+        value: f64,
+    ) -> Result<(), RunError> {
         self.out.record(t, metric, object, value)?;
         self.table.record(t, metric, object, value)?;
         Ok(())
@@ -96,9 +104,43 @@ impl MetricsSink for NullSink {
     }
 }
 
+/// What moves a cluster through time: virtual time ([`VirtualTime`], the simulator) or a real
+/// clock (the wall-clock shell of the Linux backend, which also supplies real node runtimes).
+pub trait Shell {
+    /// The runtime of each node the scenario adds.
+    fn runtime_factory(&mut self) -> Box<dyn RuntimeFactory>;
+    /// Brings `cluster` to `until`: every event due by then handled, the clock there.
+    fn advance<W: Write>(&mut self, cluster: &mut Cluster<W>, until: SimTime) -> Result<(), ClusterError>;
+}
+
+/// The simulator's shell: simulated runtimes, and time jumps from event to event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VirtualTime;
+
+impl Shell for VirtualTime {
+    fn runtime_factory(&mut self) -> Box<dyn RuntimeFactory> {
+        Box::new(SimRuntimeFactory)
+    }
+    fn advance<W: Write>(&mut self, cluster: &mut Cluster<W>, until: SimTime) -> Result<(), ClusterError> {
+        cluster.run_until(until)
+    }
+}
+
 /// Runs `scenario`, writing the event log to `log` and samples to `metrics`. `progress` is called
 /// after each sample with `(now, end)`. Returns the result and the log writer (flushed).
 pub fn run_scenario<W: Write, M: MetricsSink>(
+    scenario: &Scenario,
+    options: &RunOptions,
+    log: W,
+    metrics: &mut M,
+    progress: &mut dyn FnMut(SimTime, SimTime),
+) -> Result<(RunResult, W), RunError> {
+    run_scenario_in(&mut VirtualTime, scenario, options, log, metrics, progress)
+}
+
+/// [`run_scenario`] in a given [`Shell`].
+pub fn run_scenario_in<S: Shell, W: Write, M: MetricsSink>(
+    shell: &mut S,
     scenario: &Scenario,
     options: &RunOptions,
     log: W,
@@ -109,10 +151,13 @@ pub fn run_scenario<W: Write, M: MetricsSink>(
     let mut config = scenario.config.clone();
     config.seed = seed;
     let duration = options.until.map_or(scenario.duration, |u| u.min(scenario.duration));
-    let end = SimTime::ZERO + duration;
+    let end = SimTime::ZERO.saturating_add(duration);
 
     let (tap, analysis) = LogTap::new(log);
-    let mut cluster = Cluster::new(config, tap)?;
+    if scenario.trace.is_some() {
+        analysis.borrow_mut().trace = Some(Box::new(crate::planner::TraceLog::new()));
+    }
+    let mut cluster = Cluster::with_runtime_factory(config, tap, shell.runtime_factory())?;
     for pc in &scenario.priority_classes {
         cluster.add_priority_class(pc.clone());
     }
@@ -144,22 +189,37 @@ pub fn run_scenario<W: Write, M: MetricsSink>(
     hpas.sort();
 
     let mut sink = TeeSink { out: metrics, table: MetricsTable::new() };
-    let interval = scenario.metrics_interval.max(SimDuration::from_nanos(1));
-    let mut t = SimTime::ZERO;
-    loop {
-        cluster.run_until(t)?;
-        // Latencies first (their times are ≤ t), so rows stay in time order.
-        let latencies = std::mem::take(&mut analysis.borrow_mut().new_latencies);
-        for (at, pod, ns) in latencies {
-            sink.record(at, SCHEDULING_LATENCY, &pod, ns as f64 / 1e9)?;
-        }
-        sample(&mut cluster, &hpas, t, &mut sink)?;
-        progress(t, end);
-        if t >= end {
-            break;
-        }
-        t = t.saturating_add(interval).min(end);
-    }
+    let mut replay = None;
+    let end = if let Some(source) = &scenario.trace {
+        // A run until the trace ends has no fixed end unless `--until` gives one.
+        let limit = (!source.until_trace_ends || options.until.is_some()).then_some(end);
+        let (end, facts) = crate::replay::run_trace(
+            shell,
+            scenario,
+            source,
+            seed,
+            limit,
+            &mut cluster,
+            &analysis,
+            &hpas,
+            &mut sink,
+            progress,
+        )?;
+        replay = Some(facts);
+        end
+    } else {
+        run_plain(
+            shell,
+            &mut cluster,
+            &analysis,
+            &hpas,
+            scenario.metrics_interval,
+            end,
+            &mut sink,
+            progress,
+        )?;
+        end
+    };
     let counters = cluster.counters();
     let (tap, digest) = cluster.finish()?;
     let analysis = analysis.borrow().clone();
@@ -175,12 +235,44 @@ pub fn run_scenario<W: Write, M: MetricsSink>(
             metrics: sink.table,
             rollout_starts: scenario.rollout_starts.clone(),
             created_at: scenario.created_at.clone(),
+            replay,
         },
         tap.into_inner(),
     ))
 }
 
-fn sample<W: Write, M: MetricsSink>(
+/// The loop of a scenario without a trace: step from one metrics sample to the next.
+#[allow(clippy::too_many_arguments)]
+fn run_plain<S: Shell, W: Write, M: MetricsSink>(
+    shell: &mut S,
+    cluster: &mut Cluster<LogTap<W>>,
+    analysis: &std::rc::Rc<std::cell::RefCell<LogAnalysis>>,
+    hpas: &[ObjectKey],
+    metrics_interval: SimDuration,
+    end: SimTime,
+    sink: &mut TeeSink<'_, M>,
+    progress: &mut dyn FnMut(SimTime, SimTime),
+) -> Result<(), RunError> {
+    let interval = metrics_interval.max(SimDuration::from_nanos(1));
+    let mut t = SimTime::ZERO;
+    loop {
+        shell.advance(cluster, t)?;
+        // Latencies first (their times are ≤ t), so rows stay in time order.
+        let latencies = std::mem::take(&mut analysis.borrow_mut().new_latencies);
+        for (at, pod, ns) in latencies {
+            sink.record(at, SCHEDULING_LATENCY, &pod, ns as f64 / 1e9)?;
+        }
+        sample(cluster, hpas, t, sink)?;
+        progress(t, end);
+        if t >= end {
+            break;
+        }
+        t = t.saturating_add(interval).min(end);
+    }
+    Ok(())
+}
+
+pub(crate) fn sample<W: Write, M: MetricsSink>(
     cluster: &mut Cluster<W>,
     hpas: &[ObjectKey],
     t: SimTime,

@@ -6,10 +6,12 @@ pub mod check;
 pub mod compare;
 pub mod explain_hpa;
 pub mod merge;
+pub mod replay;
 pub mod run;
 pub mod schedule;
 pub mod schedule_report;
 pub mod sweep;
+pub mod validate;
 pub mod validate_scenario;
 pub mod workload_program;
 

@@ -56,6 +56,7 @@ mod faults;
 mod gc;
 mod hpa;
 mod job;
+mod label_index;
 mod metrics_pipeline;
 mod node_metrics;
 mod nodes;
@@ -198,6 +199,9 @@ pub enum ClusterError {
     /// Writing the event log failed.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The shell driving the cluster stopped the run (the wall-clock shell on Ctrl-C).
+    #[error("run stopped: {0}")]
+    Stopped(String),
     /// A name that does not exist.
     #[error("unknown {kind} {name:?}")]
     Unknown {

@@ -35,6 +35,9 @@ pub struct ApiStore {
     pub jobs: BTreeMap<ObjectKey, Job>,
     pods_by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
     pods_by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
+    /// Pods by each of their labels: what selector lookups (HPA targets, endpoints) start from
+    /// instead of walking every pod.
+    pods_by_label: BTreeMap<(String, String), BTreeSet<ObjectKey>>,
 }
 
 impl ApiStore {
@@ -75,19 +78,70 @@ impl ApiStore {
         self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k))
     }
 
+    /// Pods of `namespace` that `selector` matches, in key order (as a filter of [`Self::pods`]
+    /// would give them), starting from the smallest label posting list of its `matchLabels`.
+    pub fn pods_selected<'a>(
+        &'a self,
+        namespace: &'a str,
+        selector: &'a kubesim_api::LabelSelector,
+    ) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
+        let matches = move |p: &&Pod| p.meta.namespace == namespace && selector.matches(&p.meta.labels);
+        self.pods_with_labels(&selector.match_labels).map_or_else(
+            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Pod> + 'a>,
+            |keys| Box::new(keys.iter().filter_map(|k| self.pods.get(k)).filter(matches)),
+        )
+    }
+
+    /// Pods of `namespace` carrying every label of `labels` (a Service selector), in key order.
+    /// An empty `labels` gives every pod of the namespace.
+    pub fn pods_with_all_labels<'a>(
+        &'a self,
+        namespace: &'a str,
+        labels: &'a kubesim_api::Labels,
+    ) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
+        let matches = move |p: &&Pod| {
+            p.meta.namespace == namespace && labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v))
+        };
+        self.pods_with_labels(labels).map_or_else(
+            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Pod> + 'a>,
+            |keys| Box::new(keys.iter().filter_map(|k| self.pods.get(k)).filter(matches)),
+        )
+    }
+
+    /// The smallest posting list among `labels` (`None` for no labels): a superset of the pods
+    /// carrying all of them.
+    fn pods_with_labels(&self, labels: &kubesim_api::Labels) -> Option<&BTreeSet<ObjectKey>> {
+        static EMPTY: BTreeSet<ObjectKey> = BTreeSet::new();
+        labels
+            .iter()
+            .map(|(k, v)| self.pods_by_label.get(&(k.clone(), v.clone())).unwrap_or(&EMPTY))
+            .min_by_key(|set| set.len())
+    }
+
     /// Inserts or replaces a pod, keeping the indexes right.
     pub fn put_pod(&mut self, mut pod: Pod) {
         pod.meta.resource_version = self.next_resource_version();
         let key = pod.meta.key();
+        let mut labels_unchanged = false;
         if let Some(old) = self.pods.get(&key) {
             let (owner, node) = (owner_uid(old), old.spec.node_name.clone());
+            labels_unchanged = old.meta.labels == pod.meta.labels;
+            let old_labels = if labels_unchanged { None } else { Some(old.meta.labels.clone()) };
             self.unindex(&key, owner, node);
+            if let Some(labels) = old_labels {
+                self.unindex_labels(&key, &labels);
+            }
         }
         if let Some(owner) = owner_uid(&pod) {
             self.pods_by_owner.entry(owner).or_default().insert(key.clone());
         }
         if let Some(node) = &pod.spec.node_name {
             self.pods_by_node.entry(node.clone()).or_default().insert(key.clone());
+        }
+        if !labels_unchanged {
+            for (k, v) in &pod.meta.labels {
+                self.pods_by_label.entry((k.clone(), v.clone())).or_default().insert(key.clone());
+            }
         }
         self.pods.insert(key, pod);
     }
@@ -96,8 +150,21 @@ impl ApiStore {
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Pod> {
         let pod = self.pods.remove(key)?;
         self.unindex(key, owner_uid(&pod), pod.spec.node_name.clone());
+        self.unindex_labels(key, &pod.meta.labels);
         self.next_resource_version();
         Some(pod)
+    }
+
+    fn unindex_labels(&mut self, key: &ObjectKey, labels: &kubesim_api::Labels) {
+        for (k, v) in labels {
+            let label = (k.clone(), v.clone());
+            if let Some(set) = self.pods_by_label.get_mut(&label) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.pods_by_label.remove(&label);
+                }
+            }
+        }
     }
 
     fn unindex(&mut self, key: &ObjectKey, owner: Option<String>, node: Option<String>) {
@@ -163,5 +230,33 @@ mod tests {
         assert_eq!(s.pods_on_node("n1").count(), 0);
         assert_eq!(s.pods_of_owner("u1").count(), 1);
         assert!(s.pod(&ObjectKey::new("default", "a")).unwrap().meta.resource_version > 0);
+    }
+
+    #[test]
+    fn label_lookups_agree_with_a_filter_of_every_pod() {
+        let mut s = ApiStore::default();
+        for (name, app, tier) in [("a", "x", "1"), ("b", "y", "1"), ("c", "x", "2"), ("d", "x", "1")] {
+            let mut p = pod(name, "u1", None);
+            p.meta.labels = [("app".to_string(), app.to_string()), ("tier".to_string(), tier.to_string())]
+                .into_iter()
+                .collect();
+            s.put_pod(p);
+        }
+        // Relabel d: it leaves app=x.
+        let mut d = s.pod(&ObjectKey::new("default", "d")).unwrap().clone();
+        d.meta.labels.insert("app".into(), "z".into());
+        s.put_pod(d);
+        let sel = kubesim_api::LabelSelector::from_labels([("app", "x"), ("tier", "1")]);
+        let names: Vec<&str> = s.pods_selected("default", &sel).map(|p| p.meta.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+        let only_app: kubesim_api::Labels = [("app".to_string(), "x".to_string())].into_iter().collect();
+        let names: Vec<&str> =
+            s.pods_with_all_labels("default", &only_app).map(|p| p.meta.name.as_str()).collect();
+        assert_eq!(names, ["a", "c"]);
+        assert_eq!(s.pods_selected("other", &sel).count(), 0);
+        s.remove_pod(&ObjectKey::new("default", "a"));
+        assert_eq!(s.pods_selected("default", &sel).count(), 0);
+        let empty = kubesim_api::LabelSelector::default();
+        assert_eq!(s.pods_selected("default", &empty).count(), 3);
     }
 }

@@ -17,6 +17,7 @@ use kubesim_scheduler::framework::{
 
 use super::hpa::HpaSlot;
 use super::job::JobSlot;
+use super::label_index::{required_by_labels, FirstLabelIndex, Required};
 use super::metrics_pipeline::MetricsPipeline;
 use super::*;
 
@@ -60,6 +61,14 @@ pub(super) struct CtlState {
     pub(super) drains: BTreeMap<String, BTreeSet<ObjectKey>>,
     /// The scheduler's view of Services, controller selectors and PDBs is stale.
     pub(super) objects_dirty: bool,
+    /// `store.services` keys in order, and the index of their selectors (rebuilt when a Service
+    /// is applied): which Services may select a pod.
+    pub(super) service_keys: Vec<ObjectKey>,
+    pub(super) service_index: FirstLabelIndex,
+    /// The index of `config.service_loads` by their Service's selector (rebuilt with the above).
+    pub(super) load_index: FirstLabelIndex,
+    /// The index of `config.workloads` by selector (built on first use; the list never changes).
+    pub(super) workload_index: std::sync::OnceLock<FirstLabelIndex>,
 }
 
 impl<W: Write> World<W> {
@@ -108,7 +117,10 @@ impl<W: Write> World<W> {
     pub(super) fn ctl_pod_changed(&mut self, pod: &Pod, now: SimTime, q: &mut EventQueue<Event>) {
         let ns = &pod.meta.namespace;
         let mut dirty = false;
-        for (key, svc) in &self.store.services {
+        // Only the Services indexed under one of the pod's labels can select it.
+        for i in self.ctl.service_index.candidates(&pod.meta.labels) {
+            let key = &self.ctl.service_keys[i];
+            let Some(svc) = self.store.services.get(key) else { continue };
             let selects = svc.selector.as_ref().is_some_and(|sel| {
                 !sel.is_empty()
                     && key.namespace == *ns
@@ -138,6 +150,18 @@ impl<W: Write> World<W> {
         if dirty {
             self.schedule_controller_sync(now, q);
         }
+    }
+
+    /// Rebuilds the Service and Service-load indexes (after a Service is applied).
+    pub(super) fn reindex_services(&mut self) {
+        self.ctl.service_keys = self.store.services.keys().cloned().collect();
+        self.ctl.service_index = FirstLabelIndex::new(
+            self.store.services.values().map(|s| required_by_labels(s.selector.as_ref())),
+        );
+        let services = &self.store.services;
+        self.ctl.load_index = FirstLabelIndex::new(self.config.service_loads.iter().map(|l| {
+            services.get(&l.service).map_or(Required::Nothing, |s| required_by_labels(s.selector.as_ref()))
+        }));
     }
 
     /// This group's step of a controller sync round: endpoints, then PDBs, then Jobs.

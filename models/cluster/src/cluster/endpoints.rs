@@ -40,6 +40,7 @@ impl<W: Write> World<W> {
             },
         );
         self.store.services.insert(key.clone(), svc);
+        self.reindex_services();
         self.ctl.objects_dirty = true;
         self.ctl.dirty_services.insert(key);
         self.schedule_controller_sync(now, q);
@@ -55,13 +56,7 @@ impl<W: Write> World<W> {
             // Not managed by the controller.
             return;
         };
-        let pods: Vec<Pod> = self
-            .store
-            .pods()
-            .filter(|p| p.meta.namespace == key.namespace)
-            .filter(|p| selector.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
-            .cloned()
-            .collect();
+        let pods: Vec<Pod> = self.store.pods_with_all_labels(&key.namespace, selector).cloned().collect();
         let slices = desired_slices(svc, &pods, MAX_ENDPOINTS_PER_SLICE).unwrap_or_default();
         let mut ready = ready_pods(&slices);
         ready.sort();

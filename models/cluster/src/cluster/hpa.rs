@@ -24,6 +24,10 @@ pub(super) struct HpaSlot {
     state: HpaState,
     timer: Option<EventId>,
     last: Option<Decision>,
+    /// The target's pods at the last sync and their resourceVersions: a resourceVersion names one
+    /// write of one pod, so an equal list means equal pods and the copies are reused.
+    pods: Vec<Pod>,
+    pod_versions: Vec<u64>,
 }
 
 pub(super) fn limited_by_str(l: LimitedBy) -> &'static str {
@@ -83,7 +87,14 @@ impl<W: Write> World<W> {
                     q.schedule_at(now, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
                 self.ctl.hpas.insert(
                     key,
-                    HpaSlot { spec, state: HpaState::default(), timer: Some(timer), last: None },
+                    HpaSlot {
+                        spec,
+                        state: HpaState::default(),
+                        timer: Some(timer),
+                        last: None,
+                        pods: Vec::new(),
+                        pod_versions: Vec::new(),
+                    },
                 );
             }
         }
@@ -116,8 +127,31 @@ impl<W: Write> World<W> {
             );
             return;
         };
-        let pods = target_pods(&hpa.meta.namespace, &deployment.selector, self.store.pods());
-        let served: Vec<_> = self.ctl.metrics.served.values().cloned().collect();
+        let versions: Vec<u64> = self
+            .store
+            .pods_selected(&hpa.meta.namespace, &deployment.selector)
+            .map(|p| p.meta.resource_version)
+            .collect();
+        let pods = match self.ctl.hpas.get_mut(key) {
+            Some(slot) if slot.pod_versions == versions => std::mem::take(&mut slot.pods),
+            _ => target_pods(
+                &hpa.meta.namespace,
+                &deployment.selector,
+                self.store.pods_selected(&hpa.meta.namespace, &deployment.selector),
+            ),
+        };
+        // Only what `snapshot_from_api` keeps (same namespace; labelled: the selector matches;
+        // unlabelled: names a target pod), so it sees the same PodMetrics in the same order.
+        let ns = hpa.meta.namespace.as_str();
+        let selector = &deployment.selector;
+        let served = self.ctl.metrics.served_where(&selector.match_labels, |m| {
+            m.meta.namespace == ns
+                && if m.meta.labels.is_empty() {
+                    pods.iter().any(|p| p.meta.name == m.meta.name)
+                } else {
+                    selector.matches(&m.meta.labels)
+                }
+        });
         let external = self.external_metric_values(now);
         let snapshot = snapshot_from_api(
             &hpa,
@@ -139,6 +173,8 @@ impl<W: Write> World<W> {
             commit_scale(&self.config.hpa, &slot.spec, &decision, &mut slot.state, now);
         }
         slot.last = Some(decision.clone());
+        slot.pods = pods;
+        slot.pod_versions = versions;
         let hpa_name = key.to_string();
         let scaling_active = decision
             .conditions

@@ -62,6 +62,34 @@ pub(super) struct MetricsPipeline {
     pub(super) served: BTreeMap<ObjectKey, ApiPodMetrics>,
     /// Custom metrics served until the next scrape.
     pub(super) custom: Vec<CustomMetricValue>,
+    /// Keys of `served` by each label of the served PodMetrics, and those without labels: the
+    /// HPA starts from its selector's smallest list instead of every PodMetrics.
+    served_by_label: BTreeMap<(String, String), Vec<ObjectKey>>,
+    served_unlabelled: Vec<ObjectKey>,
+}
+
+impl MetricsPipeline {
+    /// The served PodMetrics that `keep` accepts, in key order, starting from the ones carrying
+    /// every label of `required` (plus those without labels): `keep` must reject a labelled
+    /// PodMetrics that lacks one of `required`.
+    pub(super) fn served_where(
+        &self,
+        required: &kubesim_api::Labels,
+        keep: impl Fn(&ApiPodMetrics) -> bool,
+    ) -> Vec<ApiPodMetrics> {
+        static NONE: Vec<ObjectKey> = Vec::new();
+        let smallest = required
+            .iter()
+            .map(|(k, v)| self.served_by_label.get(&(k.clone(), v.clone())).unwrap_or(&NONE))
+            .min_by_key(|keys| keys.len());
+        let Some(smallest) = smallest else {
+            return self.served.values().filter(|m| keep(m)).cloned().collect();
+        };
+        let mut keys: Vec<&ObjectKey> = smallest.iter().chain(&self.served_unlabelled).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter().filter_map(|k| self.served.get(k)).filter(|m| keep(m)).cloned().collect()
+    }
 }
 
 impl<W: Write> World<W> {
@@ -81,16 +109,25 @@ impl<W: Write> World<W> {
     /// evenly over the Service's ready endpoints, 0 if the pod is not one. `None` when no loaded
     /// Service selects the pod.
     pub(super) fn pod_request_rate_milli(&self, pod: &Pod, now: SimTime) -> Option<i64> {
-        let load = self.config.service_loads.iter().find(|l| {
-            l.service.namespace == pod.meta.namespace
-                && self.store.services.get(&l.service).is_some_and(|s| {
-                    s.selector.as_ref().is_some_and(|sel| {
-                        !sel.is_empty() && sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
+        // The first load (in config order) whose Service selects the pod; only the loads indexed
+        // under one of the pod's labels can.
+        let load = self
+            .ctl
+            .load_index
+            .candidates(&pod.meta.labels)
+            .into_iter()
+            .map(|i| &self.config.service_loads[i])
+            .find(|l| {
+                l.service.namespace == pod.meta.namespace
+                    && self.store.services.get(&l.service).is_some_and(|s| {
+                        s.selector.as_ref().is_some_and(|sel| {
+                            !sel.is_empty() && sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
+                        })
                     })
-                })
-        })?;
+            })?;
         let ready = self.ctl.endpoints.get(&load.service).map_or(&[][..], |v| v.as_slice());
-        if !ready.contains(&pod.meta.name) {
+        // Sorted (sync_endpoints sorts it).
+        if ready.binary_search(&pod.meta.name).is_err() {
             return Some(0);
         }
         let offered = load.requests_per_second_milli.value_at(now.saturating_duration_since(SimTime::ZERO));
@@ -224,6 +261,18 @@ impl<W: Write> World<W> {
             }
             last.insert(key, (pod.meta.uid.clone(), points));
         }
+        let mut served_by_label: BTreeMap<(String, String), Vec<ObjectKey>> = BTreeMap::new();
+        let mut served_unlabelled = Vec::new();
+        for (key, m) in &served {
+            if m.meta.labels.is_empty() {
+                served_unlabelled.push(key.clone());
+            }
+            for (k, v) in &m.meta.labels {
+                served_by_label.entry((k.clone(), v.clone())).or_default().push(key.clone());
+            }
+        }
+        self.ctl.metrics.served_by_label = served_by_label;
+        self.ctl.metrics.served_unlabelled = served_unlabelled;
         self.ctl.metrics.last = last;
         self.ctl.metrics.served = served;
         self.ctl.metrics.custom = custom;

@@ -6,7 +6,19 @@ impl<W: Write> World<W> {
     // ---------------------------------------------------------------- pods
 
     pub(super) fn workload_for(&self, pod: &Pod) -> Option<Arc<PodWorkload>> {
-        self.config.workloads.iter().find(|(sel, _)| sel.matches(&pod.meta.labels)).map(|(_, w)| w.clone())
+        // The first entry (in config order) whose selector matches; only the entries indexed under
+        // one of the pod's labels can.
+        let index = self.ctl.workload_index.get_or_init(|| {
+            super::label_index::FirstLabelIndex::new(
+                self.config.workloads.iter().map(|(sel, _)| super::label_index::required_by_selector(sel)),
+            )
+        });
+        index
+            .candidates(&pod.meta.labels)
+            .into_iter()
+            .map(|i| &self.config.workloads[i])
+            .find(|(sel, _)| sel.matches(&pod.meta.labels))
+            .map(|(_, w)| w.clone())
     }
 
     /// Admission (priority, default tolerations), then the store; the scheduler sees it at once.
