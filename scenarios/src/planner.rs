@@ -505,7 +505,9 @@ pub struct ReplayCounts {
     pub pods_submitted: u64,
     /// Jobs submitted.
     pub jobs_submitted: u64,
-    /// Usage series not replayed (see the fidelity notes).
+    /// Pods whose trace usage series drive their containers.
+    pub usage_series_replayed: u64,
+    /// Usage series not replayed (Jobs' tasks: see the fidelity notes).
     pub usage_series_ignored: u64,
     /// Stops of the replay loop (trace times, binding polls, completions).
     pub stops: u64,
@@ -567,6 +569,7 @@ pub fn planner_json(run: &crate::RunResult) -> Value {
             "pods_submitted": c.pods_submitted,
             "jobs_submitted": c.jobs_submitted,
             "usage_series_ignored": c.usage_series_ignored,
+            "usage_series_replayed": c.usage_series_replayed,
         },
         "pods": {
             "created": log.created,

@@ -27,12 +27,14 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use kubesim_api::{ObjectKey, ResourceList};
 use kubesim_cluster::{Action, Cluster};
 use kubesim_reports::metrics::names;
 use kubesim_reports::MetricsSink;
 use kubesim_traces::{ReadStats, TraceEvent, TraceEventKind, TraceStream};
+use kubesim_workload::PodWorkload;
 use sim_core::{RngStreams, SimDuration, SimTime};
 
 use crate::analysis::{LogAnalysis, LogTap};
@@ -214,12 +216,19 @@ impl<W: Write> Driver<'_, W> {
                 }
             }
             TraceEventKind::SubmitPod { pod, duration, usage } => {
-                if usage.is_some() {
-                    self.counts.usage_series_ignored += 1;
-                }
                 let key = ObjectKey::new(&pod.meta.namespace, &pod.meta.name).to_string();
                 trace_log(&self.analysis).expect_pod(&key, &pod_request(&pod));
-                self.cluster.create_pod(*pod)?;
+                match usage {
+                    // The trace's usage series drive every container's CPU and working set.
+                    Some(usage) => {
+                        let container = Arc::new(usage.workload(None));
+                        let workload =
+                            PodWorkload { containers: vec![container; pod.spec.containers.len().max(1)] };
+                        self.cluster.create_pod_with_workload(*pod, Arc::new(workload))?;
+                        self.counts.usage_series_replayed += 1;
+                    }
+                    None => self.cluster.create_pod(*pod)?,
+                }
                 self.counts.pods_submitted += 1;
                 if let Some(d) = duration {
                     if self.awaiting.insert(key, d).is_none() {

@@ -171,3 +171,17 @@ fn bad_trace_fields_are_named() {
     let e = errors_of("  cluster: {}\n");
     assert!(e[0].contains("spec.duration: required"), "{e:?}");
 }
+
+#[test]
+fn trace_usage_series_are_handed_to_the_pods_they_belong_to() {
+    // The Alibaba 2018 fixture's containers carry container_usage samples: each such pod is created
+    // with its own workload (`Cluster::create_pod_with_workload`; the cluster's tests check that
+    // such a workload drives the container's CPU).
+    let s = scenario(
+        "  trace: {format: alibaba-2018, path: ../traces/tests/fixtures/alibaba-2018, maxMemory: 100Gi}\n",
+    );
+    let (r, _) = run(&s);
+    let replay = r.replay.as_ref().unwrap();
+    assert!(replay.counts.usage_series_replayed >= 1, "{:?}", replay.counts);
+    assert!(replay.counts.usage_series_replayed <= replay.counts.pods_submitted);
+}

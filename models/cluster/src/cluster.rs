@@ -290,6 +290,8 @@ struct World<W: Write> {
     /// Per-node fault state (crashed, partitioned, held messages, failure streams).
     faults: faults::FaultState,
     counters: Counters,
+    /// Workloads given to single pods at creation (trace replay), by pod key; before the selectors.
+    pod_workloads: BTreeMap<ObjectKey, Arc<PodWorkload>>,
     effects: Vec<KubeletEffect>,
     runtime_events: Vec<RuntimeEvent>,
     error: Option<LogError>,
@@ -352,6 +354,7 @@ impl<W: Write> Cluster<W> {
                 ctl: ctl::CtlState::default(),
                 faults: faults::FaultState::default(),
                 counters: Counters::default(),
+                pod_workloads: BTreeMap::new(),
                 effects: Vec::new(),
                 runtime_events: Vec::new(),
                 error: None,
@@ -401,6 +404,17 @@ impl<W: Write> Cluster<W> {
         let now = self.queue.now();
         self.world.create_pod(pod, now, &mut self.queue);
         self.world.take_error()
+    }
+
+    /// Creates a bare pod now whose containers behave as `workload` says (a trace's usage series),
+    /// instead of the workload its labels would select.
+    pub fn create_pod_with_workload(
+        &mut self,
+        pod: Pod,
+        workload: Arc<PodWorkload>,
+    ) -> Result<(), ClusterError> {
+        self.world.pod_workloads.insert(pod.meta.key(), workload);
+        self.create_pod(pod)
     }
 
     /// Creates or updates a Deployment now.

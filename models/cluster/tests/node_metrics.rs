@@ -57,3 +57,32 @@ fn sampling_does_not_change_the_event_log() {
     };
     assert_eq!(run(true), run(false));
 }
+
+#[test]
+fn a_pod_created_with_its_own_workload_runs_it_instead_of_the_selected_one() {
+    // The label selector says 200m; the pod's own workload (a trace's usage series) says 50m.
+    let selected = ContainerWorkload::steady(200, 64 * MIB);
+    let own = ContainerWorkload::steady(50, 32 * MIB);
+    let config = ClusterConfig {
+        workloads: vec![(
+            LabelSelector::from_labels([("app", "web")]),
+            Arc::new(PodWorkload { containers: vec![Arc::new(selected)] }),
+        )],
+        ..ClusterConfig::default()
+    };
+    let mut c = cluster(1, config);
+    let template = deployment("web", 1, "web:v1").template;
+    let pod = kubesim_api::Pod {
+        meta: kubesim_api::ObjectMeta {
+            labels: template.labels.clone(),
+            ..kubesim_api::ObjectMeta::named("default", "traced")
+        },
+        spec: template.spec.clone(),
+        status: Default::default(),
+    };
+    c.create_pod_with_workload(pod, Arc::new(PodWorkload { containers: vec![Arc::new(own)] })).unwrap();
+    c.run_until(SimTime::from_secs(10)).unwrap();
+    let s = c.sample_node_metrics();
+    assert_eq!(value(&s, names::CONTAINER_CPU_USAGE, "traced/app"), 50.0);
+    assert_eq!(value(&s, names::CONTAINER_MEMORY_WORKING_SET, "traced/app"), (32 * MIB) as f64);
+}

@@ -6,6 +6,9 @@ impl<W: Write> World<W> {
     // ---------------------------------------------------------------- pods
 
     pub(super) fn workload_for(&self, pod: &Pod) -> Option<Arc<PodWorkload>> {
+        if let Some(w) = self.pod_workloads.get(&pod.meta.key()) {
+            return Some(w.clone());
+        }
         // The first entry (in config order) whose selector matches; only the entries indexed under
         // one of the pod's labels can.
         let index = self.ctl.workload_index.get_or_init(|| {
@@ -202,6 +205,7 @@ impl<W: Write> World<W> {
 
     pub(super) fn remove_pod(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
         let Some(pod) = self.store.remove_pod(key) else { return };
+        self.pod_workloads.remove(key);
         if let Some(id) = self.taint_evictions.remove(key) {
             q.cancel(id);
         }
