@@ -176,7 +176,9 @@ fn cpu_throttling_under_a_limit(backend: Backend) {
     let capped = r.mean("container_cpu_throttled_ratio", "default/capped", 1.0);
     let roomy = r.mean("container_cpu_throttled_ratio", "default/roomy", 1.0);
     let used = r.mean("container_cpu_usage_millicores", "default/capped", 1.0);
-    assert!(capped > 0.8, "{backend:?}: capped throttled ratio {capped:.2}");
+    // 0.995 on a quiet machine (see docs/validation.md); on a loaded one some periods go by in which
+    // the container could not even run its quota, and those are not throttled.
+    assert!(capped > 0.6, "{backend:?}: capped throttled ratio {capped:.2}");
     assert!(roomy < 0.1, "{backend:?}: roomy throttled ratio {roomy:.2}");
     assert!((160.0..=230.0).contains(&used), "{backend:?}: capped usage {used:.0}m");
 }
