@@ -8,6 +8,7 @@ pub mod nominator;
 pub mod objects;
 pub mod registry;
 pub mod runtime;
+pub mod selector_counts;
 pub mod snapshot;
 pub mod status;
 pub mod types;
@@ -24,6 +25,7 @@ pub use nominator::Nominator;
 pub use objects::{ClusterObjects, ControllerKind, ControllerSelector, ServiceSelector, WorkloadSelectors};
 pub use registry::{PluginContext, PluginFactory, Registry};
 pub use runtime::{FilterRecord, Framework, FrameworkError, ScoreEntry, ScoreRecord, ScoreScratch};
+pub use selector_counts::{SelectorCounts, SelectorId};
 pub use snapshot::Snapshot;
 pub use status::{Code, Reason, Status};
 pub use types::{

@@ -5,12 +5,32 @@
 //! with no concurrent binding the two are identical).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use kubesim_api::meta::well_known;
 use kubesim_api::{Node, ObjectKey};
 
+use super::selector_counts::SelectorCounts;
 use super::types::{ImageState, NodeId, NodeInfo, PodInfo};
+
+/// The snapshot's [`SelectorCounts`], behind a lock because plugins register selectors through a
+/// shared `&Snapshot`. Cloning a snapshot clones the counts (they describe that snapshot's pods).
+#[derive(Debug, Default)]
+struct SharedCounts(Mutex<SelectorCounts>);
+
+impl SharedCounts {
+    fn get(&self) -> MutexGuard<'_, SelectorCounts> {
+        // A poisoned lock only means a panic elsewhere; the counts themselves are consistent
+        // between calls (every update completes under the lock).
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Clone for SharedCounts {
+    fn clone(&self) -> Self {
+        SharedCounts(Mutex::new(self.get().clone()))
+    }
+}
 
 /// Upstream `utilnode.GetZoneKey`: region and zone joined (`""` when the node has neither).
 pub fn zone_key(node: &Node) -> String {
@@ -86,6 +106,8 @@ pub struct Snapshot {
     /// Namespaces, Services/controllers and PDBs that plugins read (filled by the Scheduler's
     /// owner; empty = none exist). Hook added by scheduler-adv, see `objects.rs`.
     pub objects: Arc<super::objects::ClusterObjects>,
+    /// Matching-pod counts per node for the selectors plugins asked about.
+    selector_counts: SharedCounts,
 }
 
 impl Snapshot {
@@ -202,6 +224,33 @@ impl Snapshot {
         self.pod_node.get(key).copied()
     }
 
+    /// The per-node matching-pod counts (see [`SelectorCounts`]); register a selector with
+    /// [`Snapshot::register_selector`] first. Pods must enter and leave nodes through
+    /// [`add_pod`](Self::add_pod) / [`remove_pod`](Self::remove_pod) / [`remove_node`](Self::remove_node)
+    /// (not through [`node_mut`](Self::node_mut)) for the counts to stay exact.
+    pub fn selector_counts(&self) -> MutexGuard<'_, SelectorCounts> {
+        self.selector_counts.get()
+    }
+
+    /// Registers (namespace, selector) in [`selector_counts`](Self::selector_counts), counting the
+    /// current pods once, and returns the lock with its id.
+    pub fn register_selector(
+        &self,
+        namespace: &str,
+        selector: &kubesim_api::LabelSelector,
+    ) -> (MutexGuard<'_, SelectorCounts>, super::selector_counts::SelectorId) {
+        let mut counts = self.selector_counts.get();
+        let id = match counts.id_of(namespace, selector) {
+            Some(id) => id,
+            None => counts.register(
+                namespace,
+                selector,
+                self.slots.iter().flatten().map(|info| (info.id, info.pods.as_slice())),
+            ),
+        };
+        (counts, id)
+    }
+
     fn count_images(&mut self, info_idx: NodeId, sign: i32) {
         let names: Vec<String> = self.node(info_idx).image_states.iter().map(|s| s.name.clone()).collect();
         for n in names {
@@ -261,8 +310,12 @@ impl Snapshot {
         let zone = std::mem::take(&mut self.zone_of[id.index()]);
         self.tree.remove(&zone, id);
         let info = self.slots[id.index()].take().expect("node present");
+        let counts = self.selector_counts.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         for p in &info.pods {
             self.pod_node.remove(&p.key);
+            counts.pod_removed(id, &p.pod);
+        }
+        for p in &info.pods {
             self.untrack_affinity(p, -1);
         }
         self.free_slots.push(id);
@@ -289,6 +342,7 @@ impl Snapshot {
         }
         self.pod_node.insert(pod.key.clone(), id);
         self.untrack_affinity(&pod, 1);
+        self.selector_counts.get().pod_added(id, &pod.pod);
         if let Some(info) = self.node_mut(id) {
             info.add_pod(pod);
         }
@@ -300,6 +354,7 @@ impl Snapshot {
         let id = self.pod_node.remove(key)?;
         let pod = self.node_mut(id)?.remove_pod(key)?;
         self.untrack_affinity(&pod, -1);
+        self.selector_counts.get().pod_removed(id, &pod.pod);
         Some((id, pod))
     }
 }

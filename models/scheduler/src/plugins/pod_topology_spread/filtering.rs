@@ -49,6 +49,20 @@ impl SpreadFilterState {
         all_nodes: impl IntoIterator<Item = &'a N>,
         taint_comparison_operators: bool,
     ) -> Self {
+        Self::compute_counted(pod, constraints, all_nodes, taint_comparison_operators, |info, _, c| {
+            super::common::count_matching(info.pods(), c, &pod.meta.namespace)
+        })
+    }
+
+    /// [`compute`](Self::compute) with each node's matching-pod count for constraint `i` given by
+    /// `count(node, i, constraint)` (the framework plugin reads the snapshot's incremental counts).
+    pub fn compute_counted<'a, N: NodePods + 'a>(
+        pod: &Pod,
+        constraints: Vec<SpreadConstraint>,
+        all_nodes: impl IntoIterator<Item = &'a N>,
+        taint_comparison_operators: bool,
+        mut count: impl FnMut(&'a N, usize, &SpreadConstraint) -> i64,
+    ) -> Self {
         if constraints.is_empty() {
             return SpreadFilterState::default();
         }
@@ -63,8 +77,7 @@ impl SpreadFilterState {
                     continue;
                 }
                 let value = node.meta.labels.get(&c.topology_key).cloned().unwrap_or_default();
-                let count = super::common::count_matching(info.pods(), c, &pod.meta.namespace);
-                *tp_value_to_match_num[i].entry(value).or_insert(0) += count;
+                *tp_value_to_match_num[i].entry(value).or_insert(0) += count(info, i, c);
             }
         }
         let mut min_match_num = Vec::with_capacity(constraints.len());

@@ -5,14 +5,18 @@ use std::sync::Arc;
 
 use kubesim_api::{Node, Pod, TopologySpreadConstraint, UnsatisfiableConstraintAction};
 
-use super::common::{pod_constraints_gated, system_default_constraints, SpreadGates};
+use kubesim_api::meta::well_known;
+
+use super::common::{
+    count_matching, pod_constraints_gated, system_default_constraints, SpreadConstraint, SpreadGates,
+};
 use super::filtering::{SpreadFilterState, SpreadVerdict};
 use super::scoring::SpreadScoreState;
 use super::{NodePods, NAME};
 use crate::config::args::{DefaultingType, PluginArgs};
 use crate::framework::{
     ClusterEvent, CycleState, FilterPlugin, NodeId, NodeInfo, NodeScore, Plugin, PluginContext, PodInfo,
-    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, Status,
+    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, SelectorId, Snapshot, Status,
 };
 
 impl NodePods for NodeInfo {
@@ -75,6 +79,27 @@ impl PodTopologySpread {
 struct ScoreState {
     core: SpreadScoreState,
     ignored: BTreeSet<NodeId>,
+    /// Hostname-constraint counts read at PreScore from the snapshot's selector counts.
+    host: HostCounts,
+}
+
+/// Per node slot, the node's `generation` when PreScore read its counts (`u64::MAX`: not read),
+/// and per constraint the matching pods on it (empty for non-hostname constraints). Score uses
+/// them only for a node with that same generation, else counts the node's pods itself.
+#[derive(Clone, Debug, Default)]
+struct HostCounts {
+    generation: Vec<u64>,
+    counts: Vec<Vec<u32>>,
+}
+
+impl HostCounts {
+    fn get(&self, node: &NodeInfo, i: usize) -> Option<i64> {
+        let at = node.id.index();
+        if self.generation.get(at) != Some(&node.generation) {
+            return None;
+        }
+        self.counts.get(i).and_then(|c| c.get(at)).map(|n| i64::from(*n))
+    }
 }
 
 impl Plugin for PodTopologySpread {
@@ -123,12 +148,22 @@ impl PreFilterPlugin for PodTopologySpread {
         if constraints.is_empty() {
             return (None, Status::skip());
         }
-        let s = SpreadFilterState::compute(
+        // Matching-pod counts per node from the snapshot's incremental counts (identical to
+        // counting each node's pods, without touching them).
+        let namespace = &pod.pod.meta.namespace;
+        let ids: Vec<Option<SelectorId>> = constraints
+            .iter()
+            .map(|c| c.selector.as_ref().map(|sel| snapshot.register_selector(namespace, sel).1))
+            .collect();
+        let counts = snapshot.selector_counts();
+        let s = SpreadFilterState::compute_counted(
             &pod.pod,
             constraints,
             snapshot.iter(),
             self.taint_comparison_operators,
+            |info, i, _| ids[i].map_or(0, |id| i64::from(counts.count(id, info.id))),
         );
+        drop(counts);
         state.write(s);
         (None, Status::success())
     }
@@ -212,20 +247,67 @@ impl PreScorePlugin for PodTopologySpread {
         }
         let require_all = !pod.pod.spec.topology_spread_constraints.is_empty() || !self.system_defaulted;
         let feasible_infos: Vec<&NodeInfo> = feasible.iter().map(|id| snapshot.node(*id)).collect();
-        let Some(core) = SpreadScoreState::compute(
-            &pod.pod,
-            constraints,
-            require_all,
-            &feasible_infos,
-            snapshot.iter(),
-            self.taint_comparison_operators,
-        ) else {
-            return Status::skip();
-        };
+        let (core, host) = self.score_state(&pod.pod, constraints, require_all, &feasible_infos, snapshot);
         let ignored =
             feasible_infos.iter().filter(|n| core.ignored_nodes.contains(n.name())).map(|n| n.id).collect();
-        state.write(ScoreState { core, ignored });
+        state.write(ScoreState { core, ignored, host });
         Status::success()
+    }
+}
+
+impl PodTopologySpread {
+    /// [`SpreadScoreState::compute`] over the snapshot, reading matching-pod counts from the
+    /// snapshot's incrementally kept [`crate::framework::SelectorCounts`] instead of matching
+    /// every pod of every node: O(nodes with matching pods + feasible nodes) instead of O(pods).
+    fn score_state(
+        &self,
+        pod: &Pod,
+        constraints: Vec<SpreadConstraint>,
+        require_all: bool,
+        feasible: &[&NodeInfo],
+        snapshot: &Snapshot,
+    ) -> (SpreadScoreState, HostCounts) {
+        let mut core = SpreadScoreState::with_domains(constraints, require_all, feasible);
+        let mut host = HostCounts::default();
+        let namespace = &pod.meta.namespace;
+        for i in 0..core.constraints.len() {
+            // A nil selector selects nothing: every count is 0.
+            let Some(selector) = core.constraints[i].selector.clone() else { continue };
+            let is_host = core.constraints[i].topology_key == well_known::HOSTNAME;
+            if !is_host && core.topology_value_to_pod_counts[i].is_empty() {
+                continue;
+            }
+            let (counts, id) = snapshot.register_selector(namespace, &selector);
+            if is_host {
+                if host.generation.is_empty() {
+                    host.generation = vec![u64::MAX; snapshot.slot_count()];
+                    for n in feasible {
+                        host.generation[n.id.index()] = n.generation;
+                    }
+                }
+                if host.counts.len() <= i {
+                    host.counts.resize(i + 1, Vec::new());
+                }
+                let mut per_slot = vec![0u32; snapshot.slot_count()];
+                for n in feasible {
+                    per_slot[n.id.index()] = counts.count(id, n.id);
+                }
+                host.counts[i] = per_slot;
+            } else {
+                for (node_id, n) in counts.per_node(id) {
+                    let Some(info) = snapshot.get(*node_id) else { continue };
+                    core.add_count(
+                        i,
+                        pod,
+                        &info.node,
+                        i64::from(*n),
+                        require_all,
+                        self.taint_comparison_operators,
+                    );
+                }
+            }
+        }
+        (core, host)
     }
 }
 
@@ -234,7 +316,12 @@ impl ScorePlugin for PodTopologySpread {
         let s = state
             .read::<ScoreState>()
             .ok_or_else(|| Status::error(format!("reading {NAME} PreScore state")))?;
-        Ok(s.core.score(&pod.pod, node))
+        let namespace = &pod.pod.meta.namespace;
+        Ok(s.core.score_with(&node.node, |i, c| {
+            s.host
+                .get(node, i)
+                .unwrap_or_else(|| count_matching(node.pods.iter().map(|p| &p.pod), c, namespace))
+        }))
     }
 
     fn has_normalize(&self) -> bool {

@@ -54,6 +54,34 @@ impl SpreadScoreState {
         if all_nodes.peek().is_none() || constraints.is_empty() {
             return None;
         }
+        let mut state = Self::with_domains(constraints, require_all_topologies, feasible_nodes);
+        for info in all_nodes {
+            let node = info.node();
+            if require_all_topologies && !node_has_all_keys(node, &state.constraints) {
+                continue;
+            }
+            for (i, c) in state.constraints.iter().enumerate() {
+                if !c.includes_node(pod, node, taint_comparison_operators) {
+                    continue;
+                }
+                let value = node.meta.labels.get(&c.topology_key).map(String::as_str).unwrap_or_default();
+                // Only domains present among the feasible nodes are counted (hostname has none).
+                if let Some(slot) = state.topology_value_to_pod_counts[i].get_mut(value) {
+                    *slot += count_matching(info.pods(), c, &pod.meta.namespace);
+                }
+            }
+        }
+        Some(state)
+    }
+
+    /// The first half of [`compute`](Self::compute): the constraints, ignored nodes, the domains
+    /// present among the feasible nodes (counts all 0) and the normalizing weights. The caller adds
+    /// each included node's matching-pod count to its domain (see `add_count`).
+    pub fn with_domains<'a, N: NodePods + 'a>(
+        constraints: Vec<SpreadConstraint>,
+        require_all_topologies: bool,
+        feasible_nodes: &[&'a N],
+    ) -> Self {
         let mut state = SpreadScoreState {
             topology_value_to_pod_counts: vec![BTreeMap::new(); constraints.len()],
             ..Default::default()
@@ -91,31 +119,49 @@ impl SpreadScoreState {
                 topology_normalizing_weight(size)
             })
             .collect();
-
-        for info in all_nodes {
-            let node = info.node();
-            if require_all_topologies && !node_has_all_keys(node, &constraints) {
-                continue;
-            }
-            for (i, c) in constraints.iter().enumerate() {
-                if !c.includes_node(pod, node, taint_comparison_operators) {
-                    continue;
-                }
-                let value = node.meta.labels.get(&c.topology_key).cloned().unwrap_or_default();
-                // Only domains present among the feasible nodes are counted (hostname has none).
-                if let Some(slot) = state.topology_value_to_pod_counts[i].get_mut(&value) {
-                    *slot += count_matching(info.pods(), c, &pod.meta.namespace);
-                }
-            }
-        }
         state.constraints = constraints;
-        Some(state)
+        state
+    }
+
+    /// Adds `count` matching pods on `node` to constraint `i`'s domain, if `node` counts for it
+    /// (has every key when `require_all_topologies`, passes the inclusion policies) and its domain
+    /// is among the feasible nodes'. [`compute`](Self::compute) does this for every node with the
+    /// count of its pods.
+    pub fn add_count(
+        &mut self,
+        i: usize,
+        pod: &Pod,
+        node: &kubesim_api::Node,
+        count: i64,
+        require_all_topologies: bool,
+        taint_comparison_operators: bool,
+    ) {
+        if require_all_topologies && !node_has_all_keys(node, &self.constraints) {
+            return;
+        }
+        let c = &self.constraints[i];
+        if !c.includes_node(pod, node, taint_comparison_operators) {
+            return;
+        }
+        let value = node.meta.labels.get(&c.topology_key).map(String::as_str).unwrap_or_default();
+        if let Some(slot) = self.topology_value_to_pod_counts[i].get_mut(value) {
+            *slot += count;
+        }
     }
 
     /// Upstream `Score`: `round(Σ_c count_c·weight_c + (maxSkew_c − 1))` over the constraints whose
     /// key the node has; ignored nodes score 0.
     pub fn score<N: NodePods>(&self, pod: &Pod, info: &N) -> i64 {
-        let node = info.node();
+        self.score_with(info.node(), |_, c| count_matching(info.pods(), c, &pod.meta.namespace))
+    }
+
+    /// [`score`](Self::score) with the node's matching-pod count for a hostname constraint given
+    /// by `host_count(constraint index, constraint)`.
+    pub fn score_with(
+        &self,
+        node: &kubesim_api::Node,
+        mut host_count: impl FnMut(usize, &SpreadConstraint) -> i64,
+    ) -> i64 {
         if self.ignored_nodes.contains(&node.meta.name) {
             return 0;
         }
@@ -123,7 +169,7 @@ impl SpreadScoreState {
         for (i, c) in self.constraints.iter().enumerate() {
             let Some(value) = node.meta.labels.get(&c.topology_key) else { continue };
             let cnt = if c.topology_key == well_known::HOSTNAME {
-                count_matching(info.pods(), c, &pod.meta.namespace)
+                host_count(i, c)
             } else {
                 self.topology_value_to_pod_counts[i].get(value).copied().unwrap_or(0)
             };

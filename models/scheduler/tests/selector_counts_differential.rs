@@ -1,0 +1,392 @@
+//! The snapshot's incremental matching-pod counts (`framework::SelectorCounts`) against the naive
+//! count, and PodTopologySpread's PreScore/Score through them against the plugin's naive core
+//! (`SpreadScoreState::compute`, which matches every pod of every node), after random sequences
+//! of pod adds, removes, re-binds, node additions and removals across namespaces; likewise its
+//! PreFilter/Filter against `SpreadFilterState::compute`.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use kubesim_api::meta::well_known::{HOSTNAME, ZONE};
+use kubesim_api::{
+    LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, Node, NodeInclusionPolicy, ObjectKey,
+    ObjectMeta, Pod, Taint, TaintEffect, TopologySpreadConstraint, UnsatisfiableConstraintAction,
+};
+use kubesim_scheduler::framework::{
+    ClusterObjects, CycleState, FilterPlugin, NodeId, PodInfo, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+    ServiceSelector, Snapshot, WorkloadSelectors,
+};
+use kubesim_scheduler::plugins::pod_topology_spread::common::pod_constraints;
+use kubesim_scheduler::plugins::pod_topology_spread::{
+    system_default_constraints, NodeWithPods, PodTopologySpread, SpreadFilterState, SpreadScoreState,
+    SpreadVerdict,
+};
+use sim_core::SimTime;
+
+const NAMESPACES: [&str; 2] = ["default", "other"];
+const APPS: [&str; 3] = ["a", "b", "c"];
+
+fn req(key: &str, op: LabelSelectorOperator, values: &[&str]) -> LabelSelectorRequirement {
+    LabelSelectorRequirement {
+        key: key.into(),
+        operator: op,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+/// Selectors of every shape the counts index differently: by a matchLabels pair, by a
+/// single-value `In`, and unindexed (multi-value `In`, `NotIn`, `Exists`, empty = everything).
+fn selectors() -> Vec<LabelSelector> {
+    use LabelSelectorOperator::*;
+    vec![
+        LabelSelector::from_labels([("app", "a")]),
+        LabelSelector::from_labels([("app", "b"), ("tier", "x")]),
+        LabelSelector { match_labels: Default::default(), match_expressions: vec![req("app", In, &["c"])] },
+        LabelSelector {
+            match_labels: Default::default(),
+            match_expressions: vec![req("app", In, &["a", "b"])],
+        },
+        LabelSelector {
+            match_labels: Default::default(),
+            match_expressions: vec![req("tier", NotIn, &["x"])],
+        },
+        LabelSelector { match_labels: Default::default(), match_expressions: vec![req("tier", Exists, &[])] },
+        LabelSelector::default(),
+    ]
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Add pod (namespace, app, tier x?, terminating?) to the node at this index (mod live nodes).
+    AddPod { node: usize, ns: usize, app: usize, tier_x: bool, terminating: bool },
+    /// Remove the pod at this index (mod assigned pods).
+    RemovePod(usize),
+    /// Move the pod at this index to another node (remove + add, as a re-bind does).
+    Rebind(usize, usize),
+    /// Remove the node at this index.
+    RemoveNode(usize),
+    /// Add a node (zone index, 3 = no zone label; tainted?).
+    AddNode { zone: usize, tainted: bool },
+    /// Use a selector (registers it lazily, mid-sequence).
+    Use { ns: usize, selector: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..8usize, 0..2usize, 0..3usize, any::<bool>(), prop::bool::weighted(0.15))
+            .prop_map(|(node, ns, app, tier_x, terminating)| Op::AddPod { node, ns, app, tier_x, terminating }),
+        2 => (0..64usize).prop_map(Op::RemovePod),
+        2 => (0..64usize, 0..8usize).prop_map(|(p, n)| Op::Rebind(p, n)),
+        1 => (0..8usize).prop_map(Op::RemoveNode),
+        1 => (0..4usize, any::<bool>()).prop_map(|(zone, tainted)| Op::AddNode { zone, tainted }),
+        2 => (0..2usize, 0..7usize).prop_map(|(ns, selector)| Op::Use { ns, selector }),
+    ]
+}
+
+struct World {
+    snap: Snapshot,
+    next_node: usize,
+    next_pod: usize,
+    used: Vec<(usize, usize)>,
+}
+
+impl World {
+    fn new() -> Self {
+        let mut w = World { snap: Snapshot::new(), next_node: 0, next_pod: 0, used: Vec::new() };
+        for zone in 0..3 {
+            w.add_node(zone, false);
+        }
+        w
+    }
+
+    fn add_node(&mut self, zone: usize, tainted: bool) {
+        let name = format!("n{}", self.next_node);
+        self.next_node += 1;
+        let mut n = Node { meta: ObjectMeta::named("", &name), ..Default::default() };
+        n.meta.labels.insert(HOSTNAME.into(), name.clone());
+        if zone < 3 {
+            n.meta.labels.insert(ZONE.into(), format!("z{zone}"));
+        }
+        if tainted {
+            n.spec.taints.push(Taint {
+                key: "dedicated".into(),
+                value: String::new(),
+                effect: TaintEffect::NoSchedule,
+                time_added: None,
+            });
+        }
+        self.snap.upsert_node(n);
+        self.snap.refresh_order();
+    }
+
+    fn live_nodes(&self) -> Vec<NodeId> {
+        self.snap.order().to_vec()
+    }
+
+    fn assigned(&self) -> Vec<ObjectKey> {
+        self.snap.iter().flat_map(|n| n.pods.iter().map(|p| p.key.clone())).collect()
+    }
+
+    fn apply(&mut self, op: &Op) {
+        match *op {
+            Op::AddPod { node, ns, app, tier_x, terminating } => {
+                let nodes = self.live_nodes();
+                if nodes.is_empty() {
+                    return;
+                }
+                let mut p = Pod {
+                    meta: ObjectMeta::named(NAMESPACES[ns], &format!("p{}", self.next_pod)),
+                    ..Default::default()
+                };
+                self.next_pod += 1;
+                p.meta.labels.insert("app".into(), APPS[app].into());
+                if tier_x {
+                    p.meta.labels.insert("tier".into(), "x".into());
+                }
+                if terminating {
+                    p.meta.deletion_timestamp = Some(SimTime::ZERO);
+                }
+                self.snap.add_pod(nodes[node % nodes.len()], Arc::new(PodInfo::new(p, Default::default())));
+            }
+            Op::RemovePod(i) => {
+                let pods = self.assigned();
+                if !pods.is_empty() {
+                    self.snap.remove_pod(&pods[i % pods.len()]);
+                }
+            }
+            Op::Rebind(i, n) => {
+                let pods = self.assigned();
+                if pods.is_empty() {
+                    return;
+                }
+                let Some((_, pod)) = self.snap.remove_pod(&pods[i % pods.len()]) else { return };
+                let nodes = self.live_nodes();
+                self.snap.add_pod(nodes[n % nodes.len()], pod);
+            }
+            Op::RemoveNode(i) => {
+                let nodes = self.live_nodes();
+                if nodes.len() > 1 {
+                    let name = self.snap.node(nodes[i % nodes.len()]).name().to_string();
+                    self.snap.remove_node(&name);
+                    self.snap.refresh_order();
+                }
+            }
+            Op::AddNode { zone, tainted } => self.add_node(zone, tainted),
+            Op::Use { ns, selector } => {
+                let sel = &selectors()[selector];
+                drop(self.snap.register_selector(NAMESPACES[ns], sel));
+                self.used.push((ns, selector));
+            }
+        }
+    }
+
+    /// Every used selector's incremental count equals the naive count on every node.
+    fn check_counts(&self) -> Result<(), TestCaseError> {
+        let sels = selectors();
+        for &(ns, s) in &self.used {
+            let (counts, id) = self.snap.register_selector(NAMESPACES[ns], &sels[s]);
+            for info in self.snap.iter() {
+                let naive = info
+                    .pods
+                    .iter()
+                    .filter(|p| {
+                        !p.pod.meta.is_terminating()
+                            && p.pod.meta.namespace == NAMESPACES[ns]
+                            && sels[s].matches(&p.pod.meta.labels)
+                    })
+                    .count() as u32;
+                prop_assert_eq!(
+                    counts.count(id, info.id),
+                    naive,
+                    "selector {} ns {} node {}",
+                    s,
+                    ns,
+                    info.name()
+                );
+            }
+            let total: u32 = counts.per_node(id).values().sum();
+            let live: u32 = self.snap.iter().map(|n| counts.count(id, n.id)).sum();
+            prop_assert_eq!(total, live, "counts only for live nodes");
+        }
+        Ok(())
+    }
+
+    /// PreScore + Score through the plugin (incremental counts) equal the naive core's raw scores.
+    fn check_scores(&self, incoming: &Pod, objects: &Arc<ClusterObjects>) -> Result<(), TestCaseError> {
+        let mut snap = self.snap.clone();
+        snap.objects = objects.clone();
+        let pl = PodTopologySpread::with_system_defaults();
+        let info = PodInfo::new(incoming.clone(), Default::default());
+        let all: Vec<NodeId> = snap.order().to_vec();
+        // Every other node is feasible (so some domains and hosts are missing).
+        let feasible: Vec<NodeId> = all.iter().copied().step_by(2).collect();
+        let mut state = CycleState::new();
+        let status = pl.pre_score(&mut state, &info, &feasible, &snap);
+
+        let constraints = pod_constraints(
+            incoming,
+            UnsatisfiableConstraintAction::ScheduleAnyway,
+            &system_default_constraints(),
+            &objects.workloads,
+        );
+        let views: Vec<NodeWithPods> = snap
+            .iter()
+            .map(|n| NodeWithPods {
+                node: (*n.node).clone(),
+                pods: n.pods.iter().map(|p| p.pod.clone()).collect(),
+            })
+            .collect();
+        let feasible_views: Vec<&NodeWithPods> =
+            feasible.iter().map(|id| &views[all.iter().position(|a| a == id).unwrap()]).collect();
+        let require_all = !incoming.spec.topology_spread_constraints.is_empty();
+        let naive = SpreadScoreState::compute(
+            incoming,
+            constraints,
+            require_all,
+            &feasible_views,
+            views.iter(),
+            false,
+        );
+        match naive {
+            None => prop_assert!(status.is_skip(), "naive skips, plugin says {}", status),
+            Some(core) => {
+                prop_assert!(status.is_success(), "{}", status);
+                for (id, view) in feasible.iter().zip(&feasible_views) {
+                    let got = pl
+                        .score(&state, &info, snap.node(*id))
+                        .map_err(|s| TestCaseError::fail(s.to_string()))?;
+                    prop_assert_eq!(got, core.score(incoming, *view), "node {}", snap.node(*id).name());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl World {
+    /// PreFilter through the plugin (incremental counts) builds the naive core's state, and
+    /// Filter agrees on every node.
+    fn check_filter(&self, incoming: &Pod) -> Result<(), TestCaseError> {
+        let pl = PodTopologySpread::with_system_defaults();
+        let info = PodInfo::new(incoming.clone(), Default::default());
+        let mut state = CycleState::new();
+        let (_, status) = pl.pre_filter(&mut state, &info, &self.snap);
+        let constraints = pod_constraints(
+            incoming,
+            UnsatisfiableConstraintAction::DoNotSchedule,
+            &system_default_constraints(),
+            &Default::default(),
+        );
+        let views: Vec<NodeWithPods> = self
+            .snap
+            .iter()
+            .map(|n| NodeWithPods {
+                node: (*n.node).clone(),
+                pods: n.pods.iter().map(|p| p.pod.clone()).collect(),
+            })
+            .collect();
+        if constraints.is_empty() {
+            prop_assert!(status.is_skip());
+            return Ok(());
+        }
+        let naive = SpreadFilterState::compute(incoming, constraints, views.iter(), false);
+        prop_assert!(status.is_success(), "{}", status);
+        prop_assert_eq!(state.read::<SpreadFilterState>(), Some(&naive));
+        for n in self.snap.iter() {
+            let got = pl.filter(&state, &info, n);
+            let want = naive.filter(incoming, &n.node);
+            prop_assert_eq!(got.is_success(), want == SpreadVerdict::Fits, "node {}", n.name());
+        }
+        Ok(())
+    }
+}
+
+fn services() -> Arc<ClusterObjects> {
+    let svc = |ns: &str, app: &str| ServiceSelector {
+        namespace: ns.into(),
+        selector: Some([("app".to_string(), app.to_string())].into_iter().collect()),
+    };
+    Arc::new(ClusterObjects {
+        workloads: WorkloadSelectors {
+            services: vec![svc("default", "a"), svc("default", "b"), svc("other", "a")],
+            controllers: vec![],
+        },
+        ..Default::default()
+    })
+}
+
+/// Incoming pods: Service-selected (system default constraints), and pods with their own soft
+/// constraints (hostname and zone, inclusion policies honoured, a node selector on one).
+fn incoming(kind: usize, ns: usize) -> Pod {
+    incoming_with(kind, ns, UnsatisfiableConstraintAction::ScheduleAnyway)
+}
+
+fn incoming_with(kind: usize, ns: usize, action: UnsatisfiableConstraintAction) -> Pod {
+    let mut p = Pod { meta: ObjectMeta::named(NAMESPACES[ns], "incoming"), ..Default::default() };
+    p.meta.labels.insert("app".into(), APPS[kind % 3].into());
+    if kind >= 3 {
+        let sel = selectors()[kind % selectors().len()].clone();
+        for key in [HOSTNAME, ZONE] {
+            p.spec.topology_spread_constraints.push(TopologySpreadConstraint {
+                max_skew: 2,
+                topology_key: key.into(),
+                when_unsatisfiable: action,
+                label_selector: Some(sel.clone()),
+                min_domains: None,
+                node_affinity_policy: NodeInclusionPolicy::Honor,
+                node_taints_policy: if kind % 2 == 0 {
+                    NodeInclusionPolicy::Honor
+                } else {
+                    NodeInclusionPolicy::Ignore
+                },
+                match_label_keys: Vec::new(),
+            });
+        }
+        if kind == 4 {
+            p.spec.node_selector.insert(ZONE.into(), "z1".into());
+        }
+    }
+    p
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_counts_equal_the_naive_count_after_any_pod_and_node_changes(
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        let mut w = World::new();
+        for (i, op) in ops.iter().enumerate() {
+            w.apply(op);
+            if i % 7 == 0 {
+                w.check_counts()?;
+            }
+        }
+        w.check_counts()?;
+    }
+
+    #[test]
+    fn spreading_scores_through_the_counts_equal_the_naive_scores(
+        ops in prop::collection::vec(op(), 1..60),
+        kinds in prop::collection::vec((0..8usize, 0..2usize), 1..6),
+    ) {
+        let objects = services();
+        let mut w = World::new();
+        for (i, op) in ops.iter().enumerate() {
+            w.apply(op);
+            if i % 10 == 0 {
+                for (k, ns) in &kinds {
+                    w.check_scores(&incoming(*k, *ns), &objects)?;
+                    w.check_filter(&incoming_with(*k, *ns, UnsatisfiableConstraintAction::DoNotSchedule))?;
+                }
+            }
+        }
+        for (k, ns) in &kinds {
+            w.check_scores(&incoming(*k, *ns), &objects)?;
+            w.check_filter(&incoming_with(*k, *ns, UnsatisfiableConstraintAction::DoNotSchedule))?;
+        }
+        w.check_counts()?;
+    }
+}
