@@ -63,6 +63,11 @@ impl ApiStore {
         self.pods.values()
     }
 
+    /// All pods with their keys, in key order (no key is built).
+    pub fn pods_with_keys(&self) -> impl Iterator<Item = (&ObjectKey, &Pod)> {
+        self.pods.iter()
+    }
+
     /// Number of pod objects (including terminating ones).
     pub fn pod_count(&self) -> usize {
         self.pods.len()

@@ -43,27 +43,51 @@ pub(super) const FRESH_CONTAINER_MIN: SimDuration = SimDuration::from_secs(10);
 /// The name of the per-pod request-rate metric in the custom metrics API.
 pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One container's last point. Containers are identified by their index in `spec.containers`:
+/// a pod's container list cannot change for a given uid, and points are only reused under the same
+/// uid, so the index names the same container as its name would (without a `String` per point).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct ContainerPoint {
-    name: String,
+    index: usize,
     start: SimTime,
     timestamp: SimTime,
     /// Cumulative CPU µs at `timestamp`, when the node's runtime measures it.
     cpu_usage_us: Option<u64>,
 }
 
-/// The pipeline's state.
+/// A pod's points from the last scrape that saw it running.
+#[derive(Debug)]
+struct PodPoints {
+    uid: String,
+    points: Vec<ContainerPoint>,
+    /// The scrape (`MetricsPipeline::generation`) that wrote `points`.
+    generation: u64,
+}
+
+/// A served PodMetrics and the scrape that (re)wrote it.
+#[derive(Debug)]
+pub(super) struct Served {
+    pub(super) metrics: ApiPodMetrics,
+    generation: u64,
+}
+
+/// The pipeline's state. Each scrape updates it in place: a pod's entries keep their allocations
+/// (key, uid, labels, container names) from one scrape to the next, and entries the scrape did not
+/// rewrite are dropped at its end.
 #[derive(Debug, Default)]
 pub(super) struct MetricsPipeline {
     timer: Option<EventId>,
-    /// The last scrape's points, per pod (uid, containers).
-    last: BTreeMap<ObjectKey, (String, Vec<ContainerPoint>)>,
+    /// Scrapes so far (the current one's number during a scrape).
+    generation: u64,
+    /// The last scrape's points, per pod.
+    last: BTreeMap<ObjectKey, PodPoints>,
     /// What the metrics API serves until the next scrape.
-    pub(super) served: BTreeMap<ObjectKey, ApiPodMetrics>,
-    /// Custom metrics served until the next scrape.
+    pub(super) served: BTreeMap<ObjectKey, Served>,
+    /// Custom metrics served until the next scrape, in pod key order.
     pub(super) custom: Vec<CustomMetricValue>,
     /// Keys of `served` by each label of the served PodMetrics, and those without labels: the
-    /// HPA starts from its selector's smallest list instead of every PodMetrics.
+    /// HPA starts from its selector's smallest list instead of every PodMetrics. Rebuilt only when
+    /// a scrape adds or drops a served pod or changes its labels.
     served_by_label: BTreeMap<(String, String), Vec<ObjectKey>>,
     served_unlabelled: Vec<ObjectKey>,
 }
@@ -83,12 +107,17 @@ impl MetricsPipeline {
             .map(|(k, v)| self.served_by_label.get(&(k.clone(), v.clone())).unwrap_or(&NONE))
             .min_by_key(|keys| keys.len());
         let Some(smallest) = smallest else {
-            return self.served.values().filter(|m| keep(m)).cloned().collect();
+            return self.served.values().map(|s| &s.metrics).filter(|m| keep(m)).cloned().collect();
         };
         let mut keys: Vec<&ObjectKey> = smallest.iter().chain(&self.served_unlabelled).collect();
         keys.sort_unstable();
         keys.dedup();
-        keys.into_iter().filter_map(|k| self.served.get(k)).filter(|m| keep(m)).cloned().collect()
+        keys.into_iter()
+            .filter_map(|k| self.served.get(k))
+            .map(|s| &s.metrics)
+            .filter(|m| keep(m))
+            .cloned()
+            .collect()
     }
 }
 
@@ -134,18 +163,18 @@ impl<W: Write> World<W> {
         Some(offered / ready.len() as i64)
     }
 
-    /// Usage of container `index` (regular containers) of `pod` started at `start`, at `now`.
+    /// Usage of container `index` (regular containers) of `pod` started at `start`, at `now`:
+    /// (CPU millicores, memory bytes). `workload` is [`World::workload_for`]`(pod)`.
     fn container_usage(
-        &self,
         pod: &Pod,
+        workload: Option<&kubesim_workload::PodWorkload>,
         index: usize,
         start: SimTime,
         rate_milli: i64,
         now: SimTime,
-    ) -> ResourceList {
+    ) -> (i64, i64) {
         let container = &pod.spec.containers[index];
-        let workload = self
-            .workload_for(pod)
+        let workload = workload
             .map(|w| w.container(pod.spec.init_containers.len() + index, false))
             .unwrap_or_else(|| kubesim_workload::PodWorkload::default_for(false));
         let offset = now.saturating_duration_since(start);
@@ -158,7 +187,7 @@ impl<W: Write> World<W> {
             cpu = cpu.min(limit);
         }
         let memory = workload.memory_bytes.value_at(offset).max(0);
-        ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory)
+        (cpu, memory)
     }
 
     /// The cumulative CPU µs of `pod`'s running container `name` if its node's runtime measures it.
@@ -179,20 +208,28 @@ impl<W: Write> World<W> {
             )
             .expect("not in the past"),
         );
-        let mut last = BTreeMap::new();
-        let mut served = BTreeMap::new();
-        let mut custom = Vec::new();
-        for pod in self.store.pods() {
+        // Taken out for the scrape so `self` can be read while they are written.
+        let mut last = std::mem::take(&mut self.ctl.metrics.last);
+        let mut served = std::mem::take(&mut self.ctl.metrics.served);
+        let mut old_custom = std::mem::take(&mut self.ctl.metrics.custom).into_iter().peekable();
+        let mut custom = Vec::with_capacity(old_custom.len());
+        self.ctl.metrics.generation += 1;
+        let generation = self.ctl.metrics.generation;
+        // Whether the set of served keys or their labels changed (then the label index is rebuilt).
+        let mut served_keys_changed = false;
+        let mut points: Vec<ContainerPoint> = Vec::new();
+        let mut usages: Vec<(usize, i64, i64)> = Vec::new();
+        for (key, pod) in self.store.pods_with_keys() {
             if pod.status.phase != PodPhase::Running || !pod.is_bound() {
                 continue;
             }
-            let key = pod.meta.key();
             let rate = self.pod_request_rate_milli(pod, now);
-            let mut points = Vec::new();
-            let mut containers = Vec::new();
+            let workload = self.workload_for(pod);
+            points.clear();
+            usages.clear();
             let mut window: Option<SimDuration> = None;
             let mut complete = true;
-            let previous = self.ctl.metrics.last.get(&key).filter(|(uid, _)| *uid == pod.meta.uid);
+            let previous = last.get(key).filter(|p| p.uid == pod.meta.uid);
             for (i, c) in pod.spec.containers.iter().enumerate() {
                 let Some(start) =
                     pod.status.container_statuses.iter().find(|s| s.name == c.name).and_then(|s| {
@@ -204,8 +241,8 @@ impl<W: Write> World<W> {
                 else {
                     continue;
                 };
-                let cpu_usage_us = self.measured_cpu_usage_us(pod, &key, &c.name);
-                points.push(ContainerPoint { name: c.name.clone(), start, timestamp: now, cpu_usage_us });
+                let cpu_usage_us = self.measured_cpu_usage_us(pod, key, &c.name);
+                points.push(ContainerPoint { index: i, start, timestamp: now, cpu_usage_us });
                 let age = now.saturating_duration_since(start);
                 // The previous point: (when, cumulative CPU then); a fresh container's start counts
                 // as a point with zero usage.
@@ -213,7 +250,7 @@ impl<W: Write> World<W> {
                     Some((start, Some(0)))
                 } else {
                     previous
-                        .and_then(|(_, pts)| pts.iter().find(|p| p.name == c.name))
+                        .and_then(|p| p.points.iter().find(|p| p.index == i))
                         .filter(|p| start < p.timestamp && now > p.timestamp)
                         .map(|p| (p.timestamp, p.cpu_usage_us))
                 };
@@ -221,15 +258,16 @@ impl<W: Write> World<W> {
                     Some((t, prev_cpu_us)) => {
                         let window_now = now.saturating_duration_since(t);
                         window.get_or_insert(window_now);
-                        let mut usage = self.container_usage(pod, i, start, rate.unwrap_or(0), now);
+                        let (mut cpu, memory) =
+                            Self::container_usage(pod, workload.as_deref(), i, start, rate.unwrap_or(0), now);
                         if let (Some(now_us), Some(prev_us)) = (cpu_usage_us, prev_cpu_us) {
                             // metrics-server: the average rate between the two points.
                             let micros = window_now.as_nanos() / 1_000;
                             let millis =
                                 (now_us.saturating_sub(prev_us) * 1_000).checked_div(micros).unwrap_or(0);
-                            usage = usage.with_cpu_millis(i64::try_from(millis).unwrap_or(i64::MAX));
+                            cpu = i64::try_from(millis).unwrap_or(i64::MAX);
                         }
-                        containers.push(ContainerUsage { name: c.name.clone(), usage });
+                        usages.push((i, cpu, memory));
                     }
                     None => complete = false,
                 }
@@ -238,41 +276,69 @@ impl<W: Write> World<W> {
                 continue;
             }
             if complete {
-                let mut meta = kubesim_api::ObjectMeta::named(&pod.meta.namespace, &pod.meta.name);
-                meta.labels = pod.meta.labels.clone();
-                served.insert(
-                    key.clone(),
-                    ApiPodMetrics { meta, timestamp: now, window: window.unwrap_or(resolution), containers },
-                );
+                let window = window.unwrap_or(resolution);
+                served_keys_changed |= serve(&mut served, key, pod, &usages, now, window, generation);
             }
             if let Some(rate) = rate {
-                custom.push(CustomMetricValue {
-                    described_object: DescribedObject {
-                        kind: "Pod".into(),
-                        namespace: pod.meta.namespace.clone(),
-                        name: pod.meta.name.clone(),
+                // Reuse the previous scrape's value for this pod (both lists are in key order).
+                while old_custom.next_if(|v| described_key(v) < (&key.namespace, &key.name)).is_some() {}
+                let value = match old_custom.next_if(|v| described_key(v) == (&key.namespace, &key.name)) {
+                    Some(mut v) => {
+                        v.timestamp = now;
+                        v.window = resolution;
+                        v.value_milli = rate;
+                        v
+                    }
+                    None => CustomMetricValue {
+                        described_object: DescribedObject {
+                            kind: "Pod".into(),
+                            namespace: pod.meta.namespace.clone(),
+                            name: pod.meta.name.clone(),
+                        },
+                        metric_name: REQUESTS_PER_SECOND.into(),
+                        metric_labels: Default::default(),
+                        timestamp: now,
+                        window: resolution,
+                        value_milli: rate,
                     },
-                    metric_name: REQUESTS_PER_SECOND.into(),
-                    metric_labels: Default::default(),
-                    timestamp: now,
-                    window: resolution,
-                    value_milli: rate,
-                });
+                };
+                custom.push(value);
             }
-            last.insert(key, (pod.meta.uid.clone(), points));
+            match last.get_mut(key) {
+                Some(entry) => {
+                    if entry.uid != pod.meta.uid {
+                        entry.uid.clone_from(&pod.meta.uid);
+                    }
+                    entry.points.clear();
+                    entry.points.extend_from_slice(&points);
+                    entry.generation = generation;
+                }
+                None => {
+                    last.insert(
+                        key.clone(),
+                        PodPoints { uid: pod.meta.uid.clone(), points: points.clone(), generation },
+                    );
+                }
+            }
         }
-        let mut served_by_label: BTreeMap<(String, String), Vec<ObjectKey>> = BTreeMap::new();
-        let mut served_unlabelled = Vec::new();
-        for (key, m) in &served {
-            if m.meta.labels.is_empty() {
-                served_unlabelled.push(key.clone());
+        last.retain(|_, p| p.generation == generation);
+        let before = served.len();
+        served.retain(|_, s| s.generation == generation);
+        served_keys_changed |= served.len() != before;
+        if served_keys_changed {
+            let mut served_by_label: BTreeMap<(String, String), Vec<ObjectKey>> = BTreeMap::new();
+            let mut served_unlabelled = Vec::new();
+            for (key, s) in &served {
+                if s.metrics.meta.labels.is_empty() {
+                    served_unlabelled.push(key.clone());
+                }
+                for (k, v) in &s.metrics.meta.labels {
+                    served_by_label.entry((k.clone(), v.clone())).or_default().push(key.clone());
+                }
             }
-            for (k, v) in &m.meta.labels {
-                served_by_label.entry((k.clone(), v.clone())).or_default().push(key.clone());
-            }
+            self.ctl.metrics.served_by_label = served_by_label;
+            self.ctl.metrics.served_unlabelled = served_unlabelled;
         }
-        self.ctl.metrics.served_by_label = served_by_label;
-        self.ctl.metrics.served_unlabelled = served_unlabelled;
         self.ctl.metrics.last = last;
         self.ctl.metrics.served = served;
         self.ctl.metrics.custom = custom;
@@ -295,10 +361,78 @@ impl<W: Write> World<W> {
     }
 }
 
+/// A custom metric value's object as (namespace, name), comparable with a pod key's fields.
+fn described_key(v: &CustomMetricValue) -> (&String, &String) {
+    (&v.described_object.namespace, &v.described_object.name)
+}
+
+/// Serves `pod`'s PodMetrics with `usages` (container index, CPU millicores, memory bytes),
+/// rewriting its previous entry in place when there is one. Returns whether a key was added or a
+/// pod's labels changed.
+fn serve(
+    served: &mut BTreeMap<ObjectKey, Served>,
+    key: &ObjectKey,
+    pod: &Pod,
+    usages: &[(usize, i64, i64)],
+    now: SimTime,
+    window: SimDuration,
+    generation: u64,
+) -> bool {
+    let usage_of = |cpu: i64, memory: i64| ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory);
+    match served.get_mut(key) {
+        Some(s) => {
+            let m = &mut s.metrics;
+            s.generation = generation;
+            m.timestamp = now;
+            m.window = window;
+            let same_containers = m.containers.len() == usages.len()
+                && m.containers
+                    .iter()
+                    .zip(usages)
+                    .all(|(c, (i, _, _))| c.name == pod.spec.containers[*i].name);
+            if same_containers {
+                for (c, (_, cpu, memory)) in m.containers.iter_mut().zip(usages) {
+                    c.usage.set(kubesim_api::ResourceName::Cpu, *cpu);
+                    c.usage.set(kubesim_api::ResourceName::Memory, *memory);
+                }
+            } else {
+                m.containers = usages
+                    .iter()
+                    .map(|(i, cpu, memory)| ContainerUsage {
+                        name: pod.spec.containers[*i].name.clone(),
+                        usage: usage_of(*cpu, *memory),
+                    })
+                    .collect();
+            }
+            if m.meta.labels != pod.meta.labels {
+                m.meta.labels.clone_from(&pod.meta.labels);
+                return true;
+            }
+            false
+        }
+        None => {
+            let mut meta = kubesim_api::ObjectMeta::named(&pod.meta.namespace, &pod.meta.name);
+            meta.labels = pod.meta.labels.clone();
+            let containers = usages
+                .iter()
+                .map(|(i, cpu, memory)| ContainerUsage {
+                    name: pod.spec.containers[*i].name.clone(),
+                    usage: usage_of(*cpu, *memory),
+                })
+                .collect();
+            served.insert(
+                key.clone(),
+                Served { metrics: ApiPodMetrics { meta, timestamp: now, window, containers }, generation },
+            );
+            true
+        }
+    }
+}
+
 impl<W: Write> Cluster<W> {
     /// The PodMetrics the metrics API serves now (from the last scrape), in pod key order.
     pub fn pod_metrics(&self) -> Vec<&ApiPodMetrics> {
-        self.world.ctl.metrics.served.values().collect()
+        self.world.ctl.metrics.served.values().map(|s| &s.metrics).collect()
     }
 
     /// Starts the metrics-server scrape loop without an HPA (e.g. to read [`Cluster::pod_metrics`]).
