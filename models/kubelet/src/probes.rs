@@ -1065,6 +1065,19 @@ mod tests {
         })
     }
 
+    /// Consecutive instances from (gap before start, run length, health) triples, in ms after
+    /// `origin_ms`.
+    fn instances_from(origin_ms: u64, runs: Vec<(u64, u64, ContainerHealth)>) -> Vec<InstanceRun> {
+        let mut t = origin_ms;
+        runs.into_iter()
+            .map(|(gap, len, health)| {
+                let start = t + gap;
+                t = start + len;
+                InstanceRun { start: SimTime::from_millis(start), stop: SimTime::from_millis(t), health }
+            })
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -1077,15 +1090,7 @@ mod tests {
             runs in prop::collection::vec((0u64..15_000, 1_000u64..120_000, arb_health()), 1..4),
         ) {
             let origin = SimTime::from_millis(origin_ms);
-            let mut t = origin_ms;
-            let instances: Vec<InstanceRun> = runs
-                .into_iter()
-                .map(|(gap, len, health)| {
-                    let start = t + gap;
-                    t = start + len;
-                    InstanceRun { start: SimTime::from_millis(start), stop: SimTime::from_millis(t), health }
-                })
-                .collect();
+            let instances = instances_from(origin_ms, runs);
             let specs = [startup, liveness, readiness];
             let a = analytic(origin, specs, &instances);
             let n = simulate(origin, specs, &instances);
@@ -1207,15 +1212,7 @@ mod tests {
             runs in prop::collection::vec((0u64..15_000, 1_000u64..120_000, arb_health()), 1..4),
         ) {
             let origin = SimTime::from_millis(origin_ms);
-            let mut t = origin_ms;
-            let instances: Vec<InstanceRun> = runs
-                .into_iter()
-                .map(|(gap, len, health)| {
-                    let start = t + gap;
-                    t = start + len;
-                    InstanceRun { start: SimTime::from_millis(start), stop: SimTime::from_millis(t), health }
-                })
-                .collect();
+            let instances = instances_from(origin_ms, runs);
             let specs = [startup, liveness, readiness];
             prop_assert_eq!(executed(origin, specs, &instances), simulate(origin, specs, &instances));
         }

@@ -45,6 +45,7 @@ fn main() {
     }
     // Wall-clock measurement is the benchmark shell's job, outside the simulated world.
     #[allow(clippy::disallowed_methods)]
+    // wall time of the benchmark, printed only; never fed into the simulation
     let t0 = std::time::Instant::now();
     let report = bench(&cfg);
     let wall_s = t0.elapsed().as_secs_f64();

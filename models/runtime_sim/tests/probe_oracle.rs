@@ -127,9 +127,10 @@ proptest! {
     }
 }
 
-#[test]
-fn a_hanging_container_gives_the_same_log_in_both_modes_at_a_fraction_of_the_events() {
-    let case = PodCase {
+/// Healthy after 7 s, hangs 300 s after each start; startup (2 s, threshold 10), liveness (5 s,
+/// threshold 3) and readiness (5 s) probes.
+fn hanging_container() -> PodCase {
+    PodCase {
         policy: RestartPolicy::Always,
         startup: Some((2, 10)),
         liveness: Some((5, 3)),
@@ -139,7 +140,12 @@ fn a_hanging_container_gives_the_same_log_in_both_modes_at_a_fraction_of_the_eve
                 .then_at(SimDuration::from_secs(300), ProbeResponse::UNHEALTHY),
         ),
         crash_ms: None,
-    };
+    }
+}
+
+#[test]
+fn a_hanging_container_gives_the_same_log_in_both_modes_at_a_fraction_of_the_events() {
+    let case = hanging_container();
     let (fast, fast_events) = run(std::slice::from_ref(&case), ProbeMode::Analytic);
     let (slow, slow_events) = run(std::slice::from_ref(&case), ProbeMode::PerPeriod);
     assert_eq!(fast, slow);
@@ -207,17 +213,7 @@ proptest! {
 fn a_hanging_container_is_restarted_at_the_same_instants_when_the_runtime_runs_the_probes() {
     // Healthy after 7 s, hangs at 300 s: startup (period 2 s) succeeds at the first tick ≥ 7 s,
     // readiness follows, liveness (period 5 s, threshold 3) kills ~10 s after each hang.
-    let case = PodCase {
-        policy: RestartPolicy::Always,
-        startup: Some((2, 10)),
-        liveness: Some((5, 3)),
-        readiness: Some((5, 1, 2)),
-        health: ContainerHealth::uniform(
-            HealthTimeline::healthy_after(SimDuration::from_secs(7))
-                .then_at(SimDuration::from_secs(300), ProbeResponse::UNHEALTHY),
-        ),
-        crash_ms: None,
-    };
+    let case = hanging_container();
     let (executed, _) = run(std::slice::from_ref(&case), ProbeMode::Executed);
     let (per_period, _) = run(std::slice::from_ref(&case), ProbeMode::PerPeriod);
     let runs = probe_runs(&executed);

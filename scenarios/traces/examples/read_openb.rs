@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     // Wall-clock timing of a benchmark harness, not simulated time.
-    #[allow(clippy::disallowed_methods)]
+    #[allow(clippy::disallowed_methods)] // wall time of the read, printed only; never fed into the replay
     let start = std::time::Instant::now();
     let stream = match read_openb(Some(Path::new(nodes)), Path::new(pods), &ReadOptions::default()) {
         Ok(s) => s,
