@@ -10,6 +10,8 @@
 //! Without `--events`, the event log is hashed but not written (`--no-events`); without
 //! `--metrics`, samples go to the in-memory table only.
 
+#![allow(clippy::disallowed_methods)] // wall time for the progress lines only, never fed into the simulation
+
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -23,6 +25,8 @@ struct Probe {
     next: SimTime,
     max_pending: usize,
     rows: Vec<(SimTime, usize, usize, u64)>,
+    /// Wall time since the start, for the progress lines only (never fed into the simulation).
+    started: std::time::Instant,
 }
 
 impl Shell for Probe {
@@ -41,8 +45,9 @@ impl Shell for Probe {
                 cluster.counters().events_processed,
             ));
             eprintln!(
-                "t={:>8.0}s pending_events={pending} pods={} events={}",
+                "t={:>8.0}s wall={:>7.1}s pending_events={pending} pods={} events={}",
                 until.as_secs_f64(),
+                self.started.elapsed().as_secs_f64(),
                 cluster.store().pod_count(),
                 cluster.counters().events_processed
             );
@@ -73,7 +78,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path =
         scenario_path.ok_or("usage: scale_probe SCENARIO [--events FILE] [--metrics FILE] [--until T]")?;
     let scenario = kubesim_scenarios::load(&path)?;
-    let mut probe = Probe { every, next: SimTime::ZERO, max_pending: 0, rows: Vec::new() };
+    let mut probe = Probe {
+        every,
+        next: SimTime::ZERO,
+        max_pending: 0,
+        rows: Vec::new(),
+        started: std::time::Instant::now(),
+    };
     let options = RunOptions { until, ..Default::default() };
     let log: Box<dyn Write> = match &events {
         Some(p) => Box::new(BufWriter::with_capacity(1 << 20, std::fs::File::create(p)?)),

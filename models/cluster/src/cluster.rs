@@ -63,6 +63,7 @@ mod nodes;
 mod pods;
 mod replicaset;
 mod scheduling;
+mod workqueue;
 mod zones;
 
 pub use ctl::CtlEvent;
@@ -282,6 +283,12 @@ struct World<W: Write> {
     dirty_deploy: BTreeSet<ObjectKey>,
     controller_sync: Option<EventId>,
     deployment_status: BTreeMap<ObjectKey, DeploymentStatus>,
+    /// The Deployment workqueue's rate limiter (`enqueueRateLimited`).
+    deployment_queue_limiter: kubesim_controllers::rate_limit::ControllerRateLimiter,
+    /// Deployments waiting in the Deployment workqueue's delaying queue.
+    deployment_waiting: workqueue::DelayedKeys,
+    /// ReplicaSets waiting in the ReplicaSet workqueue's delaying queue.
+    replica_set_waiting: workqueue::DelayedKeys,
     completed_revision: BTreeMap<ObjectKey, i64>,
     taint_evictions: BTreeMap<ObjectKey, EventId>,
     zone_tainting: zones::ZoneTainting,
@@ -348,6 +355,9 @@ impl<W: Write> Cluster<W> {
                 dirty_deploy: BTreeSet::new(),
                 controller_sync: None,
                 deployment_status: BTreeMap::new(),
+                deployment_queue_limiter: Default::default(),
+                deployment_waiting: Default::default(),
+                replica_set_waiting: Default::default(),
                 completed_revision: BTreeMap::new(),
                 taint_evictions: BTreeMap::new(),
                 zone_tainting: Default::default(),
@@ -583,8 +593,14 @@ impl<W: Write> World<W> {
                 self.controller_sync = None;
                 self.run_controllers(now, q);
             }
-            Event::ResyncReplicaSet(key) => self.mark_rs(key, now, q),
-            Event::ResyncDeployment(key) => self.mark_deploy(key, now, q),
+            Event::ResyncReplicaSet(key) => {
+                self.replica_set_waiting.fired(&key);
+                self.mark_rs(key, now, q)
+            }
+            Event::ResyncDeployment(key) => {
+                self.deployment_waiting.fired(&key);
+                self.mark_deploy(key, now, q)
+            }
             Event::NodeMonitor(node) => self.node_monitor(node, now, q),
             Event::ZoneTaintPass(zone) => self.zone_taint_pass(&zone, now, q),
             Event::TaintEviction(key) => self.taint_evict(key, now, q),

@@ -52,3 +52,23 @@ fn a_kubelet_that_comes_back_in_time_keeps_its_pods() {
     let untainted = of_kind(&log, "NodeUntainted");
     assert!(!untainted.is_empty() && untainted.iter().all(|v| secs(v) == 300.0));
 }
+
+#[test]
+fn deployments_left_incomplete_by_an_outage_resync_at_the_shared_ten_per_second() {
+    // 20 complete Deployments lose availability when their only node goes Unknown (155 s). Each
+    // is then requeued "now, rate limited" on every sync (`requeueStuckDeployment`); the
+    // workqueue's bucket is shared by all keys (10 qps, burst 100) and a waiting key is added
+    // once, so 800 s of outage cost at most 100 + 10 × 800 syncs, not 20 × 10 × 800.
+    let mut c = cluster(1, ClusterConfig::default());
+    for i in 0..20 {
+        c.apply_deployment(deployment(&format!("web-{i}"), 1, "web:v1")).unwrap();
+    }
+    c.run_until(SimTime::from_secs(100)).unwrap();
+    c.schedule_action(SimTime::from_secs(100), Action::StopKubelet("node-0".into())).unwrap();
+    c.run_until(SimTime::from_secs(200)).unwrap();
+    let before = c.counters().events_processed;
+    c.run_until(SimTime::from_secs(1000)).unwrap();
+    let during = c.counters().events_processed - before;
+    assert!(during > 4_000, "stuck deployments keep being re-checked ({during} events)");
+    assert!(during < 2 * (100 + 10 * 800), "{during} events in 800 s: the resync rate is not shared");
+}

@@ -16,6 +16,7 @@
 //! | [`endpoints`] | EndpointSlice (ready / serving / terminating endpoints behind a Service) | [`endpoints::desired_slices`], [`endpoints::ready_pods`] |
 //! | [`disruption`] | PodDisruptionBudget status and the Eviction API check | [`disruption::compute_status`], [`disruption::evict`] |
 //! | [`job`] | Job (completions, parallelism, backoffLimit, activeDeadlineSeconds, pod backoff) | [`job::sync_job`] |
+//! | [`rate_limit`] | the workqueue's default controller rate limiter (shared 10 qps bucket) | [`rate_limit::ControllerRateLimiter::when`] |
 //! | [`garbage_collector`] | ownerReference cascades (Background, Foreground, Orphan) | [`garbage_collector::delete_cascade`] |
 
 #![warn(missing_docs, unreachable_pub)]
@@ -27,4 +28,5 @@ pub mod garbage_collector;
 pub mod hpa;
 pub mod job;
 pub mod node_lifecycle;
+pub mod rate_limit;
 pub mod replicaset;

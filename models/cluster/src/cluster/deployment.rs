@@ -102,11 +102,11 @@ impl<W: Write> World<W> {
         let new = new_name.as_ref().and_then(|n| summaries.iter().find(|s| &s.name == n));
         let rollout = sync_rollout_status(&d, &summaries, new, &previous, now);
         if let Some(after) = rollout.requeue_after {
-            // `Some(ZERO)` is upstream's `enqueueRateLimited`; each successful sync `Forget`s the
-            // key, so the default controller rate limiter's shared 10 qps bucket sets the pace:
-            // 100 ms (a zero delay would re-sync at the same instant forever in virtual time).
-            let after = if after.is_zero() { SimDuration::from_millis(100) } else { after };
-            q.schedule_at(now + after, Event::ResyncDeployment(key.clone())).expect("not in the past");
+            // `Some(ZERO)` is upstream's `enqueueRateLimited`: each successful sync `Forget`s the
+            // key, so the wait is the default controller rate limiter's 5 ms item delay or, when
+            // many keys are stuck at once (a zone outage), the queue's shared 10 qps bucket.
+            let after = if after.is_zero() { self.deployment_queue_limiter.when(now) } else { after };
+            self.deployment_waiting.add_at(key, now + after, q, Event::ResyncDeployment);
         }
         let complete = is_complete(&d, &rollout.status);
         let revision = new.map_or(0, |n| n.revision);

@@ -104,7 +104,7 @@ impl<W: Write> World<W> {
                 .map(|t| t.saturating_add(wait))
                 .min();
             if let Some(at) = next {
-                q.schedule_at(at.max(now), Event::ResyncReplicaSet(key.clone())).expect("not in the past");
+                self.replica_set_waiting.add_at(key, at.max(now), q, Event::ResyncReplicaSet);
             }
         }
         if status != rs.status {
