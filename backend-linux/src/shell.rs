@@ -215,6 +215,10 @@ impl ClusterNodeRuntime for RealNode {
         let now = runtime.now();
         runtime.stats(now, container).ok().map(|s| s.cpu_usage_us)
     }
+
+    fn measures_cpu_usage(&self) -> bool {
+        true
+    }
 }
 
 /// A monotonic clock driving a cluster.

@@ -132,7 +132,7 @@ impl<W: Write> Driver<'_, W> {
             (std::mem::take(&mut log.new_bindings), std::mem::take(&mut log.unresolved))
         };
         for (pod, node) in unresolved {
-            let request = self.cluster.store().pod(&object_key(&pod)).map(pod_request);
+            let request = self.cluster.store().pod(&object_key(&pod)).map(|p| pod_request(p));
             if let Some(r) = request {
                 trace_log(&self.analysis).bind_resolved(&pod, node, &r, now);
             }

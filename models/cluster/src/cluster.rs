@@ -488,7 +488,7 @@ impl<W: Write> Cluster<W> {
         let mut push = |metric, object: &str, value: f64| {
             out.push(MetricSample { metric, object: object.to_string(), value })
         };
-        let pods: Vec<&Pod> = w.store.pods().collect();
+        let pods: Vec<&Arc<Pod>> = w.store.pods().collect();
         push(names::PODS_PENDING, CLUSTER, pods.iter().filter(|p| p.spec.node_name.is_none()).count() as f64);
         push(
             names::PODS_RUNNING,

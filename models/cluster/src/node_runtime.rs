@@ -45,6 +45,13 @@ pub trait ClusterNodeRuntime: NodeRuntime + std::fmt::Debug {
     fn measured_cpu_usage_us(&self, _container: ContainerId) -> Option<u64> {
         None
     }
+
+    /// Whether [`measured_cpu_usage_us`](Self::measured_cpu_usage_us) can ever answer: when not,
+    /// a scrape does not look the container up at all (it is called for every running container
+    /// every 15 s).
+    fn measures_cpu_usage(&self) -> bool {
+        false
+    }
 }
 
 impl ClusterNodeRuntime for SimNodeRuntime {

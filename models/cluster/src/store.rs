@@ -3,8 +3,14 @@
 //! Objects live in ordered maps keyed by `namespace/name`, so every walk is deterministic. Each
 //! write bumps a cluster-wide resourceVersion and stamps it on the object. Secondary indexes keep
 //! the lookups controllers do on every sync cheap: pods by owner uid and by node.
+//!
+//! Pods are held as `Arc<Pod>`, as an informer cache hands out shared pointers: controllers
+//! that list a ReplicaSet's pods, and the kubelets the store's pods are given to, share one copy
+//! instead of each taking a deep one. A write replaces the `Arc` (objects are never mutated in
+//! place), so a holder of an old `Arc` keeps the version it read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use kubesim_api::autoscaling::HorizontalPodAutoscaler;
 use kubesim_api::disruption::PodDisruptionBudget;
@@ -18,7 +24,7 @@ pub struct ApiStore {
     uid_counter: u64,
     /// Nodes by name.
     pub nodes: BTreeMap<String, Node>,
-    pods: BTreeMap<ObjectKey, Pod>,
+    pods: BTreeMap<ObjectKey, Arc<Pod>>,
     /// ReplicaSets.
     pub replica_sets: BTreeMap<ObjectKey, ReplicaSet>,
     /// Deployments.
@@ -54,17 +60,17 @@ impl ApiStore {
     }
 
     /// A pod by key.
-    pub fn pod(&self, key: &ObjectKey) -> Option<&Pod> {
+    pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<Pod>> {
         self.pods.get(key)
     }
 
     /// All pods in key order.
-    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
+    pub fn pods(&self) -> impl Iterator<Item = &Arc<Pod>> {
         self.pods.values()
     }
 
     /// All pods with their keys, in key order (no key is built).
-    pub fn pods_with_keys(&self) -> impl Iterator<Item = (&ObjectKey, &Pod)> {
+    pub fn pods_with_keys(&self) -> impl Iterator<Item = (&ObjectKey, &Arc<Pod>)> {
         self.pods.iter()
     }
 
@@ -74,12 +80,12 @@ impl ApiStore {
     }
 
     /// Keys of the pods whose controller owner has `uid`.
-    pub fn pods_of_owner(&self, uid: &str) -> impl Iterator<Item = &Pod> {
+    pub fn pods_of_owner(&self, uid: &str) -> impl Iterator<Item = &Arc<Pod>> {
         self.pods_by_owner.get(uid).into_iter().flatten().filter_map(|k| self.pods.get(k))
     }
 
     /// Pods bound to `node`.
-    pub fn pods_on_node(&self, node: &str) -> impl Iterator<Item = &Pod> {
+    pub fn pods_on_node(&self, node: &str) -> impl Iterator<Item = &Arc<Pod>> {
         self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k))
     }
 
@@ -89,10 +95,10 @@ impl ApiStore {
         &'a self,
         namespace: &'a str,
         selector: &'a kubesim_api::LabelSelector,
-    ) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
-        let matches = move |p: &&Pod| p.meta.namespace == namespace && selector.matches(&p.meta.labels);
+    ) -> Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a> {
+        let matches = move |p: &&Arc<Pod>| p.meta.namespace == namespace && selector.matches(&p.meta.labels);
         self.pods_with_labels(&selector.match_labels).map_or_else(
-            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Pod> + 'a>,
+            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a>,
             |keys| Box::new(keys.iter().filter_map(|k| self.pods.get(k)).filter(matches)),
         )
     }
@@ -103,12 +109,12 @@ impl ApiStore {
         &'a self,
         namespace: &'a str,
         labels: &'a kubesim_api::Labels,
-    ) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
-        let matches = move |p: &&Pod| {
+    ) -> Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a> {
+        let matches = move |p: &&Arc<Pod>| {
             p.meta.namespace == namespace && labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v))
         };
         self.pods_with_labels(labels).map_or_else(
-            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Pod> + 'a>,
+            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a>,
             |keys| Box::new(keys.iter().filter_map(|k| self.pods.get(k)).filter(matches)),
         )
     }
@@ -123,8 +129,8 @@ impl ApiStore {
             .min_by_key(|set| set.len())
     }
 
-    /// Inserts or replaces a pod, keeping the indexes right.
-    pub fn put_pod(&mut self, mut pod: Pod) {
+    /// Inserts or replaces a pod, keeping the indexes right; returns the stored (shared) pod.
+    pub fn put_pod(&mut self, mut pod: Pod) -> Arc<Pod> {
         pod.meta.resource_version = self.next_resource_version();
         let key = pod.meta.key();
         let mut labels_unchanged = false;
@@ -148,11 +154,13 @@ impl ApiStore {
                 self.pods_by_label.entry((k.clone(), v.clone())).or_default().insert(key.clone());
             }
         }
-        self.pods.insert(key, pod);
+        let pod = Arc::new(pod);
+        self.pods.insert(key, Arc::clone(&pod));
+        pod
     }
 
     /// Removes a pod object.
-    pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Pod> {
+    pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Arc<Pod>> {
         let pod = self.pods.remove(key)?;
         self.unindex(key, owner_uid(&pod), pod.spec.node_name.clone());
         self.unindex_labels(key, &pod.meta.labels);
@@ -248,7 +256,7 @@ mod tests {
             s.put_pod(p);
         }
         // Relabel d: it leaves app=x.
-        let mut d = s.pod(&ObjectKey::new("default", "d")).unwrap().clone();
+        let mut d = Pod::clone(s.pod(&ObjectKey::new("default", "d")).unwrap());
         d.meta.labels.insert("app".into(), "z".into());
         s.put_pod(d);
         let sel = kubesim_api::LabelSelector::from_labels([("app", "x"), ("tier", "1")]);

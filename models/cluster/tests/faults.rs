@@ -20,7 +20,7 @@ fn at(c: &mut Cluster<Vec<u8>>, secs: u64, action: Action) {
 }
 
 fn pods_on(c: &Cluster<Vec<u8>>, node: &str) -> Vec<Pod> {
-    let mut pods: Vec<Pod> = c.store().pods_on_node(node).cloned().collect();
+    let mut pods: Vec<Pod> = c.store().pods_on_node(node).map(|p| Pod::clone(p)).collect();
     pods.sort_by_key(|p| p.meta.key());
     pods
 }

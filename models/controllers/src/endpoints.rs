@@ -113,14 +113,15 @@ pub fn find_port(pod: &Pod, target: &TargetPort, protocol: Protocol) -> Option<i
 
 /// The desired slices of `service` over `pods` (every pod in the store; filtering happens here).
 /// `None` when the Service has no selector (not managed by the controller).
-pub fn desired_slices(
+pub fn desired_slices<P: std::borrow::Borrow<Pod>>(
     service: &Service,
-    pods: &[Pod],
+    pods: &[P],
     max_endpoints_per_slice: usize,
 ) -> Option<Vec<EndpointSlice>> {
     let selector = service.selector.as_ref().filter(|s| !s.is_empty())?;
     let mut selected: Vec<&Pod> = pods
         .iter()
+        .map(P::borrow)
         .filter(|p| p.meta.namespace == service.meta.namespace)
         .filter(|p| selector.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
         .filter(|p| should_pod_be_in_endpoints(p, true))

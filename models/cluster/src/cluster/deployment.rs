@@ -148,7 +148,7 @@ impl<W: Write> World<W> {
     pub(super) fn old_pods(&self, rss: &[ReplicaSet], new_name: Option<&str>) -> Vec<Pod> {
         rss.iter()
             .filter(|rs| Some(rs.meta.name.as_str()) != new_name)
-            .flat_map(|rs| self.store.pods_of_owner(&rs.meta.uid).cloned().collect::<Vec<_>>())
+            .flat_map(|rs| self.store.pods_of_owner(&rs.meta.uid).map(|p| Pod::clone(p)).collect::<Vec<_>>())
             .collect()
     }
 

@@ -64,7 +64,7 @@ impl<W: Write> World<W> {
     pub(super) fn sync_pdb(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
         let Some(pdb) = self.store.pdbs.get(key) else { return };
         let pods: Vec<Pod> =
-            self.store.pods().filter(|p| p.meta.namespace == key.namespace).cloned().collect();
+            self.store.pods().filter(|p| p.meta.namespace == key.namespace).map(|p| Pod::clone(p)).collect();
         let rss: Vec<ReplicaSet> =
             self.store.replica_sets.values().filter(|r| r.meta.namespace == key.namespace).cloned().collect();
         let deps: Vec<Deployment> =

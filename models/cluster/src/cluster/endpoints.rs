@@ -56,7 +56,8 @@ impl<W: Write> World<W> {
             // Not managed by the controller.
             return;
         };
-        let pods: Vec<Pod> = self.store.pods_with_all_labels(&key.namespace, selector).cloned().collect();
+        let pods: Vec<&Pod> =
+            self.store.pods_with_all_labels(&key.namespace, selector).map(|p| &**p).collect();
         let slices = desired_slices(svc, &pods, MAX_ENDPOINTS_PER_SLICE).unwrap_or_default();
         let mut ready = ready_pods(&slices);
         ready.sort();

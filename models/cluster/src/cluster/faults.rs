@@ -270,7 +270,7 @@ impl<W: Write> World<W> {
         // The rebooted kubelet starts, then lists the pods bound to it (key order).
         self.deliver_to_kubelet(node, KubeletInput::NodeStart, now, q);
         let name = self.nodes[node as usize].name.clone();
-        let mut pods: Vec<Pod> = self
+        let mut pods: Vec<Arc<Pod>> = self
             .store
             .pods_on_node(&name)
             .filter(|p| !matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed))
@@ -281,7 +281,7 @@ impl<W: Write> World<W> {
             let key = pod.meta.key();
             let terminating = pod.meta.is_terminating();
             let workload = self.workload_for(&pod);
-            self.deliver_to_kubelet(node, KubeletInput::PodAssigned { pod: Arc::new(pod), workload }, now, q);
+            self.deliver_to_kubelet(node, KubeletInput::PodAssigned { pod, workload }, now, q);
             if terminating {
                 self.deliver_to_kubelet(
                     node,

@@ -116,10 +116,11 @@ impl<W: Write> World<W> {
         let target = ObjectKey::new(&hpa.meta.namespace, &hpa.scale_target_ref.name);
         let target_name = format!("{}/{}", hpa.scale_target_ref.kind, hpa.scale_target_ref.name);
         let deployment = match hpa.scale_target_ref.kind.as_str() {
-            "Deployment" => self.store.deployments.get(&target).cloned(),
+            // Only the selector and replicas are read; the Deployment is cloned only to rescale.
+            "Deployment" => self.store.deployments.get(&target).map(|d| (d.selector.clone(), d.replicas)),
             _ => None,
         };
-        let Some(mut deployment) = deployment else {
+        let Some((target_selector, spec_replicas)) = deployment else {
             self.record(
                 now,
                 "HpaTargetMissing",
@@ -129,21 +130,21 @@ impl<W: Write> World<W> {
         };
         let versions: Vec<u64> = self
             .store
-            .pods_selected(&hpa.meta.namespace, &deployment.selector)
+            .pods_selected(&hpa.meta.namespace, &target_selector)
             .map(|p| p.meta.resource_version)
             .collect();
         let pods = match self.ctl.hpas.get_mut(key) {
             Some(slot) if slot.pod_versions == versions => std::mem::take(&mut slot.pods),
             _ => target_pods(
                 &hpa.meta.namespace,
-                &deployment.selector,
-                self.store.pods_selected(&hpa.meta.namespace, &deployment.selector),
+                &target_selector,
+                self.store.pods_selected(&hpa.meta.namespace, &target_selector).map(|p| &**p),
             ),
         };
         // Only what `snapshot_from_api` keeps (same namespace; labelled: the selector matches;
         // unlabelled: names a target pod), so it sees the same PodMetrics in the same order.
         let ns = hpa.meta.namespace.as_str();
-        let selector = &deployment.selector;
+        let selector = &target_selector;
         let served = self.ctl.metrics.served_where(&selector.match_labels, |m| {
             m.meta.namespace == ns
                 && if m.meta.labels.is_empty() {
@@ -153,16 +154,10 @@ impl<W: Write> World<W> {
                 }
         });
         let external = self.external_metric_values(now);
-        let snapshot = snapshot_from_api(
-            &hpa,
-            &deployment.selector,
-            &pods,
-            &served,
-            &self.ctl.metrics.custom,
-            &external,
-        );
+        let snapshot =
+            snapshot_from_api(&hpa, &target_selector, &pods, &served, &self.ctl.metrics.custom, &external);
         let scale = Scale {
-            spec_replicas: deployment.replicas,
+            spec_replicas,
             status_replicas: self.deployment_status.get(&target).map_or(0, |s| s.replicas),
         };
         let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
@@ -224,8 +219,10 @@ impl<W: Write> World<W> {
                     limited_by: limited_by_str(decision.limited_by),
                 },
             );
-            deployment.replicas = decision.desired_replicas;
-            self.apply_deployment(deployment, now, q);
+            if let Some(mut deployment) = self.store.deployments.get(&target).cloned() {
+                deployment.replicas = decision.desired_replicas;
+                self.apply_deployment(deployment, now, q);
+            }
         }
     }
 }

@@ -92,7 +92,7 @@ impl<W: Write> World<W> {
     /// `syncJob`.
     pub(super) fn sync_job(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
         let Some(job) = self.store.jobs.get(key).cloned() else { return };
-        let pods: Vec<Pod> = self.store.pods_of_owner(&job.meta.uid).cloned().collect();
+        let pods: Vec<Pod> = self.store.pods_of_owner(&job.meta.uid).map(|p| Pod::clone(p)).collect();
         let Some(slot) = self.ctl.jobs.get_mut(key) else { return };
         for pod in &pods {
             let done =

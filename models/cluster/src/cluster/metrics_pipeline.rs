@@ -100,24 +100,19 @@ impl MetricsPipeline {
         &self,
         required: &kubesim_api::Labels,
         keep: impl Fn(&ApiPodMetrics) -> bool,
-    ) -> Vec<ApiPodMetrics> {
+    ) -> Vec<&ApiPodMetrics> {
         static NONE: Vec<ObjectKey> = Vec::new();
         let smallest = required
             .iter()
             .map(|(k, v)| self.served_by_label.get(&(k.clone(), v.clone())).unwrap_or(&NONE))
             .min_by_key(|keys| keys.len());
         let Some(smallest) = smallest else {
-            return self.served.values().map(|s| &s.metrics).filter(|m| keep(m)).cloned().collect();
+            return self.served.values().map(|s| &s.metrics).filter(|m| keep(m)).collect();
         };
         let mut keys: Vec<&ObjectKey> = smallest.iter().chain(&self.served_unlabelled).collect();
         keys.sort_unstable();
         keys.dedup();
-        keys.into_iter()
-            .filter_map(|k| self.served.get(k))
-            .map(|s| &s.metrics)
-            .filter(|m| keep(m))
-            .cloned()
-            .collect()
+        keys.into_iter().filter_map(|k| self.served.get(k)).map(|s| &s.metrics).filter(|m| keep(m)).collect()
     }
 }
 
@@ -194,6 +189,9 @@ impl<W: Write> World<W> {
     fn measured_cpu_usage_us(&self, pod: &Pod, key: &ObjectKey, name: &str) -> Option<u64> {
         let node = *self.node_index.get(pod.spec.node_name.as_deref()?)?;
         let slot = &self.nodes[node as usize];
+        if !slot.runtime.measures_cpu_usage() {
+            return None;
+        }
         let id = slot.kubelet.running_container(key, name)?;
         slot.runtime.measured_cpu_usage_us(id)
     }
@@ -219,6 +217,8 @@ impl<W: Write> World<W> {
         let mut served_keys_changed = false;
         let mut points: Vec<ContainerPoint> = Vec::new();
         let mut usages: Vec<(usize, i64, i64)> = Vec::new();
+        // Simulated nodes never measure: skip the per-container runtime lookup altogether.
+        let any_node_measures = self.nodes.iter().any(|n| n.runtime.measures_cpu_usage());
         for (key, pod) in self.store.pods_with_keys() {
             if pod.status.phase != PodPhase::Running || !pod.is_bound() {
                 continue;
@@ -241,7 +241,8 @@ impl<W: Write> World<W> {
                 else {
                     continue;
                 };
-                let cpu_usage_us = self.measured_cpu_usage_us(pod, key, &c.name);
+                let cpu_usage_us =
+                    if any_node_measures { self.measured_cpu_usage_us(pod, key, &c.name) } else { None };
                 points.push(ContainerPoint { index: i, start, timestamp: now, cpu_usage_us });
                 let age = now.saturating_duration_since(start);
                 // The previous point: (when, cumulative CPU then); a fresh container's start counts

@@ -193,7 +193,7 @@ impl<W: Write> World<W> {
     /// Ready condition of its pods to False (endpoints drop them), until the kubelet reports again.
     pub(super) fn mark_pods_not_ready(&mut self, node: u32, now: SimTime, q: &mut EventQueue<Event>) {
         let name = self.nodes[node as usize].name.clone();
-        let pods: Vec<Pod> = self.store.pods_on_node(&name).filter(|p| p.is_ready()).cloned().collect();
+        let pods: Vec<Arc<Pod>> = self.store.pods_on_node(&name).filter(|p| p.is_ready()).cloned().collect();
         for pod in pods {
             let mut status = pod.status.clone();
             for c in &mut status.conditions {
@@ -242,7 +242,7 @@ impl<W: Write> World<W> {
         self.nodes[node as usize].tainted_at = Some(now);
         self.add_unreachable_taint(node, TaintEffect::NoSchedule, now);
         let taints = self.add_unreachable_taint(node, TaintEffect::NoExecute, now);
-        let pods: Vec<Pod> = self.store.pods_on_node(&name).cloned().collect();
+        let pods: Vec<Arc<Pod>> = self.store.pods_on_node(&name).cloned().collect();
         for pod in pods {
             if pod.meta.is_terminating() {
                 continue;

@@ -51,22 +51,21 @@ impl<W: Write> World<W> {
             "PodCreated",
             &rec::PodCreated { pod: &key.to_string(), owner, priority: pod.priority() },
         );
-        self.store.put_pod(pod.clone());
+        let pod = self.store.put_pod(pod);
+        self.scheduler.add_pod(Pod::clone(&pod), now);
         if pod.spec.node_name.is_some() {
-            self.scheduler.add_pod(pod.clone(), now);
             self.assign_to_kubelet(&pod, now, q);
         } else {
-            self.scheduler.add_pod(pod, now);
             self.wake_scheduler(now, q);
         }
     }
 
-    pub(super) fn assign_to_kubelet(&mut self, pod: &Pod, now: SimTime, q: &mut EventQueue<Event>) {
+    pub(super) fn assign_to_kubelet(&mut self, pod: &Arc<Pod>, now: SimTime, q: &mut EventQueue<Event>) {
         let Some(node) = pod.spec.node_name.as_ref().and_then(|n| self.node_index.get(n)).copied() else {
             return;
         };
         let workload = self.workload_for(pod);
-        let input = KubeletInput::PodAssigned { pod: Arc::new(pod.clone()), workload };
+        let input = KubeletInput::PodAssigned { pod: Arc::clone(pod), workload };
         self.deliver_to_kubelet(node, input, now, q);
     }
 
@@ -91,7 +90,7 @@ impl<W: Write> World<W> {
             );
         }
         let was_ready = old.is_ready();
-        let mut pod = old.clone();
+        let mut pod = Pod::clone(&old);
         pod.status = status;
         let is_ready = pod.is_ready();
         for cs in &pod.status.container_statuses {
@@ -172,8 +171,8 @@ impl<W: Write> World<W> {
             self.record(now, kind, &rec::PodReadiness { pod: &pod_name });
         }
         let terminal = matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed);
-        self.store.put_pod(pod.clone());
-        self.scheduler.update_pod(pod.clone(), now);
+        let pod = self.store.put_pod(pod);
+        self.scheduler.update_pod(Pod::clone(&pod), now);
         if was_ready != is_ready || terminal || old.status.phase != pod.status.phase {
             self.notify_owner(&pod, now, q);
         }
@@ -182,7 +181,7 @@ impl<W: Write> World<W> {
     /// Graceful deletion: set deletionTimestamp; the kubelet stops the containers and then the
     /// object goes. An unbound pod, or one on a node without a kubelet object, goes at once.
     pub(super) fn delete_pod(&mut self, key: &ObjectKey, by: &str, now: SimTime, q: &mut EventQueue<Event>) {
-        let Some(mut pod) = self.store.pod(key).cloned() else { return };
+        let Some(mut pod) = self.store.pod(key).map(|p| Pod::clone(p)) else { return };
         if pod.meta.is_terminating() {
             return;
         }
@@ -193,8 +192,8 @@ impl<W: Write> World<W> {
         let terminal = matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed);
         match node {
             Some(node) if !terminal => {
-                self.store.put_pod(pod.clone());
-                self.scheduler.update_pod(pod.clone(), now);
+                let pod = self.store.put_pod(pod);
+                self.scheduler.update_pod(Pod::clone(&pod), now);
                 self.notify_owner(&pod, now, q);
                 let input = KubeletInput::PodDeletionRequested { key: key.clone(), grace: None };
                 self.deliver_to_kubelet(node, input, now, q);

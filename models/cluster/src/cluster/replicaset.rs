@@ -50,8 +50,8 @@ impl<W: Write> World<W> {
         if rs.meta.is_terminating() {
             return;
         }
-        let owned: Vec<Pod> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
-        let active: Vec<Pod> = owned.iter().filter(|p| p.is_active()).cloned().collect();
+        let owned: Vec<Arc<Pod>> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
+        let active: Vec<Arc<Pod>> = owned.iter().filter(|p| p.is_active()).cloned().collect();
         match replica_diff(&active, rs.replicas, BURST_REPLICAS) {
             ReplicaDiff::Create(n) => {
                 for _ in 0..n {
@@ -60,7 +60,7 @@ impl<W: Write> World<W> {
                 }
             }
             ReplicaDiff::Delete(n) => {
-                let related: Vec<Pod> = match rs.meta.controller_ref() {
+                let related: Vec<Arc<Pod>> = match rs.meta.controller_ref() {
                     Some(owner) => {
                         let uids: Vec<String> = self
                             .store
@@ -82,8 +82,8 @@ impl<W: Write> World<W> {
             ReplicaDiff::None => {}
         }
         // calculateStatus over the pods as they are after this sync.
-        let owned: Vec<Pod> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
-        let active: Vec<&Pod> = owned.iter().filter(|p| p.is_active()).collect();
+        let owned: Vec<Arc<Pod>> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
+        let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| p.is_active()).collect();
         let ready = active.iter().filter(|p| p.is_ready()).count() as i32;
         let available =
             active.iter().filter(|p| is_pod_available(p, rs.min_ready_seconds, now, false)).count() as i32;

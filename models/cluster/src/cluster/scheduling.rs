@@ -63,7 +63,7 @@ impl<W: Write> World<W> {
     }
 
     pub(super) fn bind(&mut self, key: &ObjectKey, node: &str, now: SimTime, q: &mut EventQueue<Event>) {
-        let Some(mut pod) = self.store.pod(key).cloned() else { return };
+        let Some(mut pod) = self.store.pod(key).map(|p| Pod::clone(p)) else { return };
         pod.spec.node_name = Some(node.to_string());
         pod.status.conditions.retain(|c| c.kind != PodConditionType::PodScheduled);
         pod.status.conditions.push(PodCondition {
@@ -79,7 +79,7 @@ impl<W: Write> World<W> {
             "PodScheduled",
             &rec::PodScheduled { pod: &key.to_string(), node, latency_ns: latency.as_nanos() },
         );
-        self.store.put_pod(pod.clone());
+        let pod = self.store.put_pod(pod);
         self.assign_to_kubelet(&pod, now, q);
     }
 }

@@ -140,11 +140,11 @@ fn series_selected(metric: &MetricIdentifier, labels: &kubesim_api::Labels) -> b
 /// * Object metrics: the value describing the named object (the last one, if repeated).
 /// * External metrics: every series of the name in the namespace whose labels the metric's
 ///   selector matches (no selector: all).
-pub fn snapshot_from_api(
+pub fn snapshot_from_api<M: std::borrow::Borrow<ApiPodMetrics>>(
     hpa: &HorizontalPodAutoscaler,
     target_selector: &LabelSelector,
     pods: &[Pod],
-    pod_metrics: &[ApiPodMetrics],
+    pod_metrics: &[M],
     custom: &[CustomMetricValue],
     external: &[ExternalMetricValue],
 ) -> MetricsSnapshot {
@@ -152,6 +152,7 @@ pub fn snapshot_from_api(
     let is_target_pod = |name: &str| pods.iter().any(|p| p.meta.name == name);
     let pod_metrics = pod_metrics
         .iter()
+        .map(M::borrow)
         .filter(|m| m.meta.namespace == ns)
         .filter(|m| {
             if m.meta.labels.is_empty() {

@@ -17,8 +17,12 @@ pub enum ReplicaDiff {
 }
 
 /// Diff between active pods (not Succeeded/Failed, not terminating) and `spec.replicas`.
-pub fn replica_diff(pods: &[Pod], spec_replicas: i32, burst: usize) -> ReplicaDiff {
-    let active = pods.iter().filter(|p| p.is_active()).count() as i64;
+pub fn replica_diff<P: std::borrow::Borrow<Pod>>(
+    pods: &[P],
+    spec_replicas: i32,
+    burst: usize,
+) -> ReplicaDiff {
+    let active = pods.iter().filter(|p| p.borrow().is_active()).count() as i64;
     let diff = active - i64::from(spec_replicas.max(0));
     match diff {
         d if d < 0 => ReplicaDiff::Create(((-d) as usize).min(burst)),
@@ -99,7 +103,7 @@ mod tests {
         pods[1].meta.deletion_timestamp = Some(sim_core::SimTime::ZERO);
         assert_eq!(replica_diff(&pods, 3, BURST_REPLICAS), ReplicaDiff::Create(2));
         assert_eq!(replica_diff(&pods, 0, BURST_REPLICAS), ReplicaDiff::Delete(1));
-        assert_eq!(replica_diff(&[], 1000, BURST_REPLICAS), ReplicaDiff::Create(500));
+        assert_eq!(replica_diff::<Pod>(&[], 1000, BURST_REPLICAS), ReplicaDiff::Create(500));
         assert_eq!(replica_diff(&pods, 1, BURST_REPLICAS), ReplicaDiff::None);
     }
 }

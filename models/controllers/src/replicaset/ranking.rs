@@ -7,6 +7,7 @@
 //! bucket with the pod UID breaking ties inside a bucket; more container restarts (then sidecar
 //! restarts) first; newer creation first (same bucket + UID rule).
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -147,20 +148,21 @@ pub fn compare_for_deletion(
 
 /// Rank of each pod: active pods among `related` (pods of all ReplicaSets with the same owner)
 /// on the pod's node (unassigned pods share the "" node).
-pub fn ranks(pods: &[Pod], related: &[Pod]) -> Vec<usize> {
+pub fn ranks<P: Borrow<Pod>, R: Borrow<Pod>>(pods: &[P], related: &[R]) -> Vec<usize> {
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in related.iter().filter(|p| p.is_active()) {
+    for p in related.iter().map(R::borrow).filter(|p| p.is_active()) {
         *per_node.entry(p.spec.node_name.as_deref().unwrap_or("")).or_default() += 1;
     }
     pods.iter()
+        .map(P::borrow)
         .map(|p| per_node.get(p.spec.node_name.as_deref().unwrap_or("")).copied().unwrap_or(0))
         .collect()
 }
 
 /// `getPodsToDelete`: indices into `active` of the `diff` pods to delete, in deletion order.
-pub fn pods_to_delete(
-    active: &[Pod],
-    related: &[Pod],
+pub fn pods_to_delete<P: Borrow<Pod>, R: Borrow<Pod>>(
+    active: &[P],
+    related: &[R],
     diff: usize,
     now: SimTime,
     gates: RankingGates,
@@ -168,7 +170,9 @@ pub fn pods_to_delete(
     let mut idx: Vec<usize> = (0..active.len()).collect();
     if diff < active.len() {
         let r = ranks(active, related);
-        idx.sort_by(|&i, &j| compare_for_deletion(&active[i], r[i], &active[j], r[j], now, gates));
+        idx.sort_by(|&i, &j| {
+            compare_for_deletion(active[i].borrow(), r[i], active[j].borrow(), r[j], now, gates)
+        });
     }
     idx.truncate(diff);
     idx
