@@ -44,6 +44,10 @@ pub struct ApiStore {
     /// Pods by each of their labels: what selector lookups (HPA targets, endpoints) start from
     /// instead of walking every pod.
     pods_by_label: BTreeMap<(String, String), BTreeSet<ObjectKey>>,
+    /// Per label pair (while some pod carries it), the resourceVersion of the last write or
+    /// removal of a pod carrying it: a reader that saw the same stamp knows no pod with that label
+    /// changed since (the HPA re-lists its target's pods only then).
+    label_written_at: BTreeMap<(String, String), u64>,
 }
 
 impl ApiStore {
@@ -125,7 +129,7 @@ impl ApiStore {
         static EMPTY: BTreeSet<ObjectKey> = BTreeSet::new();
         labels
             .iter()
-            .map(|(k, v)| self.pods_by_label.get(&(k.clone(), v.clone())).unwrap_or(&EMPTY))
+            .map(|pair| self.pods_by_label.get(&pair as &dyn LabelPair).unwrap_or(&EMPTY))
             .min_by_key(|set| set.len())
     }
 
@@ -140,6 +144,8 @@ impl ApiStore {
             let old_labels = if labels_unchanged { None } else { Some(old.meta.labels.clone()) };
             self.unindex(&key, owner, node);
             if let Some(labels) = old_labels {
+                // The pods carrying the old labels changed too (this one left them).
+                self.stamp_labels(&labels, pod.meta.resource_version);
                 self.unindex_labels(&key, &labels);
             }
         }
@@ -154,6 +160,7 @@ impl ApiStore {
                 self.pods_by_label.entry((k.clone(), v.clone())).or_default().insert(key.clone());
             }
         }
+        self.stamp_labels(&pod.meta.labels, pod.meta.resource_version);
         let pod = Arc::new(pod);
         self.pods.insert(key, Arc::clone(&pod));
         pod
@@ -162,10 +169,30 @@ impl ApiStore {
     /// Removes a pod object.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Arc<Pod>> {
         let pod = self.pods.remove(key)?;
+        let rv = self.next_resource_version();
+        self.stamp_labels(&pod.meta.labels, rv);
         self.unindex(key, owner_uid(&pod), pod.spec.node_name.clone());
         self.unindex_labels(key, &pod.meta.labels);
-        self.next_resource_version();
         Some(pod)
+    }
+
+    fn stamp_labels(&mut self, labels: &kubesim_api::Labels, rv: u64) {
+        for pair in labels {
+            match self.label_written_at.get_mut(&pair as &dyn LabelPair) {
+                Some(at) => *at = rv,
+                None => {
+                    self.label_written_at.insert((pair.0.clone(), pair.1.clone()), rv);
+                }
+            }
+        }
+    }
+
+    /// When a pod carrying `selector`'s first `matchLabels` pair was last written or removed
+    /// (`None`: the selector has no `matchLabels`, or no pod carries the pair). Two equal stamps
+    /// mean the pods `selector` selects are the same objects.
+    pub fn selected_pods_written_at(&self, selector: &kubesim_api::LabelSelector) -> Option<u64> {
+        let pair = selector.match_labels.iter().next()?;
+        self.label_written_at.get(&pair as &dyn LabelPair).copied()
     }
 
     fn unindex_labels(&mut self, key: &ObjectKey, labels: &kubesim_api::Labels) {
@@ -175,6 +202,7 @@ impl ApiStore {
                 set.remove(key);
                 if set.is_empty() {
                     self.pods_by_label.remove(&label);
+                    self.label_written_at.remove(&label);
                 }
             }
         }
@@ -205,6 +233,50 @@ impl ApiStore {
             .values()
             .filter(|rs| rs.meta.controller_ref().is_some_and(|o| o.uid == owner_uid))
             .collect()
+    }
+}
+
+/// A label pair as a map key that can be looked up by borrowed strings (no allocation per lookup).
+pub(crate) trait LabelPair {
+    fn pair(&self) -> (&str, &str);
+}
+
+impl LabelPair for (String, String) {
+    fn pair(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl LabelPair for (&String, &String) {
+    fn pair(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn LabelPair + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn LabelPair + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn LabelPair + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.pair() == other.pair()
+    }
+}
+
+impl Eq for dyn LabelPair + '_ {}
+
+impl PartialOrd for dyn LabelPair + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn LabelPair + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // The same order as the `(String, String)` keys: by key, then value.
+        self.pair().cmp(&other.pair())
     }
 }
 
@@ -243,6 +315,36 @@ mod tests {
         assert_eq!(s.pods_on_node("n1").count(), 0);
         assert_eq!(s.pods_of_owner("u1").count(), 1);
         assert!(s.pod(&ObjectKey::new("default", "a")).unwrap().meta.resource_version > 0);
+    }
+
+    #[test]
+    fn a_selectors_write_stamp_moves_only_when_a_pod_with_its_label_is_written_or_removed() {
+        let mut s = ApiStore::default();
+        let labelled = |name: &str, app: &str| {
+            let mut p = pod(name, "u1", None);
+            p.meta.labels = [("app".to_string(), app.to_string())].into_iter().collect();
+            p
+        };
+        let sel = kubesim_api::LabelSelector::from_labels([("app", "x")]);
+        assert_eq!(s.selected_pods_written_at(&sel), None);
+        s.put_pod(labelled("a", "x"));
+        let first = s.selected_pods_written_at(&sel).expect("a carries app=x");
+        s.put_pod(labelled("b", "y"));
+        assert_eq!(s.selected_pods_written_at(&sel), Some(first), "b does not carry app=x");
+        s.put_pod(labelled("a", "x"));
+        let second = s.selected_pods_written_at(&sel).unwrap();
+        assert!(second > first);
+        s.put_pod(labelled("c", "x"));
+        s.remove_pod(&ObjectKey::new("default", "c"));
+        assert!(s.selected_pods_written_at(&sel).unwrap() > second);
+        s.put_pod(labelled("d", "x"));
+        let before_relabel = s.selected_pods_written_at(&sel).unwrap();
+        s.put_pod(labelled("d", "z"));
+        assert!(s.selected_pods_written_at(&sel).unwrap() > before_relabel, "d left app=x");
+        s.remove_pod(&ObjectKey::new("default", "a"));
+        assert_eq!(s.selected_pods_written_at(&sel), None, "no pod carries app=x any more");
+        let no_labels = kubesim_api::LabelSelector::default();
+        assert_eq!(s.selected_pods_written_at(&no_labels), None);
     }
 
     #[test]

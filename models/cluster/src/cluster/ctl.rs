@@ -69,6 +69,9 @@ pub(super) struct CtlState {
     pub(super) load_index: FirstLabelIndex,
     /// The index of `config.workloads` by selector (built on first use; the list never changes).
     pub(super) workload_index: std::sync::OnceLock<FirstLabelIndex>,
+    /// Bumped whenever the Service indexes are rebuilt: what a pod's load resolution depends on
+    /// besides the pod itself.
+    pub(super) services_version: u64,
 }
 
 impl<W: Write> World<W> {
@@ -154,6 +157,7 @@ impl<W: Write> World<W> {
 
     /// Rebuilds the Service and Service-load indexes (after a Service is applied).
     pub(super) fn reindex_services(&mut self) {
+        self.ctl.services_version += 1;
         self.ctl.service_keys = self.store.services.keys().cloned().collect();
         self.ctl.service_index = FirstLabelIndex::new(
             self.store.services.values().map(|s| required_by_labels(s.selector.as_ref())),

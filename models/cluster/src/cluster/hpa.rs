@@ -28,6 +28,9 @@ pub(super) struct HpaSlot {
     /// write of one pod, so an equal list means equal pods and the copies are reused.
     pods: Vec<Pod>,
     pod_versions: Vec<u64>,
+    /// The store's write stamp of the target selector's pods when `pods` was listed: while it
+    /// is unchanged, no target pod was written and the list is reused without walking it.
+    pods_written_at: Option<u64>,
 }
 
 pub(super) fn limited_by_str(l: LimitedBy) -> &'static str {
@@ -94,6 +97,7 @@ impl<W: Write> World<W> {
                         last: None,
                         pods: Vec::new(),
                         pod_versions: Vec::new(),
+                        pods_written_at: None,
                     },
                 );
             }
@@ -128,13 +132,19 @@ impl<W: Write> World<W> {
             );
             return;
         };
-        let versions: Vec<u64> = self
-            .store
-            .pods_selected(&hpa.meta.namespace, &target_selector)
-            .map(|p| p.meta.resource_version)
-            .collect();
+        let written_at = self.store.selected_pods_written_at(&target_selector);
+        let unchanged = written_at.is_some()
+            && self.ctl.hpas.get(key).is_some_and(|slot| slot.pods_written_at == written_at);
+        let versions: Vec<u64> = if unchanged {
+            self.ctl.hpas.get_mut(key).map(|slot| std::mem::take(&mut slot.pod_versions)).unwrap_or_default()
+        } else {
+            self.store
+                .pods_selected(&hpa.meta.namespace, &target_selector)
+                .map(|p| p.meta.resource_version)
+                .collect()
+        };
         let pods = match self.ctl.hpas.get_mut(key) {
-            Some(slot) if slot.pod_versions == versions => std::mem::take(&mut slot.pods),
+            Some(slot) if unchanged || slot.pod_versions == versions => std::mem::take(&mut slot.pods),
             _ => target_pods(
                 &hpa.meta.namespace,
                 &target_selector,
@@ -170,6 +180,7 @@ impl<W: Write> World<W> {
         slot.last = Some(decision.clone());
         slot.pods = pods;
         slot.pod_versions = versions;
+        slot.pods_written_at = written_at;
         let hpa_name = key.to_string();
         let scaling_active = decision
             .conditions

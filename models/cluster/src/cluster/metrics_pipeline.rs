@@ -62,6 +62,19 @@ struct PodPoints {
     points: Vec<ContainerPoint>,
     /// The scrape (`MetricsPipeline::generation`) that wrote `points`.
     generation: u64,
+    /// What the scrape derived from the pod object, reused while the pod is not written.
+    resolved: Resolved,
+}
+
+/// What a scrape looks up from a pod's labels: its Service load and its workload. Both depend only
+/// on the pod object (its resourceVersion names one write of it) and on the Services.
+#[derive(Clone, Debug)]
+struct Resolved {
+    resource_version: u64,
+    services_version: u64,
+    /// Index into `config.service_loads`.
+    load: Option<usize>,
+    workload: Option<Arc<PodWorkload>>,
 }
 
 /// A served PodMetrics and the scrape that (re)wrote it.
@@ -104,7 +117,7 @@ impl MetricsPipeline {
         static NONE: Vec<ObjectKey> = Vec::new();
         let smallest = required
             .iter()
-            .map(|(k, v)| self.served_by_label.get(&(k.clone(), v.clone())).unwrap_or(&NONE))
+            .map(|pair| self.served_by_label.get(&pair as &dyn crate::store::LabelPair).unwrap_or(&NONE))
             .min_by_key(|keys| keys.len());
         let Some(smallest) = smallest else {
             return self.served.values().map(|s| &s.metrics).filter(|m| keep(m)).collect();
@@ -129,33 +142,49 @@ impl<W: Write> World<W> {
             Some(q.schedule_at(at, Event::Ctl(CtlEvent::MetricsScrape)).expect("not in the past"));
     }
 
-    /// The load share of `pod` in milli-requests per second: its Service's offered load divided
-    /// evenly over the Service's ready endpoints, 0 if the pod is not one. `None` when no loaded
-    /// Service selects the pod.
-    pub(super) fn pod_request_rate_milli(&self, pod: &Pod, now: SimTime) -> Option<i64> {
-        // The first load (in config order) whose Service selects the pod; only the loads indexed
-        // under one of the pod's labels can.
-        let load = self
-            .ctl
-            .load_index
-            .candidates(&pod.meta.labels)
-            .into_iter()
-            .map(|i| &self.config.service_loads[i])
-            .find(|l| {
-                l.service.namespace == pod.meta.namespace
-                    && self.store.services.get(&l.service).is_some_and(|s| {
-                        s.selector.as_ref().is_some_and(|sel| {
-                            !sel.is_empty() && sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
-                        })
+    /// The first load (in config order) whose Service selects the pod; only the loads indexed
+    /// under one of the pod's labels can.
+    fn pod_load(&self, pod: &Pod) -> Option<usize> {
+        self.ctl.load_index.candidates(&pod.meta.labels).into_iter().find(|&i| {
+            let l = &self.config.service_loads[i];
+            l.service.namespace == pod.meta.namespace
+                && self.store.services.get(&l.service).is_some_and(|s| {
+                    s.selector.as_ref().is_some_and(|sel| {
+                        !sel.is_empty() && sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
                     })
-            })?;
-        let ready = self.ctl.endpoints.get(&load.service).map_or(&[][..], |v| v.as_slice());
+                })
+        })
+    }
+
+    /// `pod`'s share of load `load` offering `offered` milli-requests/s: even over the Service's
+    /// ready endpoints, 0 if the pod is not one.
+    fn load_share_milli(&self, load: usize, pod: &Pod, offered: i64) -> i64 {
+        let service = &self.config.service_loads[load].service;
+        let ready = self.ctl.endpoints.get(service).map_or(&[][..], |v| v.as_slice());
         // Sorted (sync_endpoints sorts it).
         if ready.binary_search(&pod.meta.name).is_err() {
-            return Some(0);
+            return 0;
         }
-        let offered = load.requests_per_second_milli.value_at(now.saturating_duration_since(SimTime::ZERO));
-        Some(offered / ready.len() as i64)
+        offered / ready.len() as i64
+    }
+
+    /// [`Resolved`] for `pod`, reusing `previous` when neither the pod nor the Services changed.
+    fn resolve(&self, pod: &Pod, previous: Option<&Resolved>) -> Resolved {
+        let services_version = self.ctl.services_version;
+        match previous {
+            Some(r)
+                if r.resource_version == pod.meta.resource_version
+                    && r.services_version == services_version =>
+            {
+                r.clone()
+            }
+            _ => Resolved {
+                resource_version: pod.meta.resource_version,
+                services_version,
+                load: self.pod_load(pod),
+                workload: self.workload_for(pod),
+            },
+        }
     }
 
     /// Usage of container `index` (regular containers) of `pod` started at `start`, at `now`:
@@ -219,17 +248,22 @@ impl<W: Write> World<W> {
         let mut usages: Vec<(usize, i64, i64)> = Vec::new();
         // Simulated nodes never measure: skip the per-container runtime lookup altogether.
         let any_node_measures = self.nodes.iter().any(|n| n.runtime.measures_cpu_usage());
+        // Each load's offered rate at this instant, evaluated once per scrape.
+        let offset = now.saturating_duration_since(SimTime::ZERO);
+        let offered: Vec<i64> =
+            self.config.service_loads.iter().map(|l| l.requests_per_second_milli.value_at(offset)).collect();
         for (key, pod) in self.store.pods_with_keys() {
             if pod.status.phase != PodPhase::Running || !pod.is_bound() {
                 continue;
             }
-            let rate = self.pod_request_rate_milli(pod, now);
-            let workload = self.workload_for(pod);
+            let previous = last.get(key).filter(|p| p.uid == pod.meta.uid);
+            let resolved = self.resolve(pod, previous.map(|p| &p.resolved));
+            let rate = resolved.load.map(|l| self.load_share_milli(l, pod, offered[l]));
+            let workload = resolved.workload.clone();
             points.clear();
             usages.clear();
             let mut window: Option<SimDuration> = None;
             let mut complete = true;
-            let previous = last.get(key).filter(|p| p.uid == pod.meta.uid);
             for (i, c) in pod.spec.containers.iter().enumerate() {
                 let Some(start) =
                     pod.status.container_statuses.iter().find(|s| s.name == c.name).and_then(|s| {
@@ -313,11 +347,12 @@ impl<W: Write> World<W> {
                     entry.points.clear();
                     entry.points.extend_from_slice(&points);
                     entry.generation = generation;
+                    entry.resolved = resolved;
                 }
                 None => {
                     last.insert(
                         key.clone(),
-                        PodPoints { uid: pod.meta.uid.clone(), points: points.clone(), generation },
+                        PodPoints { uid: pod.meta.uid.clone(), points: points.clone(), generation, resolved },
                     );
                 }
             }
