@@ -50,6 +50,10 @@ pub(super) struct CtlState {
     pub(super) hpas: BTreeMap<ObjectKey, HpaSlot>,
     /// Per Service: names of its ready endpoints (pods), sorted.
     pub(super) endpoints: BTreeMap<ObjectKey, Vec<String>>,
+    /// Per Service: the `endpoints_changes` count when its ready list last changed (a scrape
+    /// re-checks a pod's membership only then).
+    pub(super) endpoints_changed_at: BTreeMap<ObjectKey, u64>,
+    pub(super) endpoints_changes: u64,
     pub(super) dirty_services: BTreeSet<ObjectKey>,
     pub(super) dirty_pdbs: BTreeSet<ObjectKey>,
     pub(super) dirty_jobs: BTreeSet<ObjectKey>,

@@ -50,6 +50,7 @@ impl<W: Write> World<W> {
     pub(super) fn sync_endpoints(&mut self, key: &ObjectKey, now: SimTime) {
         let Some(svc) = self.store.services.get(key) else {
             self.ctl.endpoints.remove(key);
+            self.ctl.endpoints_changed_at.remove(key);
             return;
         };
         let Some(selector) = svc.selector.as_ref().filter(|s| !s.is_empty()) else {
@@ -63,7 +64,11 @@ impl<W: Write> World<W> {
         ready.sort();
         let before = self.ctl.endpoints.get(key).map_or(usize::MAX, Vec::len);
         let count = ready.len();
-        self.ctl.endpoints.insert(key.clone(), ready);
+        if self.ctl.endpoints.get(key) != Some(&ready) {
+            self.ctl.endpoints_changes += 1;
+            self.ctl.endpoints_changed_at.insert(key.clone(), self.ctl.endpoints_changes);
+            self.ctl.endpoints.insert(key.clone(), ready);
+        }
         if before != count {
             self.record(
                 now,

@@ -75,6 +75,9 @@ struct Resolved {
     /// Index into `config.service_loads`.
     load: Option<usize>,
     workload: Option<Arc<PodWorkload>>,
+    /// Whether the pod was one of its load's Service's ready endpoints, as of that Service's
+    /// `endpoints_changed_at` stamp (`None`: not checked yet).
+    ready_endpoint: Option<(u64, bool)>,
 }
 
 /// A served PodMetrics and the scrape that (re)wrote it.
@@ -82,6 +85,9 @@ struct Resolved {
 pub(super) struct Served {
     pub(super) metrics: ApiPodMetrics,
     generation: u64,
+    /// The pod's resourceVersion when its labels and container names were last copied: while the
+    /// pod is unchanged only the usage values need writing.
+    pod_version: u64,
 }
 
 /// The pipeline's state. Each scrape updates it in place: a pod's entries keep their allocations
@@ -156,16 +162,11 @@ impl<W: Write> World<W> {
         })
     }
 
-    /// `pod`'s share of load `load` offering `offered` milli-requests/s: even over the Service's
-    /// ready endpoints, 0 if the pod is not one.
-    fn load_share_milli(&self, load: usize, pod: &Pod, offered: i64) -> i64 {
+    /// A load's Service's ready endpoints (sorted) and when they last changed.
+    fn load_endpoints(&self, load: usize) -> (&[String], u64) {
         let service = &self.config.service_loads[load].service;
         let ready = self.ctl.endpoints.get(service).map_or(&[][..], |v| v.as_slice());
-        // Sorted (sync_endpoints sorts it).
-        if ready.binary_search(&pod.meta.name).is_err() {
-            return 0;
-        }
-        offered / ready.len() as i64
+        (ready, self.ctl.endpoints_changed_at.get(service).copied().unwrap_or(0))
     }
 
     /// [`Resolved`] for `pod`, reusing `previous` when neither the pod nor the Services changed.
@@ -183,6 +184,7 @@ impl<W: Write> World<W> {
                 services_version,
                 load: self.pod_load(pod),
                 workload: self.workload_for(pod),
+                ready_endpoint: None,
             },
         }
     }
@@ -252,13 +254,33 @@ impl<W: Write> World<W> {
         let offset = now.saturating_duration_since(SimTime::ZERO);
         let offered: Vec<i64> =
             self.config.service_loads.iter().map(|l| l.requests_per_second_milli.value_at(offset)).collect();
+        let endpoints: Vec<(&[String], u64)> =
+            (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect();
         for (key, pod) in self.store.pods_with_keys() {
             if pod.status.phase != PodPhase::Running || !pod.is_bound() {
                 continue;
             }
             let previous = last.get(key).filter(|p| p.uid == pod.meta.uid);
-            let resolved = self.resolve(pod, previous.map(|p| &p.resolved));
-            let rate = resolved.load.map(|l| self.load_share_milli(l, pod, offered[l]));
+            let mut resolved = self.resolve(pod, previous.map(|p| &p.resolved));
+            // The pod's share: its load's offered rate even over the Service's ready endpoints,
+            // 0 if it is not one (membership re-checked only when the endpoints changed).
+            let rate = resolved.load.map(|l| {
+                let (ready, changed_at) = endpoints[l];
+                let is_ready = match resolved.ready_endpoint {
+                    Some((at, is_ready)) if at == changed_at => is_ready,
+                    _ => {
+                        // Sorted (sync_endpoints sorts it).
+                        let is_ready = ready.binary_search(&pod.meta.name).is_ok();
+                        resolved.ready_endpoint = Some((changed_at, is_ready));
+                        is_ready
+                    }
+                };
+                if is_ready {
+                    offered[l] / ready.len() as i64
+                } else {
+                    0
+                }
+            });
             let workload = resolved.workload.clone();
             points.clear();
             usages.clear();
@@ -421,11 +443,16 @@ fn serve(
             s.generation = generation;
             m.timestamp = now;
             m.window = window;
-            let same_containers = m.containers.len() == usages.len()
-                && m.containers
-                    .iter()
-                    .zip(usages)
-                    .all(|(c, (i, _, _))| c.name == pod.spec.containers[*i].name);
+            // Served means every running container had a point, and which containers run is part
+            // of the pod object: an unchanged pod has the same container list and labels.
+            let unchanged_pod = s.pod_version == pod.meta.resource_version;
+            s.pod_version = pod.meta.resource_version;
+            let same_containers = unchanged_pod
+                || m.containers.len() == usages.len()
+                    && m.containers
+                        .iter()
+                        .zip(usages)
+                        .all(|(c, (i, _, _))| c.name == pod.spec.containers[*i].name);
             if same_containers {
                 for (c, (_, cpu, memory)) in m.containers.iter_mut().zip(usages) {
                     c.usage.set(kubesim_api::ResourceName::Cpu, *cpu);
@@ -440,7 +467,7 @@ fn serve(
                     })
                     .collect();
             }
-            if m.meta.labels != pod.meta.labels {
+            if !unchanged_pod && m.meta.labels != pod.meta.labels {
                 m.meta.labels.clone_from(&pod.meta.labels);
                 return true;
             }
@@ -458,7 +485,11 @@ fn serve(
                 .collect();
             served.insert(
                 key.clone(),
-                Served { metrics: ApiPodMetrics { meta, timestamp: now, window, containers }, generation },
+                Served {
+                    metrics: ApiPodMetrics { meta, timestamp: now, window, containers },
+                    generation,
+                    pod_version: pod.meta.resource_version,
+                },
             );
             true
         }
