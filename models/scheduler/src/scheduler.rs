@@ -316,8 +316,7 @@ impl Scheduler {
             let key = pod.meta.key();
             self.remove_pending(&key);
             self.nominator.remove(&key);
-            self.snapshot.remove_pod(&key);
-            self.snapshot.add_pod(id, Arc::new(PodInfo::new(pod, self.pod_opts)));
+            self.snapshot.replace_pod(id, Arc::new(PodInfo::new(pod, self.pod_opts)));
             self.queue.on_event(ClusterEvent::AssignedPodAdded, now);
             return true;
         }

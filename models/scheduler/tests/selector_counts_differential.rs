@@ -11,11 +11,12 @@ use proptest::prelude::*;
 use kubesim_api::meta::well_known::{HOSTNAME, ZONE};
 use kubesim_api::{
     LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, Node, NodeInclusionPolicy, ObjectKey,
-    ObjectMeta, Pod, Taint, TaintEffect, TopologySpreadConstraint, UnsatisfiableConstraintAction,
+    ObjectMeta, OwnerReference, Pod, Taint, TaintEffect, TopologySpreadConstraint,
+    UnsatisfiableConstraintAction,
 };
 use kubesim_scheduler::framework::{
-    ClusterObjects, CycleState, FilterPlugin, NodeId, PodInfo, PreFilterPlugin, PreScorePlugin, ScorePlugin,
-    ServiceSelector, Snapshot, WorkloadSelectors,
+    ClusterObjects, ControllerKind, ControllerSelector, CycleState, FilterPlugin, NodeId, PodInfo,
+    PreFilterPlugin, PreScorePlugin, ScorePlugin, ServiceSelector, Snapshot, WorkloadSelectors,
 };
 use kubesim_scheduler::plugins::pod_topology_spread::common::pod_constraints;
 use kubesim_scheduler::plugins::pod_topology_spread::{
@@ -26,6 +27,11 @@ use sim_core::SimTime;
 
 const NAMESPACES: [&str; 2] = ["default", "other"];
 const APPS: [&str; 3] = ["a", "b", "c"];
+/// Number of [`selectors`].
+const SELECTORS: usize = 9;
+/// Every label pair pods are generated with.
+const PAIRS: [(&str, &str); 6] =
+    [("app", "a"), ("app", "b"), ("app", "c"), ("tier", "x"), ("hash", "h0"), ("hash", "h1")];
 
 fn req(key: &str, op: LabelSelectorOperator, values: &[&str]) -> LabelSelectorRequirement {
     LabelSelectorRequirement {
@@ -53,20 +59,35 @@ fn selectors() -> Vec<LabelSelector> {
         },
         LabelSelector { match_labels: Default::default(), match_expressions: vec![req("tier", Exists, &[])] },
         LabelSelector::default(),
+        // The shape of a default spreading selector: a Service's labels ANDed with a
+        // ReplicaSet's `In` requirements, one of them a template hash few pods carry.
+        LabelSelector {
+            match_labels: [("app".to_string(), "a".to_string())].into_iter().collect(),
+            match_expressions: vec![req("app", In, &["a"]), req("hash", In, &["h0"])],
+        },
+        LabelSelector {
+            match_labels: Default::default(),
+            match_expressions: vec![req("hash", In, &["h1"]), req("tier", In, &["x"])],
+        },
     ]
 }
 
 #[derive(Clone, Debug)]
 enum Op {
-    /// Add pod (namespace, app, tier x?, terminating?) to the node at this index (mod live nodes).
-    AddPod { node: usize, ns: usize, app: usize, tier_x: bool, terminating: bool },
+    /// Add pod (namespace, app, tier x?, hash label h0/h1/none, terminating?) to the node at this
+    /// index (mod live nodes).
+    AddPod { node: usize, ns: usize, app: usize, tier_x: bool, hash: usize, terminating: bool },
     /// Remove the pod at this index (mod assigned pods).
     RemovePod(usize),
     /// Move the pod at this index to another node (remove + add, as a re-bind does).
     Rebind(usize, usize),
+    /// Replace the pod at this index by a new version (`Snapshot::replace_pod`, as a status update
+    /// does): on its node or another (`Some` index), with the same labels, marked terminating, or
+    /// with another app label.
+    Update { pod: usize, node: Option<usize>, change: usize },
     /// Remove the node at this index.
     RemoveNode(usize),
-    /// Add a node (zone index, 3 = no zone label; tainted?).
+    /// Add a node (zone index, 3 = no zone label, 4 = an empty zone label; tainted?).
     AddNode { zone: usize, tainted: bool },
     /// Use a selector (registers it lazily, mid-sequence).
     Use { ns: usize, selector: usize },
@@ -74,13 +95,22 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => (0..8usize, 0..2usize, 0..3usize, any::<bool>(), prop::bool::weighted(0.15))
-            .prop_map(|(node, ns, app, tier_x, terminating)| Op::AddPod { node, ns, app, tier_x, terminating }),
+        6 => (0..8usize, 0..2usize, 0..3usize, any::<bool>(), 0..3usize, prop::bool::weighted(0.15))
+            .prop_map(|(node, ns, app, tier_x, hash, terminating)| Op::AddPod {
+                node,
+                ns,
+                app,
+                tier_x,
+                hash,
+                terminating,
+            }),
         2 => (0..64usize).prop_map(Op::RemovePod),
         2 => (0..64usize, 0..8usize).prop_map(|(p, n)| Op::Rebind(p, n)),
+        2 => (0..64usize, prop::option::weighted(0.2, 0..8usize), 0..3usize)
+            .prop_map(|(pod, node, change)| Op::Update { pod, node, change }),
         1 => (0..8usize).prop_map(Op::RemoveNode),
-        1 => (0..4usize, any::<bool>()).prop_map(|(zone, tainted)| Op::AddNode { zone, tainted }),
-        2 => (0..2usize, 0..7usize).prop_map(|(ns, selector)| Op::Use { ns, selector }),
+        1 => (0..5usize, any::<bool>()).prop_map(|(zone, tainted)| Op::AddNode { zone, tainted }),
+        2 => (0..2usize, 0..SELECTORS).prop_map(|(ns, selector)| Op::Use { ns, selector }),
     ]
 }
 
@@ -94,6 +124,7 @@ struct World {
 impl World {
     fn new() -> Self {
         let mut w = World { snap: Snapshot::new(), next_node: 0, next_pod: 0, used: Vec::new() };
+        w.snap.objects = services();
         for zone in 0..3 {
             w.add_node(zone, false);
         }
@@ -107,6 +138,9 @@ impl World {
         n.meta.labels.insert(HOSTNAME.into(), name.clone());
         if zone < 3 {
             n.meta.labels.insert(ZONE.into(), format!("z{zone}"));
+        } else if zone == 4 {
+            // Lands in the same "" domain as nodes without the label.
+            n.meta.labels.insert(ZONE.into(), String::new());
         }
         if tainted {
             n.spec.taints.push(Taint {
@@ -130,7 +164,7 @@ impl World {
 
     fn apply(&mut self, op: &Op) {
         match *op {
-            Op::AddPod { node, ns, app, tier_x, terminating } => {
+            Op::AddPod { node, ns, app, tier_x, hash, terminating } => {
                 let nodes = self.live_nodes();
                 if nodes.is_empty() {
                     return;
@@ -143,6 +177,9 @@ impl World {
                 p.meta.labels.insert("app".into(), APPS[app].into());
                 if tier_x {
                     p.meta.labels.insert("tier".into(), "x".into());
+                }
+                if hash < 2 {
+                    p.meta.labels.insert("hash".into(), format!("h{hash}"));
                 }
                 if terminating {
                     p.meta.deletion_timestamp = Some(SimTime::ZERO);
@@ -163,6 +200,26 @@ impl World {
                 let Some((_, pod)) = self.snap.remove_pod(&pods[i % pods.len()]) else { return };
                 let nodes = self.live_nodes();
                 self.snap.add_pod(nodes[n % nodes.len()], pod);
+            }
+            Op::Update { pod, node, change } => {
+                let pods = self.assigned();
+                if pods.is_empty() {
+                    return;
+                }
+                let key = &pods[pod % pods.len()];
+                let Some(at) = self.snap.node_of_pod(key) else { return };
+                let old = self.snap.node(at).pods.iter().find(|p| &p.key == key).unwrap().pod.clone();
+                let mut new = old;
+                match change {
+                    0 => new.status.nominated_node_name = Some("status update".into()),
+                    1 => new.meta.deletion_timestamp = Some(SimTime::ZERO),
+                    _ => {
+                        new.meta.labels.insert("app".into(), "c".into());
+                    }
+                }
+                let nodes = self.live_nodes();
+                let to = node.map_or(at, |n| nodes[n % nodes.len()]);
+                assert!(self.snap.replace_pod(to, Arc::new(PodInfo::new(new, Default::default()))));
             }
             Op::RemoveNode(i) => {
                 let nodes = self.live_nodes();
@@ -212,17 +269,86 @@ impl World {
         Ok(())
     }
 
+    /// With only `used` selectors registered: removing every pod evicts exactly the entries
+    /// that still had matching pods (those at zero stay, being never decremented), and leaves an
+    /// empty label-pair index.
+    fn check_eviction_when_emptied(&mut self) -> Result<(), TestCaseError> {
+        let sels = selectors();
+        let distinct: std::collections::BTreeSet<(usize, usize)> = self.used.iter().copied().collect();
+        let mut had_pods = Vec::new();
+        let mut at_zero = 0;
+        {
+            let counts = self.snap.selector_counts();
+            prop_assert_eq!(counts.len(), distinct.len(), "every used selector is registered");
+            for &(ns, s) in &distinct {
+                let id = counts.id_of(NAMESPACES[ns], &sels[s]);
+                prop_assert!(id.is_some());
+                if counts.per_node(id.unwrap()).is_empty() {
+                    at_zero += 1;
+                } else {
+                    had_pods.push((ns, s));
+                }
+            }
+        }
+        for key in self.assigned() {
+            self.snap.remove_pod(&key);
+        }
+        let counts = self.snap.selector_counts();
+        prop_assert_eq!(counts.len(), at_zero);
+        for (ns, s) in had_pods {
+            prop_assert_eq!(counts.id_of(NAMESPACES[ns], &sels[s]), None);
+        }
+        for ns in NAMESPACES {
+            for (k, v) in PAIRS {
+                prop_assert_eq!(counts.nodes_with_label(ns, k, v), None);
+            }
+        }
+        Ok(())
+    }
+
+    /// The label-pair index holds, per (namespace, key, value), exactly the live nodes with
+    /// non-terminating pods carrying the pair, and how many.
+    fn check_index(&self) -> Result<(), TestCaseError> {
+        let counts = self.snap.selector_counts();
+        for ns in NAMESPACES {
+            for (k, v) in PAIRS {
+                let naive: std::collections::BTreeMap<NodeId, u32> = self
+                    .snap
+                    .iter()
+                    .map(|info| {
+                        let n = info
+                            .pods
+                            .iter()
+                            .filter(|p| {
+                                let m = &p.pod.meta;
+                                !m.is_terminating()
+                                    && m.namespace == ns
+                                    && m.labels.get(k).map(String::as_str) == Some(v)
+                            })
+                            .count() as u32;
+                        (info.id, n)
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
+                let got = counts.nodes_with_label(ns, k, v).cloned().unwrap_or_default();
+                prop_assert_eq!(got, naive, "{}={} in {}", k, v, ns);
+            }
+        }
+        Ok(())
+    }
+
     /// PreScore + Score through the plugin (incremental counts) equal the naive core's raw scores.
     fn check_scores(&self, incoming: &Pod, objects: &Arc<ClusterObjects>) -> Result<(), TestCaseError> {
-        let mut snap = self.snap.clone();
-        snap.objects = objects.clone();
+        // The world's own snapshot, so its derived data (counts, label rows) live across changes.
+        let snap = &self.snap;
+        prop_assert_eq!(&snap.objects, objects);
         let pl = PodTopologySpread::with_system_defaults();
         let info = PodInfo::new(incoming.clone(), Default::default());
         let all: Vec<NodeId> = snap.order().to_vec();
         // Every other node is feasible (so some domains and hosts are missing).
         let feasible: Vec<NodeId> = all.iter().copied().step_by(2).collect();
         let mut state = CycleState::new();
-        let status = pl.pre_score(&mut state, &info, &feasible, &snap);
+        let status = pl.pre_score(&mut state, &info, &feasible, snap);
 
         let constraints = pod_constraints(
             incoming,
@@ -310,7 +436,25 @@ fn services() -> Arc<ClusterObjects> {
     Arc::new(ClusterObjects {
         workloads: WorkloadSelectors {
             services: vec![svc("default", "a"), svc("default", "b"), svc("other", "a")],
-            controllers: vec![],
+            // ReplicaSets owning the incoming pods (see `incoming_with`): their selectors are
+            // ANDed into the default selector, one with a template hash.
+            controllers: vec![
+                ControllerSelector {
+                    kind: ControllerKind::ReplicaSet,
+                    namespace: "default".into(),
+                    name: "rs-a".into(),
+                    selector: Some(LabelSelector::from_labels([("app", "a"), ("hash", "h0")])),
+                },
+                ControllerSelector {
+                    kind: ControllerKind::ReplicaSet,
+                    namespace: "other".into(),
+                    name: "rs-b".into(),
+                    selector: Some(LabelSelector {
+                        match_labels: [("app".to_string(), "b".to_string())].into_iter().collect(),
+                        match_expressions: vec![req("hash", LabelSelectorOperator::In, &["h1"])],
+                    }),
+                },
+            ],
         },
         ..Default::default()
     })
@@ -325,6 +469,16 @@ fn incoming(kind: usize, ns: usize) -> Pod {
 fn incoming_with(kind: usize, ns: usize, action: UnsatisfiableConstraintAction) -> Pod {
     let mut p = Pod { meta: ObjectMeta::named(NAMESPACES[ns], "incoming"), ..Default::default() };
     p.meta.labels.insert("app".into(), APPS[kind % 3].into());
+    if kind < 2 {
+        // Owned by a ReplicaSet (which exists only in one namespace).
+        p.meta.labels.insert("hash".into(), format!("h{kind}"));
+        p.meta.owner_references.push(OwnerReference {
+            kind: "ReplicaSet".into(),
+            name: format!("rs-{}", APPS[kind]),
+            uid: String::new(),
+            controller: true,
+        });
+    }
     if kind >= 3 {
         let sel = selectors()[kind % selectors().len()].clone();
         for key in [HOSTNAME, ZONE] {
@@ -362,15 +516,19 @@ proptest! {
             w.apply(op);
             if i % 7 == 0 {
                 w.check_counts()?;
+                w.check_index()?;
             }
         }
+        w.check_counts()?;
+        w.check_index()?;
+        w.check_eviction_when_emptied()?;
         w.check_counts()?;
     }
 
     #[test]
     fn spreading_scores_through_the_counts_equal_the_naive_scores(
         ops in prop::collection::vec(op(), 1..60),
-        kinds in prop::collection::vec((0..8usize, 0..2usize), 1..6),
+        kinds in prop::collection::vec((0..10usize, 0..2usize), 1..6),
     ) {
         let objects = services();
         let mut w = World::new();

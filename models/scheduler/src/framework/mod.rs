@@ -4,6 +4,7 @@
 pub mod cycle_state;
 pub mod interface;
 pub mod memo;
+pub mod node_labels;
 pub mod nominator;
 pub mod objects;
 pub mod registry;
@@ -21,6 +22,7 @@ pub use interface::{
     MAX_NODE_SCORE, MIN_NODE_SCORE,
 };
 pub use memo::NodeMemo;
+pub use node_labels::NodeLabelCache;
 pub use nominator::Nominator;
 pub use objects::{ClusterObjects, ControllerKind, ControllerSelector, ServiceSelector, WorkloadSelectors};
 pub use registry::{PluginContext, PluginFactory, Registry};

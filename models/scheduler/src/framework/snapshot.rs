@@ -10,25 +10,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use kubesim_api::meta::well_known;
 use kubesim_api::{Node, ObjectKey};
 
+use super::node_labels::NodeLabelCache;
 use super::selector_counts::SelectorCounts;
 use super::types::{ImageState, NodeId, NodeInfo, PodInfo};
 
-/// The snapshot's [`SelectorCounts`], behind a lock because plugins register selectors through a
-/// shared `&Snapshot`. Cloning a snapshot clones the counts (they describe that snapshot's pods).
+/// Derived data ([`SelectorCounts`], [`NodeLabelCache`]) behind a lock because plugins fill it
+/// through a shared `&Snapshot`. Cloning a snapshot clones it (it describes that snapshot).
 #[derive(Debug, Default)]
-struct SharedCounts(Mutex<SelectorCounts>);
+struct Shared<T>(Mutex<T>);
 
-impl SharedCounts {
-    fn get(&self) -> MutexGuard<'_, SelectorCounts> {
-        // A poisoned lock only means a panic elsewhere; the counts themselves are consistent
-        // between calls (every update completes under the lock).
+impl<T> Shared<T> {
+    fn get(&self) -> MutexGuard<'_, T> {
+        // A poisoned lock only means a panic elsewhere; the data itself is consistent between
+        // calls (every update completes under the lock).
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-impl Clone for SharedCounts {
+impl<T: Clone> Clone for Shared<T> {
     fn clone(&self) -> Self {
-        SharedCounts(Mutex::new(self.get().clone()))
+        Shared(Mutex::new(self.get().clone()))
     }
 }
 
@@ -107,7 +108,9 @@ pub struct Snapshot {
     /// owner; empty = none exist). Hook added by scheduler-adv, see `objects.rs`.
     pub objects: Arc<super::objects::ClusterObjects>,
     /// Matching-pod counts per node for the selectors plugins asked about.
-    selector_counts: SharedCounts,
+    selector_counts: Shared<SelectorCounts>,
+    /// Node label values by slot for the label keys plugins asked about.
+    node_labels: Shared<NodeLabelCache>,
 }
 
 impl Snapshot {
@@ -232,8 +235,16 @@ impl Snapshot {
         self.selector_counts.get()
     }
 
+    /// Interned label values of the nodes by slot, for the keys registered with
+    /// [`NodeLabelCache::key_index`]; pass [`stamp`](Self::stamp) to `row`.
+    pub fn node_labels(&self) -> MutexGuard<'_, NodeLabelCache> {
+        self.node_labels.get()
+    }
+
     /// Registers (namespace, selector) in [`selector_counts`](Self::selector_counts), counting the
-    /// current pods once, and returns the lock with its id.
+    /// current pods once (only those on nodes holding its rarest required label pair), and
+    /// returns the lock with its id. The id is valid until the next pod removal (which may evict
+    /// a selector whose counts fell to zero).
     pub fn register_selector(
         &self,
         namespace: &str,
@@ -245,6 +256,7 @@ impl Snapshot {
             None => counts.register(
                 namespace,
                 selector,
+                |id| self.get(id).map(|info| info.pods.as_slice()),
                 self.slots.iter().flatten().map(|info| (info.id, info.pods.as_slice())),
             ),
         };
@@ -343,6 +355,34 @@ impl Snapshot {
         self.pod_node.insert(pod.key.clone(), id);
         self.untrack_affinity(&pod, 1);
         self.selector_counts.get().pod_added(id, &pod.pod);
+        if let Some(info) = self.node_mut(id) {
+            info.add_pod(pod);
+        }
+        true
+    }
+
+    /// Assigns a pod to a node in place of any earlier version of it, wherever that was: the same
+    /// as [`remove_pod`](Self::remove_pod) then [`add_pod`](Self::add_pod). A new version on the
+    /// same node with the same namespace, labels and terminating state (a status update) leaves
+    /// the selector counts alone instead of taking the pod out and back in. Returns false (and
+    /// changes nothing) if the node does not exist.
+    pub fn replace_pod(&mut self, id: NodeId, pod: Arc<PodInfo>) -> bool {
+        if self.get(id).is_none() {
+            return false;
+        }
+        let same_counts = self.pod_node.get(&pod.key) == Some(&id)
+            && self.node(id).pods.iter().find(|p| p.key == pod.key).is_some_and(|old| {
+                let (a, b) = (&old.pod.meta, &pod.pod.meta);
+                a.namespace == b.namespace && a.is_terminating() == b.is_terminating() && a.labels == b.labels
+            });
+        if !same_counts {
+            self.remove_pod(&pod.key);
+            return self.add_pod(id, pod);
+        }
+        if let Some(old) = self.node_mut(id).and_then(|info| info.remove_pod(&pod.key)) {
+            self.untrack_affinity(&old, -1);
+        }
+        self.untrack_affinity(&pod, 1);
         if let Some(info) = self.node_mut(id) {
             info.add_pod(pod);
         }

@@ -53,23 +53,30 @@ pub fn default_selector(pod: &Pod, sources: &WorkloadSelectors) -> LabelSelector
             .iter()
             .find(|c| Some(c.kind) == kind && c.namespace == pod.meta.namespace && c.name == owner.name);
         if let Some(ctrl) = found {
-            match ctrl.kind {
-                ControllerKind::ReplicationController => {
-                    if let Some(sel) = &ctrl.selector {
-                        for (k, v) in &sel.match_labels {
-                            label_set.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                ControllerKind::ReplicaSet | ControllerKind::StatefulSet => {
-                    if let Some(sel) = &ctrl.selector {
-                        expressions.extend(selector_requirements(sel));
-                    }
-                }
-            }
+            apply_controller_selector(ctrl, &mut label_set, &mut expressions);
         }
     }
     LabelSelector { match_labels: label_set, match_expressions: expressions }
+}
+
+/// The pod's controller's part of the default selector: an RC's map merged into the label set,
+/// a ReplicaSet's or StatefulSet's requirements ANDed.
+pub(super) fn apply_controller_selector(
+    ctrl: &ControllerSelector,
+    label_set: &mut Labels,
+    expressions: &mut Vec<LabelSelectorRequirement>,
+) {
+    let Some(sel) = &ctrl.selector else { return };
+    match ctrl.kind {
+        ControllerKind::ReplicationController => {
+            for (k, v) in &sel.match_labels {
+                label_set.insert(k.clone(), v.clone());
+            }
+        }
+        ControllerKind::ReplicaSet | ControllerKind::StatefulSet => {
+            expressions.extend(selector_requirements(sel));
+        }
+    }
 }
 
 /// A selector's requirements with `matchLabels` turned into `In` expressions, so that ANDing two
@@ -266,6 +273,19 @@ pub fn pod_constraints_gated(
     sources: &WorkloadSelectors,
     gates: SpreadGates,
 ) -> Vec<SpreadConstraint> {
+    pod_constraints_with(pod, action, defaults, gates, || default_selector(pod, sources))
+}
+
+/// [`pod_constraints_gated`] with the pod's default selector computed by `default_selector`
+/// (called only when default constraints apply), e.g. through a
+/// [`WorkloadIndex`](super::workload_index::WorkloadIndex).
+pub fn pod_constraints_with(
+    pod: &Pod,
+    action: UnsatisfiableConstraintAction,
+    defaults: &[TopologySpreadConstraint],
+    gates: SpreadGates,
+    default_selector: impl FnOnce() -> LabelSelector,
+) -> Vec<SpreadConstraint> {
     if !pod.spec.topology_spread_constraints.is_empty() {
         return filter_constraints_gated(
             &pod.spec.topology_spread_constraints,
@@ -279,13 +299,16 @@ pub fn pod_constraints_gated(
     if !defaults.iter().any(|c| c.when_unsatisfiable == action) {
         return Vec::new();
     }
-    let selector = default_selector(pod, sources);
+    let selector = default_selector();
     if selector.is_empty() {
         return Vec::new();
     }
     let mut constraints = filter_constraints_gated(defaults, &pod.meta.labels, action, gates);
-    for c in &mut constraints {
-        c.selector = Some(selector.clone());
+    if let Some((last, rest)) = constraints.split_last_mut() {
+        for c in rest {
+            c.selector = Some(selector.clone());
+        }
+        last.selector = Some(selector);
     }
     constraints
 }

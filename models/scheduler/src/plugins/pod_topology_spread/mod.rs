@@ -12,6 +12,7 @@
 //! | [`filtering`] | PreFilter counts, AddPod/RemovePod, Filter | `filtering.go` |
 //! | [`scoring`] | PreScore counts and weights, Score, NormalizeScore | `scoring.go` |
 //! | [`plugin`] | the framework plugin (`factory`), reading Services/controllers from `Snapshot::objects` | `plugin.go` |
+//! | [`workload_index`] | the default selector through an index of Services/controllers (same result as `common::default_selector`) | — |
 //!
 //! The cores are pure functions over [`kubesim_api`] objects and any node view implementing
 //! [`NodePods`]; the framework plugin wraps them.
@@ -20,6 +21,7 @@ pub mod common;
 pub mod filtering;
 pub mod plugin;
 pub mod scoring;
+pub mod workload_index;
 
 #[cfg(test)]
 mod tests;

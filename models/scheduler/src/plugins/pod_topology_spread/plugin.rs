@@ -1,19 +1,21 @@
 //! The framework plugin wrapping the PodTopologySpread cores.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use kubesim_api::{Node, Pod, TopologySpreadConstraint, UnsatisfiableConstraintAction};
+use kubesim_api::{LabelSelector, Node, Pod, TopologySpreadConstraint, UnsatisfiableConstraintAction};
 
 use kubesim_api::meta::well_known;
 
 use super::common::{
-    count_matching, pod_constraints_gated, system_default_constraints, SpreadConstraint, SpreadGates,
+    pod_constraints_with, system_default_constraints, ClusterObjects, SpreadConstraint, SpreadGates,
 };
 use super::filtering::{SpreadFilterState, SpreadVerdict};
-use super::scoring::SpreadScoreState;
+use super::scoring::{score_for_count, topology_normalizing_weight, SpreadScoreState};
+use super::workload_index::WorkloadIndex;
 use super::{NodePods, NAME};
 use crate::config::args::{DefaultingType, PluginArgs};
+use crate::framework::node_labels::ABSENT;
 use crate::framework::{
     ClusterEvent, CycleState, FilterPlugin, NodeId, NodeInfo, NodeScore, Plugin, PluginContext, PodInfo,
     PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, SelectorId, Snapshot, Status,
@@ -39,7 +41,13 @@ pub struct PodTopologySpread {
     taint_comparison_operators: bool,
     /// MatchLabelKeys / NodeInclusionPolicy gates.
     gates: SpreadGates,
+    /// The [`WorkloadIndex`] of the cluster objects it was last built for (rebuilt when the
+    /// snapshot carries other objects).
+    workload_index: IndexCache,
 }
+
+/// The cluster objects a [`WorkloadIndex`] was built for, and the index (shared by clones).
+type IndexCache = Arc<Mutex<Option<(Arc<ClusterObjects>, Arc<WorkloadIndex>)>>>;
 
 /// Factory for the registry.
 pub fn factory(ctx: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
@@ -59,6 +67,7 @@ pub fn factory(ctx: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
             match_label_keys: ctx.options.feature_enabled("MatchLabelKeysInPodTopologySpread"),
             node_inclusion_policy: ctx.options.feature_enabled("NodeInclusionPolicyInPodTopologySpread"),
         },
+        workload_index: Arc::default(),
     }))
 }
 
@@ -70,37 +79,61 @@ impl PodTopologySpread {
             system_defaulted: true,
             taint_comparison_operators: false,
             gates: SpreadGates::default(),
+            workload_index: Arc::default(),
+        }
+    }
+
+    /// The pod's constraints of `action` (upstream `getConstraints`), the default selector looked
+    /// up through the [`WorkloadIndex`] of the snapshot's objects.
+    fn constraints(
+        &self,
+        pod: &Pod,
+        action: UnsatisfiableConstraintAction,
+        snapshot: &Snapshot,
+    ) -> Vec<SpreadConstraint> {
+        let objects = &snapshot.objects;
+        pod_constraints_with(pod, action, &self.defaults, self.gates, || {
+            self.index_of(objects).default_selector(pod, &objects.workloads)
+        })
+    }
+
+    fn index_of(&self, objects: &Arc<ClusterObjects>) -> Arc<WorkloadIndex> {
+        let mut cached = self.workload_index.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cached {
+            // Holding the Arc keeps its address from being reused by other objects.
+            Some((of, index)) if Arc::ptr_eq(of, objects) => index.clone(),
+            _ => {
+                let index = Arc::new(WorkloadIndex::new(&objects.workloads));
+                *cached = Some((objects.clone(), index.clone()));
+                index
+            }
         }
     }
 }
 
-/// Score state plus the ids of ignored nodes (NormalizeScore sees ids, not names).
+/// Score state plus the ids of ignored nodes (NormalizeScore sees ids, not names), and the raw
+/// scores of the feasible nodes, computed at PreScore.
 #[derive(Clone, Debug)]
 struct ScoreState {
     core: SpreadScoreState,
     ignored: BTreeSet<NodeId>,
-    /// Hostname-constraint counts read at PreScore from the snapshot's selector counts.
-    host: HostCounts,
+    /// Per node slot, the node's position in `raw` (`u32::MAX`: not feasible).
+    position: Vec<u32>,
+    /// Per feasible node, its `generation` at PreScore and its raw score. Score answers from here
+    /// for a node with that same generation, else computes it from `core` and the node's pods.
+    raw: Vec<(u64, i64)>,
 }
 
-/// Per node slot, the node's `generation` when PreScore read its counts (`u64::MAX`: not read),
-/// and per constraint the matching pods on it (empty for non-hostname constraints). Score uses
-/// them only for a node with that same generation, else counts the node's pods itself.
-#[derive(Clone, Debug, Default)]
-struct HostCounts {
-    generation: Vec<u64>,
-    counts: Vec<Vec<u32>>,
-}
+/// In [`PreScoreCells`]: the node lacks the constraint's key (the constraint adds nothing).
+const MISSING: u32 = u32::MAX;
+/// In [`PreScoreCells`]: a hostname constraint on a node that has the key.
+const HOST: u32 = u32::MAX - 1;
+/// In [`PreScoreCells`]: the node is ignored (scores 0).
+const IGNORED: u32 = u32::MAX - 2;
 
-impl HostCounts {
-    fn get(&self, node: &NodeInfo, i: usize) -> Option<i64> {
-        let at = node.id.index();
-        if self.generation.get(at) != Some(&node.generation) {
-            return None;
-        }
-        self.counts.get(i).and_then(|c| c.get(at)).map(|n| i64::from(*n))
-    }
-}
+/// Per feasible node and constraint (row-major), the index of the node's domain among the
+/// constraint's domains, or [`MISSING`] / [`HOST`] / [`IGNORED`].
+type PreScoreCells = Vec<u32>;
 
 impl Plugin for PodTopologySpread {
     fn name(&self) -> &'static str {
@@ -137,14 +170,7 @@ impl PreFilterPlugin for PodTopologySpread {
         pod: &PodInfo,
         snapshot: &Snapshot,
     ) -> (Option<PreFilterResult>, Status) {
-        let objects = super::cluster_objects(snapshot);
-        let constraints = pod_constraints_gated(
-            &pod.pod,
-            UnsatisfiableConstraintAction::DoNotSchedule,
-            &self.defaults,
-            &objects.workloads,
-            self.gates,
-        );
+        let constraints = self.constraints(&pod.pod, UnsatisfiableConstraintAction::DoNotSchedule, snapshot);
         if constraints.is_empty() {
             return (None, Status::skip());
         }
@@ -233,81 +259,180 @@ impl PreScorePlugin for PodTopologySpread {
         feasible: &[NodeId],
         snapshot: &Snapshot,
     ) -> Status {
-        let objects = super::cluster_objects(snapshot);
-        let constraints = pod_constraints_gated(
-            &pod.pod,
-            UnsatisfiableConstraintAction::ScheduleAnyway,
-            &self.defaults,
-            &objects.workloads,
-            self.gates,
-        );
+        let constraints = self.constraints(&pod.pod, UnsatisfiableConstraintAction::ScheduleAnyway, snapshot);
         if constraints.is_empty() || snapshot.is_empty() {
             // What `SpreadScoreState::compute` answers too, without touching the feasible nodes.
             return Status::skip();
         }
         let require_all = !pod.pod.spec.topology_spread_constraints.is_empty() || !self.system_defaulted;
-        let feasible_infos: Vec<&NodeInfo> = feasible.iter().map(|id| snapshot.node(*id)).collect();
-        let (core, host) = self.score_state(&pod.pod, constraints, require_all, &feasible_infos, snapshot);
-        let ignored =
-            feasible_infos.iter().filter(|n| core.ignored_nodes.contains(n.name())).map(|n| n.id).collect();
-        state.write(ScoreState { core, ignored, host });
+        state.write(self.score_state(&pod.pod, constraints, require_all, feasible, snapshot));
         Status::success()
     }
 }
 
 impl PodTopologySpread {
-    /// [`SpreadScoreState::compute`] over the snapshot, reading matching-pod counts from the
-    /// snapshot's incrementally kept [`crate::framework::SelectorCounts`] instead of matching
-    /// every pod of every node: O(nodes with matching pods + feasible nodes) instead of O(pods).
+    /// [`SpreadScoreState::compute`] over the snapshot and every feasible node's raw Score, in
+    /// one pass over the feasible nodes (each topology label read once), with matching-pod counts
+    /// from the snapshot's incrementally kept [`crate::framework::SelectorCounts`] instead of
+    /// matching every pod of every node: O(nodes with matching pods + feasible nodes).
+    ///
+    /// Same numbers as `with_domains` + `add_count` + `score_with`, in the same order: a node
+    /// without a non-hostname key still opens the `""` domain (upstream's map lookup) but adds
+    /// nothing to its own score.
     fn score_state(
         &self,
         pod: &Pod,
         constraints: Vec<SpreadConstraint>,
         require_all: bool,
-        feasible: &[&NodeInfo],
+        feasible: &[NodeId],
         snapshot: &Snapshot,
-    ) -> (SpreadScoreState, HostCounts) {
-        let mut core = SpreadScoreState::with_domains(constraints, require_all, feasible);
-        let mut host = HostCounts::default();
-        let namespace = &pod.meta.namespace;
-        for i in 0..core.constraints.len() {
-            // A nil selector selects nothing: every count is 0.
-            let Some(selector) = core.constraints[i].selector.clone() else { continue };
-            let is_host = core.constraints[i].topology_key == well_known::HOSTNAME;
-            if !is_host && core.topology_value_to_pod_counts[i].is_empty() {
+    ) -> ScoreState {
+        let nc = constraints.len();
+        let is_host: Vec<bool> = constraints.iter().map(|c| c.topology_key == well_known::HOSTNAME).collect();
+        // Topology values as interned ids per node slot (value id 0 is ""): no label map lookups.
+        let mut labels = snapshot.node_labels();
+        let key_of: Vec<usize> = constraints.iter().map(|c| labels.key_index(&c.topology_key)).collect();
+        let mut row_of = |id: NodeId, out: &mut [u32]| {
+            let row = labels.row(id, snapshot.stamp(id), || &snapshot.node(id).node);
+            for (o, k) in out.iter_mut().zip(&key_of) {
+                *o = row[*k];
+            }
+        };
+        // Per constraint: the domains (value ids) in order of first appearance, and value id →
+        // domain index (`u32::MAX`: none).
+        let mut domains: Vec<Vec<u32>> = vec![Vec::new(); nc];
+        let mut domain_index: Vec<Vec<u32>> = vec![Vec::new(); nc];
+        let mut cells: PreScoreCells = vec![0; feasible.len() * nc];
+        let mut ignored = BTreeSet::new();
+        let mut ignored_names = BTreeSet::new();
+        for (p, id) in feasible.iter().enumerate() {
+            let row = &mut cells[p * nc..(p + 1) * nc];
+            row_of(*id, row);
+            // Upstream `nodeLabelsMatchSpreadConstraints`.
+            if require_all && row.contains(&ABSENT) {
+                ignored.insert(*id);
+                ignored_names.insert(snapshot.node(*id).node.meta.name.clone());
+                row.fill(IGNORED);
                 continue;
             }
-            let (counts, id) = snapshot.register_selector(namespace, &selector);
-            if is_host {
-                if host.generation.is_empty() {
-                    host.generation = vec![u64::MAX; snapshot.slot_count()];
-                    for n in feasible {
-                        host.generation[n.id.index()] = n.generation;
+            for i in 0..nc {
+                let value = row[i];
+                if is_host[i] {
+                    row[i] = if value == ABSENT { MISSING } else { HOST };
+                    continue;
+                }
+                // A node without the key lands in the "" domain, as upstream's map lookup does.
+                let v = if value == ABSENT { 0 } else { value } as usize;
+                if domain_index[i].len() <= v {
+                    domain_index[i].resize(v + 1, u32::MAX);
+                }
+                if domain_index[i][v] == u32::MAX {
+                    domain_index[i][v] = domains[i].len() as u32;
+                    domains[i].push(v as u32);
+                }
+                row[i] = if value == ABSENT { MISSING } else { domain_index[i][v] };
+            }
+        }
+        let weights: Vec<f64> = (0..nc)
+            .map(|i| {
+                let size = if is_host[i] { feasible.len() - ignored.len() } else { domains[i].len() };
+                topology_normalizing_weight(size)
+            })
+            .collect();
+
+        let mut position = vec![u32::MAX; snapshot.slot_count()];
+        for (p, id) in feasible.iter().enumerate() {
+            position[id.index()] = p as u32;
+        }
+
+        // Matching pods per domain, and per feasible node for hostname constraints.
+        let mut domain_counts: Vec<Vec<i64>> = domains.iter().map(|d| vec![0; d.len()]).collect();
+        let mut host_counts: Vec<Vec<i64>> = vec![Vec::new(); nc];
+        let namespace = &pod.meta.namespace;
+        let mut registered: Option<(&LabelSelector, SelectorId)> = None;
+        let mut node_row = vec![0u32; nc];
+        for (i, c) in constraints.iter().enumerate() {
+            // A nil selector selects nothing: every count is 0.
+            let Some(selector) = c.selector.as_ref() else {
+                if is_host[i] {
+                    host_counts[i] = vec![0; feasible.len()];
+                }
+                continue;
+            };
+            if !is_host[i] && domains[i].is_empty() {
+                continue;
+            }
+            // The default constraints share one selector: register it once.
+            let (counts, id) = match registered {
+                Some((sel, id)) if sel == selector => (snapshot.selector_counts(), id),
+                _ => snapshot.register_selector(namespace, selector),
+            };
+            registered = Some((selector, id));
+            if is_host[i] {
+                let mut on_node = vec![0; feasible.len()];
+                for (node_id, n) in counts.per_node(id) {
+                    if let Some(&p) = position.get(node_id.index()).filter(|p| **p != u32::MAX) {
+                        on_node[p as usize] = i64::from(*n);
                     }
                 }
-                if host.counts.len() <= i {
-                    host.counts.resize(i + 1, Vec::new());
+                host_counts[i] = on_node;
+                continue;
+            }
+            for (node_id, n) in counts.per_node(id) {
+                let Some(info) = snapshot.get(*node_id) else { continue };
+                row_of(*node_id, &mut node_row);
+                if require_all && node_row.contains(&ABSENT) {
+                    continue;
                 }
-                let mut per_slot = vec![0u32; snapshot.slot_count()];
-                for n in feasible {
-                    per_slot[n.id.index()] = counts.count(id, n.id);
+                if !c.includes_node(pod, &info.node, self.taint_comparison_operators) {
+                    continue;
                 }
-                host.counts[i] = per_slot;
-            } else {
-                for (node_id, n) in counts.per_node(id) {
-                    let Some(info) = snapshot.get(*node_id) else { continue };
-                    core.add_count(
-                        i,
-                        pod,
-                        &info.node,
-                        i64::from(*n),
-                        require_all,
-                        self.taint_comparison_operators,
-                    );
+                let value = node_row[i];
+                let v = if value == ABSENT { 0 } else { value } as usize;
+                if let Some(&d) = domain_index[i].get(v).filter(|d| **d != u32::MAX) {
+                    domain_counts[i][d as usize] += i64::from(*n);
                 }
             }
         }
-        (core, host)
+
+        // Raw scores: upstream `Score`, Σ over the constraints whose key the node has.
+        let mut raw = Vec::with_capacity(feasible.len());
+        for (p, id) in feasible.iter().enumerate() {
+            let row = &cells[p * nc..(p + 1) * nc];
+            let mut score = 0.0f64;
+            let mut is_ignored = false;
+            for (i, c) in constraints.iter().enumerate() {
+                let cnt = match row[i] {
+                    IGNORED => {
+                        is_ignored = true;
+                        break;
+                    }
+                    MISSING => continue,
+                    HOST => host_counts[i][p],
+                    d => domain_counts[i][d as usize],
+                };
+                score += score_for_count(cnt, c.max_skew, weights[i]);
+            }
+            // Go's math.Round rounds half away from zero, as f64::round does.
+            raw.push((snapshot.node(*id).generation, if is_ignored { 0 } else { score.round() as i64 }));
+        }
+
+        let topology_value_to_pod_counts = (0..nc)
+            .map(|i| {
+                domains[i]
+                    .iter()
+                    .zip(&domain_counts[i])
+                    .map(|(v, n)| (labels.value(key_of[i], *v).to_string(), *n))
+                    .collect()
+            })
+            .collect();
+        let core = SpreadScoreState {
+            constraints,
+            ignored_nodes: ignored_names,
+            topology_value_to_pod_counts,
+            topology_normalizing_weight: weights,
+        };
+        ScoreState { core, ignored, position, raw }
     }
 }
 
@@ -316,12 +441,12 @@ impl ScorePlugin for PodTopologySpread {
         let s = state
             .read::<ScoreState>()
             .ok_or_else(|| Status::error(format!("reading {NAME} PreScore state")))?;
-        let namespace = &pod.pod.meta.namespace;
-        Ok(s.core.score_with(&node.node, |i, c| {
-            s.host
-                .get(node, i)
-                .unwrap_or_else(|| count_matching(node.pods.iter().map(|p| &p.pod), c, namespace))
-        }))
+        let at = s.position.get(node.id.index()).map_or(u32::MAX, |p| *p);
+        match s.raw.get(at as usize) {
+            Some((generation, raw)) if *generation == node.generation => Ok(*raw),
+            // A node changed since PreScore: count its pods now.
+            _ => Ok(s.core.score(&pod.pod, node)),
+        }
     }
 
     fn has_normalize(&self) -> bool {

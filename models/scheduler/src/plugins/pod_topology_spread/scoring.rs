@@ -98,11 +98,9 @@ impl SpreadScoreState {
                     continue;
                 }
                 // A node without the key lands in the "" domain, as upstream's map lookup does.
-                let value = node.meta.labels.get(&c.topology_key).cloned().unwrap_or_default();
-                if let std::collections::btree_map::Entry::Vacant(e) =
-                    state.topology_value_to_pod_counts[i].entry(value)
-                {
-                    e.insert(0);
+                let value = node.meta.labels.get(&c.topology_key).map(String::as_str).unwrap_or_default();
+                if !state.topology_value_to_pod_counts[i].contains_key(value) {
+                    state.topology_value_to_pod_counts[i].insert(value.to_string(), 0);
                     topo_size[i] += 1;
                 }
             }

@@ -1,0 +1,88 @@
+//! [`default_selector`](super::common::default_selector) without scanning every Service and
+//! controller of the cluster for every pod.
+//!
+//! The plain version walks all Services (is the pod selected?) and searches the controllers for
+//! the pod's owner: O(Services + controllers) per pod, which at thousands of Deployments is most
+//! of a scheduling cycle. [`WorkloadIndex`] files each Service with a non-empty selector under its
+//! namespace and first selector pair, and each controller under (namespace, name, kind), so a pod
+//! looks up only the Services sharing one of its label pairs and its own owner. The result is the
+//! same selector: a Service contributes only when it selects the pod, and then every pair it adds
+//! carries the pod's own value, so the order of Services does not matter; a Service with an empty
+//! selector contributes no pair; of controllers with the same (kind, namespace, name) the first
+//! one is used, as the plain search finds it.
+
+use std::collections::BTreeMap;
+
+use kubesim_api::{LabelSelector, Labels, Pod};
+
+use super::common::{apply_controller_selector, ControllerKind, WorkloadSelectors};
+
+/// Services and controllers of a [`WorkloadSelectors`], indexed for the default spreading selector.
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadIndex {
+    /// namespace → first selector key → its value → indices of Services.
+    services: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<usize>>>>,
+    /// namespace → name → (kind, index of the first such controller).
+    controllers: BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>>,
+}
+
+impl WorkloadIndex {
+    /// Indexes `sources`; [`default_selector`](Self::default_selector) must be given the same.
+    pub fn new(sources: &WorkloadSelectors) -> Self {
+        let mut index = WorkloadIndex::default();
+        for (i, svc) in sources.services.iter().enumerate() {
+            let Some((k, v)) = svc.selector.as_ref().and_then(|s| s.iter().next()) else { continue };
+            index
+                .services
+                .entry(svc.namespace.clone())
+                .or_default()
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default()
+                .push(i);
+        }
+        for (i, c) in sources.controllers.iter().enumerate() {
+            let by_kind =
+                index.controllers.entry(c.namespace.clone()).or_default().entry(c.name.clone()).or_default();
+            if !by_kind.iter().any(|(kind, _)| *kind == c.kind) {
+                by_kind.push((c.kind, i));
+            }
+        }
+        index
+    }
+
+    /// Upstream `helper.DefaultSelector`, equal to
+    /// [`common::default_selector`](super::common::default_selector)`(pod, sources)` for the
+    /// `sources` this index was built from.
+    pub fn default_selector(&self, pod: &Pod, sources: &WorkloadSelectors) -> LabelSelector {
+        let ns = pod.meta.namespace.as_str();
+        let mut label_set = Labels::new();
+        if let Some(by_key) = self.services.get(ns) {
+            for (k, v) in &pod.meta.labels {
+                let Some(ids) = by_key.get(k).and_then(|by_value| by_value.get(v)) else { continue };
+                for &i in ids {
+                    let Some(sel) = &sources.services[i].selector else { continue };
+                    if sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v)) {
+                        for (k, v) in sel {
+                            if !label_set.contains_key(k) {
+                                label_set.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut expressions = Vec::new();
+        if let Some(owner) = pod.meta.controller_ref() {
+            let found = ControllerKind::from_kind(&owner.kind).and_then(|kind| {
+                let by_kind = self.controllers.get(ns)?.get(&owner.name)?;
+                by_kind.iter().find(|(k, _)| *k == kind).map(|(_, i)| &sources.controllers[*i])
+            });
+            if let Some(ctrl) = found {
+                apply_controller_selector(ctrl, &mut label_set, &mut expressions);
+            }
+        }
+        LabelSelector { match_labels: label_set, match_expressions: expressions }
+    }
+}

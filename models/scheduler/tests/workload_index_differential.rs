@@ -1,0 +1,97 @@
+//! PodTopologySpread's default selector through the `WorkloadIndex` against the plain
+//! `default_selector` (every Service and controller scanned), over random Services (nil, empty,
+//! one or two pairs, two namespaces), controllers (all kinds, duplicates, nil selectors) and pods
+//! (labels, controller owner references of any kind, present or not).
+
+use proptest::prelude::*;
+
+use kubesim_api::{
+    LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, Labels, ObjectMeta, OwnerReference, Pod,
+};
+use kubesim_scheduler::plugins::pod_topology_spread::workload_index::WorkloadIndex;
+use kubesim_scheduler::plugins::pod_topology_spread::{
+    default_selector, ControllerKind, ControllerSelector, ServiceSelector, WorkloadSelectors,
+};
+
+const NAMESPACES: [&str; 2] = ["default", "other"];
+const KEYS: [&str; 3] = ["app", "tier", "hash"];
+const VALUES: [&str; 3] = ["a", "b", "c"];
+const NAMES: [&str; 3] = ["rs-0", "rs-1", "rs-2"];
+const KINDS: [&str; 5] = ["ReplicaSet", "StatefulSet", "ReplicationController", "Job", "Deployment"];
+
+fn labels() -> impl Strategy<Value = Labels> {
+    prop::collection::btree_map(
+        (0..3usize).prop_map(|k| KEYS[k].to_string()),
+        (0..3usize).prop_map(|v| VALUES[v].to_string()),
+        0..3,
+    )
+}
+
+fn service() -> impl Strategy<Value = ServiceSelector> {
+    (0..2usize, prop::option::weighted(0.9, labels()))
+        .prop_map(|(ns, selector)| ServiceSelector { namespace: NAMESPACES[ns].into(), selector })
+}
+
+fn selector() -> impl Strategy<Value = LabelSelector> {
+    (labels(), prop::option::of((0..3usize, 0..3usize))).prop_map(|(match_labels, expr)| LabelSelector {
+        match_labels,
+        match_expressions: expr
+            .map(|(k, v)| LabelSelectorRequirement {
+                key: KEYS[k].into(),
+                operator: LabelSelectorOperator::In,
+                values: vec![VALUES[v].into()],
+            })
+            .into_iter()
+            .collect(),
+    })
+}
+
+fn controller() -> impl Strategy<Value = ControllerSelector> {
+    (0..3usize, 0..2usize, 0..3usize, prop::option::weighted(0.9, selector())).prop_map(
+        |(kind, ns, name, selector)| ControllerSelector {
+            kind: [
+                ControllerKind::ReplicaSet,
+                ControllerKind::StatefulSet,
+                ControllerKind::ReplicationController,
+            ][kind],
+            namespace: NAMESPACES[ns].into(),
+            name: NAMES[name].into(),
+            selector,
+        },
+    )
+}
+
+fn pod() -> impl Strategy<Value = Pod> {
+    (0..2usize, labels(), prop::option::of((0..5usize, 0..3usize, any::<bool>()))).prop_map(
+        |(ns, labels, owner)| {
+            let mut p = Pod { meta: ObjectMeta::named(NAMESPACES[ns], "p"), ..Default::default() };
+            p.meta.labels = labels;
+            if let Some((kind, name, controller)) = owner {
+                p.meta.owner_references.push(OwnerReference {
+                    kind: KINDS[kind].into(),
+                    name: NAMES[name].into(),
+                    uid: String::new(),
+                    controller,
+                });
+            }
+            p
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_indexed_default_selector_equals_the_scanned_one(
+        services in prop::collection::vec(service(), 0..8),
+        controllers in prop::collection::vec(controller(), 0..8),
+        pods in prop::collection::vec(pod(), 1..8),
+    ) {
+        let sources = WorkloadSelectors { services, controllers };
+        let index = WorkloadIndex::new(&sources);
+        for p in &pods {
+            prop_assert_eq!(index.default_selector(p, &sources), default_selector(p, &sources), "pod {:?}", p.meta);
+        }
+    }
+}
