@@ -8,7 +8,7 @@
 //!
 //! | module | job | main entry points |
 //! |---|---|---|
-//! | [`metrics`] | the tidy metrics stream `metrics.csv` (`time_s,metric,object,value`) | [`MetricsWriter`], [`MetricsTable`], [`MetricsSink`], [`metrics::names`] |
+//! | [`metrics`] | the tidy metrics stream `metrics.csv` (`time_s,metric,object,value`) and its compact in-memory table | [`MetricsWriter`], [`MetricsTable`], [`metrics::Retention`], [`MetricsSink`], [`metrics::names`] |
 //! | [`format`] | exact text for times (from integer ns) and values (shortest round-trip) | [`format::format_time_s`], [`format::format_value`] |
 //! | [`stats`] | mean, sample sd, Student-t 95 % CI, nearest-rank percentiles; the `compare` table and `compare.csv` | [`stats::Summary`], [`stats::ComparisonBuilder`], [`stats::ComparisonTable`] |
 //! | [`summary`] | distributions (p50/p90/p99) and series summaries for `summary.json` | [`summary::Distribution`], [`summary::SeriesSummary`] |

@@ -23,11 +23,11 @@
 //! order they were recorded, which is simulated-time order for a run. Load it with
 //! `pandas.read_csv("metrics.csv")` and pivot on `metric`/`object`, or in R with `read.csv`.
 //!
-//! [`MetricsWriter`] streams rows to any [`Write`]; [`MetricsTable`] holds them in memory, reads
-//! them back from CSV and answers "the series of `metric` for `object`" for plots and summaries.
-//! Both implement [`MetricsSink`], so a simulation can record into either.
+//! [`MetricsWriter`] streams rows to any [`Write`]; [`MetricsTable`] holds them in memory (names
+//! interned, 12 bytes a sample; a [`Retention`] may drop bulky per-pod metrics of large runs),
+//! reads them back from CSV and answers "the series of `metric` for `object`" for plots and
+//! summaries. Both implement [`MetricsSink`], so a simulation can record into either.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -35,6 +35,10 @@ use sim_core::SimTime;
 
 use crate::error::ReportError;
 use crate::format::{format_time_s, format_value, parse_time_s, parse_value};
+
+mod table;
+
+pub use table::{MetricsTable, Retention, RowRef, Rows, RowsIter};
 
 /// The header line of `metrics.csv`, without the line ending.
 pub const METRICS_HEADER: [&str; 4] = ["time_s", "metric", "object", "value"];
@@ -88,7 +92,7 @@ pub struct Point {
     pub value: f64,
 }
 
-/// One row of `metrics.csv`.
+/// One row of `metrics.csv`, owned ([`MetricsTable::rows`] lends [`RowRef`]s; `to_row` copies one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricRow {
     /// When the sample was taken.
@@ -170,81 +174,7 @@ impl<W: Write> MetricsSink for MetricsWriter<W> {
     }
 }
 
-/// All rows of a metrics stream in memory, indexed by `(metric, object)`.
-#[derive(Debug, Clone, Default)]
-pub struct MetricsTable {
-    rows: Vec<MetricRow>,
-    index: BTreeMap<(String, String), Vec<usize>>,
-}
-
 impl MetricsTable {
-    /// An empty table.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Appends one row.
-    pub fn push(&mut self, time: SimTime, metric: &str, object: &str, value: f64) {
-        let key = (metric.to_string(), object.to_string());
-        self.index.entry(key).or_default().push(self.rows.len());
-        self.rows.push(MetricRow { time, metric: metric.to_string(), object: object.to_string(), value });
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// True when no row was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// All rows in recording order.
-    pub fn rows(&self) -> &[MetricRow] {
-        &self.rows
-    }
-
-    /// Metric names present, sorted.
-    pub fn metrics(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for (metric, _) in self.index.keys() {
-            if out.last() != Some(&metric.as_str()) {
-                out.push(metric);
-            }
-        }
-        out
-    }
-
-    /// Objects that have samples of `metric`, sorted.
-    pub fn objects(&self, metric: &str) -> Vec<&str> {
-        self.index
-            .range((metric.to_string(), String::new())..)
-            .take_while(|((m, _), _)| m == metric)
-            .map(|((_, o), _)| o.as_str())
-            .collect()
-    }
-
-    /// The samples of `metric` for `object`, ordered by time (ties keep recording order). Empty
-    /// when there are none.
-    pub fn series(&self, metric: &str, object: &str) -> Vec<Point> {
-        let Some(rows) = self.index.get(&(metric.to_string(), object.to_string())) else {
-            return Vec::new();
-        };
-        let mut points: Vec<Point> =
-            rows.iter().map(|&i| Point { time: self.rows[i].time, value: self.rows[i].value }).collect();
-        points.sort_by_key(|p| p.time);
-        points
-    }
-
-    /// Every series of `metric`, keyed by object in sorted order.
-    pub fn series_by_object(&self, metric: &str) -> BTreeMap<String, Vec<Point>> {
-        self.objects(metric)
-            .into_iter()
-            .map(|object| (object.to_string(), self.series(metric, object)))
-            .collect()
-    }
-
     /// Reads `metrics.csv` text. `label` names the input in error messages.
     pub fn from_csv_reader<R: Read>(input: R, label: &str) -> Result<Self, ReportError> {
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
@@ -282,8 +212,8 @@ impl MetricsTable {
     /// Writes the table as `metrics.csv` in recording order.
     pub fn write_csv<W: Write>(&self, out: W) -> Result<W, ReportError> {
         let mut writer = MetricsWriter::new(out)?;
-        for row in &self.rows {
-            writer.write(row.time, &row.metric, &row.object, row.value)?;
+        for row in self.rows() {
+            writer.write(row.time, row.metric, row.object, row.value)?;
         }
         writer.finish()
     }
@@ -321,7 +251,7 @@ mod tests {
     fn writer_produces_exactly_the_documented_bytes() {
         let mut w = MetricsWriter::new(Vec::new()).unwrap();
         for row in example().rows() {
-            w.record(row.time, &row.metric, &row.object, row.value).unwrap();
+            w.record(row.time, row.metric, row.object, row.value).unwrap();
         }
         assert_eq!(w.rows_written(), 5);
         let bytes = w.finish().unwrap();

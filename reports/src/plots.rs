@@ -519,7 +519,7 @@ pub fn rollout_spans_from_metrics(table: &MetricsTable) -> Vec<RolloutSpan> {
 
 /// The largest sample time in the table (the run's end as far as the metrics know).
 fn last_time(table: &MetricsTable) -> SimTime {
-    table.rows().iter().map(|r| r.time).max().unwrap_or(SimTime::ZERO)
+    table.last_time().unwrap_or(SimTime::ZERO)
 }
 
 /// Nodes beyond which utilisation is summarised (mean/min/max) instead of one line per node.

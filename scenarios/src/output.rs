@@ -131,26 +131,108 @@ fn replay_plots(run: &RunResult) -> Result<Vec<NamedPlot>, RunError> {
     Ok(out)
 }
 
+/// `summary.json`'s value and the plots of a finished run.
+fn report_contents(
+    run: &RunResult,
+    wall_s: Option<f64>,
+) -> Result<(serde_json::Value, Vec<NamedPlot>), RunError> {
+    let summary = summary_json(run, wall_s);
+    let mut plots = standard_plots(&run.metrics)?;
+    if let Some(p) = allocation_plot(run)? {
+        plots.push(p);
+    }
+    plots.extend(replay_plots(run)?);
+    Ok((summary, plots))
+}
+
 /// Writes `summary.json`, `plots/*.svg` and `report.html` for a finished run.
 pub fn write_reports(
     dir: &Path,
     run: &RunResult,
     wall_s: Option<f64>,
 ) -> Result<serde_json::Value, RunError> {
-    let summary = summary_json(run, wall_s);
+    let (summary, plots) = report_contents(run, wall_s)?;
     let summary_path = dir.join("summary.json");
     // Sorted keys whatever serde_json features the build enables (see kubesim_reports::canonical).
     let text = kubesim_reports::canonical::to_string_pretty(&summary);
     std::fs::write(&summary_path, text + "\n").map_err(|e| io_err(&summary_path, e))?;
-    let mut plots = standard_plots(&run.metrics)?;
-    if let Some(p) = allocation_plot(run)? {
-        plots.push(p);
-    }
-    plots.extend(replay_plots(run)?);
     write_plots(&dir.join("plots"), &plots)?;
     write_html(
         &dir.join("report.html"),
         &HtmlReport { title: &run.scenario, summary: Some(&summary), comparison: None, plots: &plots },
     )?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use kubesim_reports::metrics::Retention;
+    use kubesim_reports::MetricsTable;
+
+    use super::*;
+    use crate::run::{run_retention, run_scenario_retaining, SCHEDULING_LATENCY};
+
+    fn run_with(file: &str, retention: Retention) -> (RunResult, MetricsTable) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("library").join(file);
+        let scenario = crate::load(&path).expect("library scenario loads");
+        let mut csv = MetricsTable::new();
+        let options = RunOptions::default();
+        let (run, _) = run_scenario_retaining(
+            &mut VirtualTime,
+            &scenario,
+            &options,
+            retention,
+            std::io::sink(),
+            &mut csv,
+            &mut |_, _| {},
+        )
+        .expect("runs");
+        (run, csv)
+    }
+
+    /// The per-container and per-pod metrics a large run drops from its table feed no output:
+    /// summary, plots, compare's key metrics and expectation verdicts are the same whether the
+    /// table keeps them all or drops them at their first row.
+    #[test]
+    fn outputs_do_not_depend_on_keeping_the_bulky_metrics() {
+        let bulky = [
+            "container_cpu_usage_millicores",
+            "container_cpu_throttled_ratio",
+            "container_memory_working_set_bytes",
+            SCHEDULING_LATENCY,
+        ];
+        assert!(bulky.iter().all(|m| run_retention().is_bulky(m)));
+        for file in ["hpa-flash-crowd.yaml", "rolling-update-under-load.yaml"] {
+            let (kept, csv) = run_with(file, Retention::keep_all());
+            let (dropped, _) = run_with(file, Retention::bulky(bulky, 0, 0));
+            // The keep-all table is the stream itself; the other lost exactly the bulky rows.
+            assert_eq!(kept.metrics.rows(), csv.rows(), "{file}");
+            let bulky_rows: usize = bulky
+                .iter()
+                .map(|m| kept.metrics.series_by_object(m).values().map(Vec::len).sum::<usize>())
+                .sum();
+            assert!(bulky_rows > 0, "{file}: the run records bulky metrics");
+            assert_eq!(dropped.metrics.dropped_rows() as usize, bulky_rows, "{file}");
+            assert_eq!(dropped.metrics.len() + bulky_rows, kept.metrics.len(), "{file}");
+
+            let (kept_summary, kept_plots) = report_contents(&kept, None).unwrap();
+            let (dropped_summary, dropped_plots) = report_contents(&dropped, None).unwrap();
+            assert_eq!(
+                kubesim_reports::canonical::to_string_pretty(&kept_summary),
+                kubesim_reports::canonical::to_string_pretty(&dropped_summary),
+                "{file}"
+            );
+            assert!(!kept_plots.is_empty());
+            assert_eq!(kept_plots, dropped_plots, "{file}");
+            let key = |r: &RunResult| -> Vec<(&str, u64)> {
+                crate::summary::key_metrics(r).into_iter().map(|(m, v)| (m, v.to_bits())).collect()
+            };
+            assert_eq!(key(&kept), key(&dropped), "{file}");
+            let scenario =
+                crate::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("library").join(file)).unwrap();
+            for e in &scenario.expectations {
+                assert_eq!(e.evaluate(&kept), e.evaluate(&dropped), "{file}: {}", e.name());
+            }
+        }
+    }
 }

@@ -9,6 +9,19 @@
 //! and node since the previous sample (`sample_node_metrics`: CPU, throttling, working set), and
 //! per HorizontalPodAutoscaler its last decision (`hpa_desired_replicas`, `hpa_current_replicas`;
 //! nothing before its first sync).
+//!
+//! # What the in-memory table keeps
+//!
+//! `metrics.csv` gets every row. [`RunResult::metrics`] keeps every row too, except for the
+//! metrics whose objects grow with the pod count ([`run_retention`]): per-container usage
+//! (`container_cpu_usage_millicores`, `container_cpu_throttled_ratio`,
+//! `container_memory_working_set_bytes`) and per-pod `scheduling_latency_s`. Each of those keeps its
+//! series while it has at most [`BULKY_MAX_OBJECTS`] objects and [`BULKY_MAX_ROWS`] rows, and is
+//! dropped from the table as a whole past either (a large run: 150,000 pods would otherwise hold
+//! ~65 M rows, 8 GB). Nothing computed in-process reads them — summary, plots, expectations,
+//! sweeps and compare read deployment, HPA, node and cluster series, scheduling latency comes from
+//! the event log, and `kubesim validate` reads container usage back from `metrics.csv` — so every
+//! output is the same whether they are kept or not.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,6 +29,7 @@ use std::io::Write;
 use kubesim_api::ObjectKey;
 use kubesim_cluster::{Action, Cluster, ClusterError, Counters, RuntimeFactory, SimRuntimeFactory};
 use kubesim_reports::metrics::names;
+use kubesim_reports::metrics::Retention;
 use kubesim_reports::{MetricsSink, MetricsTable};
 use sim_core::{Digest, SimDuration, SimTime};
 
@@ -49,7 +63,8 @@ pub struct RunResult {
     pub counters: Counters,
     /// Facts from the event log.
     pub analysis: LogAnalysis,
-    /// Every metric sample.
+    /// Every metric sample, except the bulky per-container and per-pod metrics of large runs
+    /// ([`run_retention`]; `metrics.csv` has every row).
     pub metrics: MetricsTable,
     /// Per deployment: when scenario events changed its template.
     pub rollout_starts: BTreeMap<String, Vec<SimTime>>,
@@ -74,6 +89,31 @@ pub fn report_metric_name(cluster_name: &str) -> &str {
 
 /// Metric: scheduling latency of one pod, recorded at its binding time (object = pod).
 pub const SCHEDULING_LATENCY: &str = names::SCHEDULING_LATENCY_S;
+
+/// Objects a bulky metric of [`RunResult::metrics`] may have before it is dropped (see the
+/// [module docs](self)).
+pub const BULKY_MAX_OBJECTS: usize = 10_000;
+
+/// Rows a bulky metric of [`RunResult::metrics`] may have before it is dropped (16 MB of samples).
+pub const BULKY_MAX_ROWS: usize = 1_000_000;
+
+/// What [`RunResult::metrics`] keeps: every row, except that the per-container usage metrics and
+/// per-pod scheduling latency are dropped past [`BULKY_MAX_OBJECTS`] objects or
+/// [`BULKY_MAX_ROWS`] rows each.
+pub fn run_retention() -> Retention {
+    use kubesim_cluster::metrics::names as cluster;
+    Retention::bulky(
+        [
+            cluster::CONTAINER_CPU_USAGE,
+            cluster::CONTAINER_CPU_THROTTLED,
+            cluster::CONTAINER_MEMORY_WORKING_SET,
+            SCHEDULING_LATENCY,
+        ]
+        .map(report_metric_name),
+        BULKY_MAX_OBJECTS,
+        BULKY_MAX_ROWS,
+    )
+}
 
 pub(crate) struct TeeSink<'a, M: MetricsSink> {
     out: &'a mut M,
@@ -147,6 +187,19 @@ pub fn run_scenario_in<S: Shell, W: Write, M: MetricsSink>(
     metrics: &mut M,
     progress: &mut dyn FnMut(SimTime, SimTime),
 ) -> Result<(RunResult, W), RunError> {
+    run_scenario_retaining(shell, scenario, options, run_retention(), log, metrics, progress)
+}
+
+/// [`run_scenario_in`] with the table keeping what `retention` says (tests compare retentions).
+pub(crate) fn run_scenario_retaining<S: Shell, W: Write, M: MetricsSink>(
+    shell: &mut S,
+    scenario: &Scenario,
+    options: &RunOptions,
+    retention: Retention,
+    log: W,
+    metrics: &mut M,
+    progress: &mut dyn FnMut(SimTime, SimTime),
+) -> Result<(RunResult, W), RunError> {
     let seed = options.seed.unwrap_or(scenario.seed);
     let mut config = scenario.config.clone();
     config.seed = seed;
@@ -188,7 +241,7 @@ pub fn run_scenario_in<S: Shell, W: Write, M: MetricsSink>(
     }
     hpas.sort();
 
-    let mut sink = TeeSink { out: metrics, table: MetricsTable::new() };
+    let mut sink = TeeSink { out: metrics, table: MetricsTable::with_retention(retention) };
     let mut replay = None;
     let end = if let Some(source) = &scenario.trace {
         // A run until the trace ends has no fixed end unless `--until` gives one.
@@ -222,7 +275,8 @@ pub fn run_scenario_in<S: Shell, W: Write, M: MetricsSink>(
     };
     let counters = cluster.counters();
     let (tap, digest) = cluster.finish()?;
-    let analysis = analysis.borrow().clone();
+    // Taken, not cloned: the log is finished, and at scale the latencies alone are megabytes.
+    let analysis = std::mem::take(&mut *analysis.borrow_mut());
     Ok((
         RunResult {
             scenario: scenario.name.clone(),

@@ -394,18 +394,18 @@ impl Observations {
         let mut usage_at: BTreeMap<(SimTime, &str), f64> = BTreeMap::new();
         let mut usage: BTreeMap<String, (f64, usize)> = BTreeMap::new();
         for row in table.rows().iter().filter(|r| r.metric == CPU_USAGE_METRIC) {
-            usage_at.insert((row.time, row.object.as_str()), row.value);
+            usage_at.insert((row.time, row.object), row.value);
             if row.time > SimTime::ZERO && row.value.is_finite() {
-                let acc = usage.entry(key(&row.object)).or_insert((0.0, 0));
+                let acc = usage.entry(key(row.object)).or_insert((0.0, 0));
                 acc.0 += row.value;
                 acc.1 += 1;
             }
         }
         let mut throttled: BTreeMap<String, (f64, usize)> = BTreeMap::new();
         for row in table.rows().iter().filter(|r| r.metric == CPU_THROTTLED_METRIC) {
-            let busy = usage_at.get(&(row.time, row.object.as_str())).is_some_and(|u| *u > 0.0);
+            let busy = usage_at.get(&(row.time, row.object)).is_some_and(|u| *u > 0.0);
             if row.time > SimTime::ZERO && busy && row.value.is_finite() {
-                let acc = throttled.entry(key(&row.object)).or_insert((0.0, 0));
+                let acc = throttled.entry(key(row.object)).or_insert((0.0, 0));
                 acc.0 += row.value;
                 acc.1 += 1;
             }
