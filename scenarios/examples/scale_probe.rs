@@ -45,9 +45,10 @@ impl Shell for Probe {
                 cluster.counters().events_processed,
             ));
             eprintln!(
-                "t={:>8.0}s wall={:>7.1}s pending_events={pending} pods={} events={}",
+                "t={:>8.0}s wall={:>7.1}s rss={:>6} MB pending_events={pending} pods={} events={}",
                 until.as_secs_f64(),
                 self.started.elapsed().as_secs_f64(),
+                resident_mb(),
                 cluster.store().pod_count(),
                 cluster.counters().events_processed
             );
@@ -55,6 +56,19 @@ impl Shell for Probe {
         }
         Ok(())
     }
+}
+
+/// The process's resident set now (Linux `/proc/self/status` `VmRSS`), for steady-state memory
+/// (`/usr/bin/time` reports only the peak); 0 where unavailable.
+fn resident_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
