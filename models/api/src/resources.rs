@@ -84,18 +84,40 @@ impl fmt::Display for ResourceName {
 
 /// A set of resource amounts. An absent entry is different from an explicit zero (the scheduler's
 /// non-zero defaults apply only to absent CPU and memory requests).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResourceList(BTreeMap<ResourceName, i64>);
+///
+/// Stored as a `Vec` sorted by name rather than a `BTreeMap`: a list holds two or three entries,
+/// and a `BTreeMap` node costs ~460 bytes however few entries it has, several times per pod (every
+/// container's requests and limits, in every copy of the pod). Iteration order, equality and the
+/// `Debug` form are those of the map.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ResourceList(Vec<(ResourceName, i64)>);
+
+impl fmt::Debug for ResourceList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// The entries formatted as a map (what the `BTreeMap` field printed).
+        struct Entries<'a>(&'a [(ResourceName, i64)]);
+        impl fmt::Debug for Entries<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.iter().map(|(k, v)| (k, v))).finish()
+            }
+        }
+        f.debug_tuple("ResourceList").field(&Entries(&self.0)).finish()
+    }
+}
 
 impl ResourceList {
     /// The empty list.
     pub fn new() -> Self {
-        ResourceList(BTreeMap::new())
+        ResourceList(Vec::new())
+    }
+
+    fn position(&self, name: &ResourceName) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.cmp(name))
     }
 
     /// Builder: sets `name` to `amount`.
     pub fn with(mut self, name: ResourceName, amount: i64) -> Self {
-        self.0.insert(name, amount);
+        self.set(name, amount);
         self
     }
 
@@ -111,7 +133,7 @@ impl ResourceList {
 
     /// The amount of `name`, if present.
     pub fn get(&self, name: &ResourceName) -> Option<i64> {
-        self.0.get(name).copied()
+        self.position(name).ok().map(|i| self.0[i].1)
     }
 
     /// The amount of `name`, 0 if absent.
@@ -131,12 +153,27 @@ impl ResourceList {
 
     /// Sets `name` to `amount`.
     pub fn set(&mut self, name: ResourceName, amount: i64) {
-        self.0.insert(name, amount);
+        match self.position(&name) {
+            Ok(i) => self.0[i].1 = amount,
+            Err(i) => self.0.insert(i, (name, amount)),
+        }
+    }
+
+    /// The entry of `name`, inserted with `default` if absent.
+    fn entry(&mut self, name: &ResourceName, default: i64) -> &mut i64 {
+        let i = match self.position(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (name.clone(), default));
+                i
+            }
+        };
+        &mut self.0[i].1
     }
 
     /// Adds `amount` to `name` (saturating).
     pub fn add(&mut self, name: &ResourceName, amount: i64) {
-        let e = self.0.entry(name.clone()).or_insert(0);
+        let e = self.entry(name, 0);
         *e = e.saturating_add(amount);
     }
 
@@ -150,14 +187,14 @@ impl ResourceList {
     /// Raises each entry to at least `other`'s amount (entries only in `other` are copied).
     pub fn max_with(&mut self, other: &ResourceList) {
         for (k, v) in &other.0 {
-            let e = self.0.entry(k.clone()).or_insert(*v);
+            let e = self.entry(k, *v);
             *e = (*e).max(*v);
         }
     }
 
     /// True if `name` is present.
     pub fn contains(&self, name: &ResourceName) -> bool {
-        self.0.contains_key(name)
+        self.position(name).is_ok()
     }
 
     /// Entries in name order.
@@ -173,7 +210,9 @@ impl ResourceList {
 
 impl FromIterator<(ResourceName, i64)> for ResourceList {
     fn from_iter<T: IntoIterator<Item = (ResourceName, i64)>>(iter: T) -> Self {
-        ResourceList(iter.into_iter().collect())
+        // Through a map: sorted, and a repeated name keeps its last amount, as before.
+        let map: BTreeMap<ResourceName, i64> = iter.into_iter().collect();
+        ResourceList(map.into_iter().collect())
     }
 }
 
@@ -199,6 +238,39 @@ mod tests {
         assert!(ResourceName::parse("hugepages-2Mi").is_scalar());
         assert!(!ResourceName::parse("hugepages-2Mi").is_extended());
         assert_eq!(ResourceName::parse("memory"), ResourceName::Memory);
+    }
+
+    #[test]
+    fn the_list_behaves_as_the_map_it_replaced() {
+        let names = [ResourceName::Memory, ResourceName::parse("nvidia.com/gpu"), ResourceName::Cpu];
+        let mut list = ResourceList::new();
+        let mut map: BTreeMap<ResourceName, i64> = BTreeMap::new();
+        for (i, n) in names.iter().cycle().take(9).enumerate() {
+            let v = i as i64 * 7 - 20;
+            match i % 3 {
+                0 => {
+                    list.set(n.clone(), v);
+                    map.insert(n.clone(), v);
+                }
+                1 => {
+                    list.add(n, v);
+                    let e = map.entry(n.clone()).or_insert(0);
+                    *e = e.saturating_add(v);
+                }
+                _ => {
+                    list.max_with(&ResourceList::new().with(n.clone(), v));
+                    let e = map.entry(n.clone()).or_insert(v);
+                    *e = (*e).max(v);
+                }
+            }
+            let entries: Vec<(ResourceName, i64)> = list.iter().map(|(k, v)| (k.clone(), v)).collect();
+            let expected: Vec<(ResourceName, i64)> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            assert_eq!(entries, expected);
+        }
+        assert_eq!(format!("{list:?}"), format!("ResourceList({map:?})"));
+        let collected: ResourceList =
+            [(ResourceName::Cpu, 1), (ResourceName::Memory, 2), (ResourceName::Cpu, 3)].into_iter().collect();
+        assert_eq!(collected, ResourceList::new().with_cpu_millis(3).with_memory_bytes(2));
     }
 
     #[test]
