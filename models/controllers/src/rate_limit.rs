@@ -12,57 +12,84 @@
 //! hundreds of Deployments incomplete past their progress deadline, each requeued "now, rate
 //! limited") at 10 syncs per second in total rather than 10 per key.
 //!
-//! Tokens are counted in nano-tokens so the arithmetic is exact in integer nanoseconds.
+//! The [`TokenBucket`] here is also the node lifecycle controller's zone limiter (burst 1).
 
 use sim_core::{SimDuration, SimTime};
 
-/// Nano-tokens in one token.
-const NANO: u64 = 1_000_000_000;
-
-/// `golang.org/x/time/rate.Limiter` as the workqueue uses it: every reservation is granted,
-/// possibly in the future.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A token bucket in integer simulated time, as `golang.org/x/time/rate.Limiter` and client-go's
+/// `flowcontrol` limiters count: one token every `1/qps` seconds, at most `burst` held, full when
+/// created. It is kept as the time at which the bucket was last empty (tokens at `now` =
+/// `(now − empty_at) / interval`, capped at `burst`), in signed nanoseconds because a full bucket
+/// was empty before time zero.
+///
+/// Used with burst 1 by the node lifecycle controller's zone limiters ([`try_accept`]) and with
+/// burst 100 by the workqueue's controller rate limiter ([`reserve`]).
+///
+/// [`try_accept`]: TokenBucket::try_accept
+/// [`reserve`]: TokenBucket::reserve
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenBucket {
-    /// Tokens added per second.
-    tokens_per_second: u64,
-    /// Bucket size in tokens.
+    /// Nanoseconds per token; `None` = rate 0 (never).
+    interval: Option<SimDuration>,
+    /// Bucket size in tokens (at least 1).
     burst: u64,
-    /// Tokens (in nano-tokens) at `at`; negative while reservations wait for tokens.
-    tokens_nano: i128,
-    /// When `tokens_nano` was last brought up to date.
-    at: SimTime,
+    /// When the bucket was (or will be, with reservations outstanding) empty, in ns.
+    empty_at_ns: i128,
 }
 
 impl TokenBucket {
-    /// A full bucket (the limiter starts with `burst` tokens).
-    pub fn new(tokens_per_second: u64, burst: u64) -> Self {
-        TokenBucket {
-            tokens_per_second,
-            burst,
-            tokens_nano: i128::from(burst) * i128::from(NANO),
-            at: SimTime::ZERO,
-        }
+    /// A full bucket with burst 1 at `qps` tokens per second.
+    pub fn new(qps: f64, now: SimTime) -> Self {
+        TokenBucket::with_burst(qps, 1, now)
     }
 
-    /// Takes one token at `now` and says how long the caller waits for it (`Reserve().Delay()`).
+    /// A full bucket holding up to `burst` tokens at `qps` tokens per second.
+    pub fn with_burst(qps: f64, burst: u64, now: SimTime) -> Self {
+        let interval = (qps > 0.0).then(|| SimDuration::from_nanos((1e9 / qps).round() as u64));
+        let burst = burst.max(1);
+        let full_for = interval.map_or(0, |i| i128::from(i.as_nanos()) * i128::from(burst));
+        TokenBucket { interval, burst, empty_at_ns: i128::from(now.as_nanos()) - full_for }
+    }
+
+    /// Changes the rate (`SwapLimiter`): a new, full bucket as upstream creates.
+    pub fn swap_rate(&mut self, qps: f64, now: SimTime) {
+        *self = TokenBucket::with_burst(qps, self.burst, now);
+    }
+
+    /// When taking one more token would leave the bucket empty: the later of the last empty time
+    /// and the time a full bucket would have been empty.
+    fn empty_after_take(&self, step_ns: i128, now: SimTime) -> i128 {
+        let full_since = i128::from(now.as_nanos()) - step_ns * i128::from(self.burst);
+        self.empty_at_ns.max(full_since) + step_ns
+    }
+
+    /// Takes a token if one is available at `now` (`TryAccept`).
+    pub fn try_accept(&mut self, now: SimTime) -> bool {
+        let Some(step) = self.interval else { return false };
+        let after = self.empty_after_take(i128::from(step.as_nanos()), now);
+        if after > i128::from(now.as_nanos()) {
+            return false;
+        }
+        self.empty_at_ns = after;
+        true
+    }
+
+    /// Takes one token at `now` and says how long the caller waits for it (`Reserve().Delay()`):
+    /// every reservation is granted, possibly in the future. At rate 0 the wait is forever
+    /// (`SimDuration::MAX`).
     pub fn reserve(&mut self, now: SimTime) -> SimDuration {
-        if now > self.at {
-            let elapsed_ns = i128::from(now.saturating_duration_since(self.at).as_nanos());
-            // `tokens_per_second` tokens per 1e9 ns = `tokens_per_second` nano-tokens per ns.
-            let refill = elapsed_ns * i128::from(self.tokens_per_second);
-            let cap = i128::from(self.burst) * i128::from(NANO);
-            self.tokens_nano = (self.tokens_nano + refill).min(cap);
-            self.at = now;
-        }
-        self.tokens_nano -= i128::from(NANO);
-        if self.tokens_nano >= 0 || self.tokens_per_second == 0 {
-            return SimDuration::ZERO;
-        }
-        // Wait until the deficit refills; round up so the token is really there.
-        let deficit = -self.tokens_nano;
-        let rate = i128::from(self.tokens_per_second);
-        let wait_ns = (deficit + rate - 1) / rate;
-        SimDuration::from_nanos(u64::try_from(wait_ns).unwrap_or(u64::MAX))
+        let Some(step) = self.interval else { return SimDuration::MAX };
+        self.empty_at_ns = self.empty_after_take(i128::from(step.as_nanos()), now);
+        let wait = self.empty_at_ns - i128::from(now.as_nanos());
+        SimDuration::from_nanos(u64::try_from(wait.max(0)).unwrap_or(u64::MAX))
+    }
+
+    /// When the next token becomes available (`None` at rate 0).
+    pub fn next_token_at(&self) -> Option<SimTime> {
+        self.interval.map(|step| {
+            let at = self.empty_at_ns + i128::from(step.as_nanos());
+            SimTime::from_nanos(u64::try_from(at.max(0)).unwrap_or(u64::MAX))
+        })
     }
 }
 
@@ -74,7 +101,7 @@ pub struct ControllerRateLimiter {
 
 impl Default for ControllerRateLimiter {
     fn default() -> Self {
-        ControllerRateLimiter { bucket: TokenBucket::new(10, 100) }
+        ControllerRateLimiter { bucket: TokenBucket::with_burst(10.0, 100, SimTime::ZERO) }
     }
 }
 
@@ -99,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_full_bucket_grants_its_burst_at_once_then_one_token_per_tenth_of_a_second() {
-        let mut b = TokenBucket::new(10, 100);
+        let mut b = TokenBucket::with_burst(10.0, 100, SimTime::ZERO);
         let now = SimTime::ZERO + SimDuration::from_secs(5);
         for _ in 0..100 {
             assert_eq!(b.reserve(now), SimDuration::ZERO);
@@ -114,7 +141,7 @@ mod tests {
 
     #[test]
     fn an_idle_bucket_refills_only_up_to_its_burst() {
-        let mut b = TokenBucket::new(10, 2);
+        let mut b = TokenBucket::with_burst(10.0, 2, SimTime::ZERO);
         let t0 = SimTime::ZERO;
         assert_eq!(b.reserve(t0), SimDuration::ZERO);
         assert_eq!(b.reserve(t0), SimDuration::ZERO);

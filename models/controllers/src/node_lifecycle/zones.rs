@@ -1,8 +1,6 @@
 //! Zone states and the tainting rate limit (`ComputeZoneState, setLimiterInZone,
 //! ReducedQPSFunc, HealthyQPSFunc`; flowcontrol token bucket with burst 1).
 
-use sim_core::{SimDuration, SimTime};
-
 /// Zone health.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZoneState {
@@ -68,50 +66,13 @@ pub fn zone_rate(state: ZoneState, zone_size: usize, all_full: bool, cfg: &ZoneC
     }
 }
 
-/// A token bucket with burst 1 in integer simulated time: one token every `1/qps` seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenBucket {
-    /// Nanoseconds per token; `None` = rate 0 (never).
-    interval: Option<SimDuration>,
-    /// The earliest time the next token is available.
-    next_token_at: SimTime,
-}
-
-impl TokenBucket {
-    /// A full bucket (one token available now) at `qps` tokens per second.
-    pub fn new(qps: f64, now: SimTime) -> Self {
-        TokenBucket { interval: interval(qps), next_token_at: now }
-    }
-
-    /// Changes the rate (`SwapLimiter`): a new, full bucket as upstream creates.
-    pub fn swap_rate(&mut self, qps: f64, now: SimTime) {
-        *self = TokenBucket::new(qps, now);
-    }
-
-    /// Takes a token if one is available at `now`.
-    pub fn try_accept(&mut self, now: SimTime) -> bool {
-        let Some(step) = self.interval else { return false };
-        if now < self.next_token_at {
-            return false;
-        }
-        // Burst 1: an idle bucket holds at most one token.
-        self.next_token_at = now.saturating_add(step);
-        true
-    }
-
-    /// When the next token becomes available (`None` at rate 0).
-    pub fn next_token_at(&self) -> Option<SimTime> {
-        self.interval.map(|_| self.next_token_at)
-    }
-}
-
-fn interval(qps: f64) -> Option<SimDuration> {
-    (qps > 0.0).then(|| SimDuration::from_nanos((1e9 / qps).round() as u64))
-}
+/// The zone limiters' bucket (burst 1), shared with the workqueue's rate limiter.
+pub use crate::rate_limit::TokenBucket;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sim_core::SimTime;
 
     #[test]
     fn zone_states_follow_the_threshold_and_the_more_than_two_rule() {
