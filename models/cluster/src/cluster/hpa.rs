@@ -24,12 +24,11 @@ pub(super) struct HpaSlot {
     state: HpaState,
     timer: Option<EventId>,
     last: Option<Decision>,
-    /// The target's pods at the last sync and their resourceVersions: a resourceVersion names one
-    /// write of one pod, so an equal list means equal pods and the copies are reused.
+    /// The target's pods at the last sync.
     pods: Vec<Pod>,
-    pod_versions: Vec<u64>,
     /// The store's write stamp of the target selector's pods when `pods` was listed: while it
-    /// is unchanged, no target pod was written and the list is reused without walking it.
+    /// is unchanged, no target pod was written and the list is reused without walking it
+    /// (`None`: a selector without `matchLabels`, re-listed every sync).
     pods_written_at: Option<u64>,
 }
 
@@ -96,7 +95,6 @@ impl<W: Write> World<W> {
                         timer: Some(timer),
                         last: None,
                         pods: Vec::new(),
-                        pod_versions: Vec::new(),
                         pods_written_at: None,
                     },
                 );
@@ -135,16 +133,8 @@ impl<W: Write> World<W> {
         let written_at = self.store.selected_pods_written_at(&target_selector);
         let unchanged = written_at.is_some()
             && self.ctl.hpas.get(key).is_some_and(|slot| slot.pods_written_at == written_at);
-        let versions: Vec<u64> = if unchanged {
-            self.ctl.hpas.get_mut(key).map(|slot| std::mem::take(&mut slot.pod_versions)).unwrap_or_default()
-        } else {
-            self.store
-                .pods_selected(&hpa.meta.namespace, &target_selector)
-                .map(|p| p.meta.resource_version)
-                .collect()
-        };
         let pods = match self.ctl.hpas.get_mut(key) {
-            Some(slot) if unchanged || slot.pod_versions == versions => std::mem::take(&mut slot.pods),
+            Some(slot) if unchanged => std::mem::take(&mut slot.pods),
             _ => target_pods(
                 &hpa.meta.namespace,
                 &target_selector,
@@ -179,7 +169,6 @@ impl<W: Write> World<W> {
         }
         slot.last = Some(decision.clone());
         slot.pods = pods;
-        slot.pod_versions = versions;
         slot.pods_written_at = written_at;
         let hpa_name = key.to_string();
         let scaling_active = decision
