@@ -310,7 +310,14 @@ impl Scheduler {
     /// Adds a pod. Bound pods (`spec.nodeName`) count against their node; unbound pods whose
     /// `schedulerName` matches a profile are queued; others are ignored. Returns false if
     /// ignored (unknown node or foreign scheduler).
-    pub fn add_pod(&mut self, pod: Pod, now: SimTime) -> bool {
+    ///
+    /// Takes a `Pod` or an `Arc<Pod>`: a caller that keeps its pods in `Arc`s (the cluster's
+    /// store) shares them with the scheduler's cache instead of copying them.
+    pub fn add_pod(&mut self, pod: impl Into<Arc<Pod>>, now: SimTime) -> bool {
+        self.add_shared_pod(pod.into(), now)
+    }
+
+    fn add_shared_pod(&mut self, pod: Arc<Pod>, now: SimTime) -> bool {
         if let Some(node) = pod.spec.node_name.clone() {
             let Some(id) = self.snapshot.id_of(&node) else { return false };
             let key = pod.meta.key();
@@ -340,7 +347,7 @@ impl Scheduler {
         true
     }
 
-    fn update_pending(&mut self, id: QueuedPodId, pod: Pod, now: SimTime) -> bool {
+    fn update_pending(&mut self, id: QueuedPodId, pod: Arc<Pod>, now: SimTime) -> bool {
         let Some(p) = self.pending[id as usize].as_mut() else { return false };
         let info = Arc::new(PodInfo::new(pod, self.pod_opts));
         let gated = !self.profiles[p.profile].run_pre_enqueue_plugins(&info).is_success();
@@ -350,11 +357,13 @@ impl Scheduler {
     }
 
     /// Updates a pod: a bound pod is replaced on its node; a pending one is re-queued as upstream
-    /// `Update`; a pod that just got `spec.nodeName` is treated as bound.
-    pub fn update_pod(&mut self, pod: Pod, now: SimTime) -> bool {
+    /// `Update`; a pod that just got `spec.nodeName` is treated as bound. Takes a `Pod` or an
+    /// `Arc<Pod>`, as [`add_pod`](Self::add_pod).
+    pub fn update_pod(&mut self, pod: impl Into<Arc<Pod>>, now: SimTime) -> bool {
+        let pod: Arc<Pod> = pod.into();
         let key = pod.meta.key();
         if pod.spec.node_name.is_some() {
-            let ok = self.add_pod(pod, now);
+            let ok = self.add_shared_pod(pod, now);
             if ok {
                 self.queue.on_event(ClusterEvent::AssignedPodUpdated, now);
             }
@@ -363,7 +372,7 @@ impl Scheduler {
         if let Some(&id) = self.pending_ids.get(&key) {
             return self.update_pending(id, pod, now);
         }
-        self.add_pod(pod, now)
+        self.add_shared_pod(pod, now)
     }
 
     fn remove_pending(&mut self, key: &ObjectKey) -> bool {
@@ -486,13 +495,16 @@ impl Scheduler {
             return ScheduleOutcome::Error { pod: info.key.clone(), message: s.to_string() };
         }
         // Bound: the pod now counts on the node. Dropping the queue's reference first usually
-        // leaves `info` as the only one, so the pod is updated in place rather than cloned.
+        // leaves `info` as the only one, so it is updated in place rather than cloned; the pod
+        // itself is copied when the caller's store still shares it (until the caller's next
+        // `update_pod` hands over the bound object).
         let key = info.key.clone();
         self.remove_pending(&key);
         self.nominator.remove(&key);
         let mut bound = Arc::unwrap_or_clone(info);
-        bound.pod.spec.node_name = Some(node_name.clone());
-        bound.pod.status.nominated_node_name = None;
+        let pod = Arc::make_mut(&mut bound.pod);
+        pod.spec.node_name = Some(node_name.clone());
+        pod.status.nominated_node_name = None;
         self.snapshot.add_pod(node, Arc::new(bound));
         self.queue.on_event(ClusterEvent::AssignedPodAdded, now);
         ScheduleOutcome::Bound { pod: key, node: node_name }
@@ -577,7 +589,7 @@ impl Scheduler {
             return;
         };
         let mut info = PodInfo::clone(&p.info);
-        info.pod.status.nominated_node_name = node.map(str::to_string);
+        Arc::make_mut(&mut info.pod).status.nominated_node_name = node.map(str::to_string);
         let info = Arc::new(info);
         match node {
             Some(n) => self.nominator.add(info.clone(), n),

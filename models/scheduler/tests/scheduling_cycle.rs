@@ -230,3 +230,43 @@ fn invalid_configs_name_the_field() {
     let e = bad("podInitialBackoffSeconds: 5\npodMaxBackoffSeconds: 2\n");
     assert!(e.contains("podMaxBackoffSeconds"), "{e}");
 }
+
+#[test]
+fn a_shared_pod_is_cached_without_a_copy_and_binding_leaves_the_callers_object_alone() {
+    use std::sync::Arc;
+    let mut s = Scheduler::with_defaults(1);
+    s.add_node(node("n1", 4000), SimTime::ZERO);
+
+    // A bound pod handed over as an Arc is the very object the node's cache holds.
+    let mut bound = pod("bound", 100);
+    bound.spec.node_name = Some("n1".into());
+    let bound = Arc::new(bound);
+    assert!(s.add_pod(Arc::clone(&bound), SimTime::ZERO));
+    let cached = |s: &Scheduler, name: &str| {
+        let n = s.snapshot().get_by_name("n1").unwrap();
+        n.pods.iter().find(|p| p.key.name == name).map(|p| Arc::clone(&p.pod))
+    };
+    assert!(Arc::ptr_eq(&cached(&s, "bound").unwrap(), &bound));
+
+    // Binding a pending shared pod sets nodeName on the scheduler's copy only.
+    let pending = Arc::new(pod("p", 100));
+    assert!(s.add_pod(Arc::clone(&pending), SimTime::ZERO));
+    let out = s.schedule_next(SimTime::ZERO).unwrap();
+    assert!(matches!(out, ScheduleOutcome::Bound { ref node, .. } if node == "n1"));
+    assert_eq!(pending.spec.node_name, None, "the caller's object is not modified");
+    let assumed = cached(&s, "p").unwrap();
+    assert_eq!(assumed.spec.node_name.as_deref(), Some("n1"));
+    assert!(!Arc::ptr_eq(&assumed, &pending));
+
+    // The caller's update with the bound object replaces the copy by the shared object.
+    let mut updated = Pod::clone(&pending);
+    updated.spec.node_name = Some("n1".into());
+    let updated = Arc::new(updated);
+    assert!(s.update_pod(Arc::clone(&updated), SimTime::ZERO));
+    assert!(Arc::ptr_eq(&cached(&s, "p").unwrap(), &updated));
+    assert_eq!(s.snapshot().get_by_name("n1").unwrap().pods.len(), 2);
+
+    // A plain `Pod` is still accepted.
+    assert!(s.add_pod(pod("q", 100), SimTime::ZERO));
+    assert_eq!(s.pending_pods(), 1);
+}

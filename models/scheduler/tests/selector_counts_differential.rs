@@ -208,7 +208,8 @@ impl World {
                 }
                 let key = &pods[pod % pods.len()];
                 let Some(at) = self.snap.node_of_pod(key) else { return };
-                let old = self.snap.node(at).pods.iter().find(|p| &p.key == key).unwrap().pod.clone();
+                let old =
+                    self.snap.node(at).pods.iter().find(|p| &p.key == key).unwrap().pod.as_ref().clone();
                 let mut new = old;
                 match change {
                     0 => new.status.nominated_node_name = Some("status update".into()),
@@ -360,7 +361,7 @@ impl World {
             .iter()
             .map(|n| NodeWithPods {
                 node: (*n.node).clone(),
-                pods: n.pods.iter().map(|p| p.pod.clone()).collect(),
+                pods: n.pods.iter().map(|p| p.pod.as_ref().clone()).collect(),
             })
             .collect();
         let feasible_views: Vec<&NodeWithPods> =
@@ -409,7 +410,7 @@ impl World {
             .iter()
             .map(|n| NodeWithPods {
                 node: (*n.node).clone(),
-                pods: n.pods.iter().map(|p| p.pod.clone()).collect(),
+                pods: n.pods.iter().map(|p| p.pod.as_ref().clone()).collect(),
             })
             .collect();
         if constraints.is_empty() {

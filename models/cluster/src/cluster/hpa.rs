@@ -25,7 +25,7 @@ pub(super) struct HpaSlot {
     timer: Option<EventId>,
     last: Option<Decision>,
     /// The target's pods at the last sync.
-    pods: Vec<Pod>,
+    pods: Vec<Arc<Pod>>,
     /// The store's write stamp of the target selector's pods when `pods` was listed: while it
     /// is unchanged, no target pod was written and the list is reused without walking it
     /// (`None`: a selector without `matchLabels`, re-listed every sync).
@@ -138,24 +138,35 @@ impl<W: Write> World<W> {
             _ => target_pods(
                 &hpa.meta.namespace,
                 &target_selector,
-                self.store.pods_selected(&hpa.meta.namespace, &target_selector).map(|p| &**p),
+                self.store.pods_selected(&hpa.meta.namespace, &target_selector),
             ),
         };
-        // Only what `snapshot_from_api` keeps (same namespace; labelled: the selector matches;
-        // unlabelled: names a target pod), so it sees the same PodMetrics in the same order.
+        // The PodMetrics the metrics client is given (same namespace; labelled: the selector
+        // matches; unlabelled: names a target pod), straight in the decision core's sample form:
+        // `snapshot_from_api` gets none to convert and fills the other metrics APIs' answers.
         let ns = hpa.meta.namespace.as_str();
-        let selector = &target_selector;
-        let served = self.ctl.metrics.served_where(&selector.match_labels, |m| {
-            m.meta.namespace == ns
-                && if m.meta.labels.is_empty() {
-                    pods.iter().any(|p| p.meta.name == m.meta.name)
-                } else {
-                    selector.matches(&m.meta.labels)
-                }
+        let served = self
+            .ctl
+            .metrics
+            .served_for(ns, &target_selector, |name| pods.iter().any(|p| p.meta.name == name));
+        // The custom metrics API is read only for Pods and Object metrics.
+        let reads_custom = hpa.metrics.iter().any(|m| {
+            matches!(
+                m,
+                kubesim_api::autoscaling::HpaMetricSource::Pods { .. }
+                    | kubesim_api::autoscaling::HpaMetricSource::Object { .. }
+            )
         });
+        let custom = if reads_custom {
+            self.ctl.metrics.custom_values(self.config.metrics_resolution)
+        } else {
+            Vec::new()
+        };
         let external = self.external_metric_values(now);
-        let snapshot =
-            snapshot_from_api(&hpa, &target_selector, &pods, &served, &self.ctl.metrics.custom, &external);
+        let no_pod_metrics: &[kubesim_api::autoscaling::PodMetrics] = &[];
+        let mut snapshot =
+            snapshot_from_api(&hpa, &target_selector, &pods, no_pod_metrics, &custom, &external);
+        snapshot.pod_metrics = served;
         let scale = Scale {
             spec_replicas,
             status_replicas: self.deployment_status.get(&target).map_or(0, |s| s.replicas),

@@ -32,7 +32,8 @@
 use kubesim_api::autoscaling::{
     ContainerUsage, CustomMetricValue, DescribedObject, ExternalMetricValue, PodMetrics as ApiPodMetrics,
 };
-use kubesim_api::{ContainerState, ObjectKey, Pod, PodPhase, ResourceList};
+use kubesim_api::{ContainerState, LabelSelector, ObjectKey, Pod, PodPhase, ResourceList};
+use kubesim_controllers::hpa::{ContainerMetrics, PodMetrics as SamplePodMetrics};
 use kubesim_workload::Demand;
 
 use super::*;
@@ -43,27 +44,42 @@ pub(super) const FRESH_CONTAINER_MIN: SimDuration = SimDuration::from_secs(10);
 /// The name of the per-pod request-rate metric in the custom metrics API.
 pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
 
-/// One container's last point. Containers are identified by their index in `spec.containers`:
-/// a pod's container list cannot change for a given uid, and points are only reused under the same
-/// uid, so the index names the same container as its name would (without a `String` per point).
+/// One running container's point at the last scrape, and the usage served from it. Containers
+/// are identified by their index in `spec.containers`: a pod's container list cannot change for a
+/// given uid, and points are only reused under the same uid, so the index names the same container
+/// as its name would (without a `String` per point).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ContainerPoint {
-    index: usize,
+struct ContainerSample {
+    index: u32,
     start: SimTime,
-    timestamp: SimTime,
-    /// Cumulative CPU µs at `timestamp`, when the node's runtime measures it.
+    /// Cumulative CPU µs at the scrape, when the node's runtime measures it.
     cpu_usage_us: Option<u64>,
+    /// (CPU millicores, memory bytes), when the container had a previous point to rate against.
+    usage: Option<(i64, i64)>,
 }
 
-/// A pod's points from the last scrape that saw it running.
+/// A pod seen with a running container by the last scrape: its points and what the metrics APIs
+/// serve for it until the next scrape.
 #[derive(Debug)]
-struct PodPoints {
-    uid: String,
-    points: Vec<ContainerPoint>,
-    /// The scrape (`MetricsPipeline::generation`) that wrote `points`.
-    generation: u64,
+struct Entry {
+    /// The pod object as the scrape saw it (the store's `Arc`): the served PodMetrics' name,
+    /// labels and container names come from it.
+    pod: Arc<Pod>,
+    samples: Vec<ContainerSample>,
+    /// The PodMetrics served for the pod, when every running container had a previous point, in
+    /// the HPA decision core's form. Shared with the HPA syncs that read it and rewritten in
+    /// place by the next scrape (no reader holds it by then).
+    served: Option<Arc<SamplePodMetrics>>,
+    /// The `requests_per_second` custom metric, for a pod behind a loaded Service.
+    rate: Option<i64>,
     /// What the scrape derived from the pod object, reused while the pod is not written.
     resolved: Resolved,
+}
+
+impl Entry {
+    fn key(&self) -> (&str, &str) {
+        (&self.pod.meta.namespace, &self.pod.meta.name)
+    }
 }
 
 /// What a scrape looks up from a pod's labels: its Service load and its workload. Both depend only
@@ -80,59 +96,287 @@ struct Resolved {
     ready_endpoint: Option<(u64, bool)>,
 }
 
-/// A served PodMetrics and the scrape that (re)wrote it.
-#[derive(Debug)]
-pub(super) struct Served {
-    pub(super) metrics: ApiPodMetrics,
-    generation: u64,
-    /// The pod's resourceVersion when its labels and container names were last copied: while the
-    /// pod is unchanged only the usage values need writing.
-    pod_version: u64,
+/// The last scrape's entries. Each lives in a slot that keeps its number while the pod keeps
+/// being scraped, so the label index is updated only when a pod appears, disappears or is
+/// relabelled, not rebuilt per scrape; a scrape walks the store's pods and `order` side by side
+/// (both in key order) instead of looking every pod up by its string key.
+#[derive(Debug, Default)]
+struct Entries {
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    /// Slot numbers in pod key order.
+    order: Vec<u32>,
+    /// Slot numbers (in pod key order) by namespace and each label of the entry's pod, and those
+    /// without labels: the HPA starts from its selector's smallest list in its namespace instead
+    /// of every entry.
+    by_label: BTreeMap<String, BTreeMap<(String, String), Vec<u32>>>,
+    unlabelled: Vec<u32>,
 }
 
-/// The pipeline's state. Each scrape updates it in place: a pod's entries keep their allocations
-/// (key, uid, labels, container names) from one scrape to the next, and entries the scrape did not
-/// rewrite are dropped at its end.
+impl Entries {
+    fn get(&self, id: u32) -> &Entry {
+        self.slots[id as usize].as_ref().expect("indexed slots are occupied")
+    }
+
+    fn get_mut(&mut self, id: u32) -> &mut Entry {
+        self.slots[id as usize].as_mut().expect("indexed slots are occupied")
+    }
+
+    fn insert(&mut self, entry: Entry) -> u32 {
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = Some(entry);
+                id
+            }
+            None => {
+                self.slots.push(Some(entry));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pods")
+            }
+        };
+        self.index(id);
+        id
+    }
+
+    fn remove(&mut self, id: u32) {
+        self.unindex(id);
+        self.slots[id as usize] = None;
+        self.free.push(id);
+    }
+
+    /// Replaces the pod of entry `id`, re-indexing it if its labels changed.
+    fn set_pod(&mut self, id: u32, pod: &Arc<Pod>) {
+        let entry = self.get(id);
+        if Arc::ptr_eq(&entry.pod, pod) {
+            return;
+        }
+        let relabelled = entry.pod.meta.labels != pod.meta.labels;
+        if relabelled {
+            self.unindex(id);
+        }
+        self.get_mut(id).pod = Arc::clone(pod);
+        if relabelled {
+            self.index(id);
+        }
+    }
+
+    /// The position of `id` in `list` (kept in key order), or where it would go.
+    fn position(slots: &[Option<Entry>], list: &[u32], id: u32) -> Result<usize, usize> {
+        let key = slots[id as usize].as_ref().expect("occupied").key();
+        list.binary_search_by(|&other| slots[other as usize].as_ref().expect("occupied").key().cmp(&key))
+    }
+
+    fn index(&mut self, id: u32) {
+        let slots = &self.slots;
+        let meta = &slots[id as usize].as_ref().expect("occupied").pod.meta;
+        let labels = &meta.labels;
+        if labels.is_empty() {
+            if let Err(at) = Self::position(slots, &self.unlabelled, id) {
+                self.unlabelled.insert(at, id);
+            }
+            return;
+        }
+        let namespace = match self.by_label.get_mut(meta.namespace.as_str()) {
+            Some(namespace) => namespace,
+            None => self.by_label.entry(meta.namespace.clone()).or_default(),
+        };
+        for (k, v) in labels {
+            let list = match namespace.get_mut(&(k, v) as &dyn crate::store::LabelPair) {
+                Some(list) => list,
+                None => namespace.entry((k.clone(), v.clone())).or_default(),
+            };
+            if let Err(at) = Self::position(slots, list, id) {
+                list.insert(at, id);
+            }
+        }
+    }
+
+    fn unindex(&mut self, id: u32) {
+        let slots = &self.slots;
+        let meta = &slots[id as usize].as_ref().expect("occupied").pod.meta;
+        let labels = &meta.labels;
+        if labels.is_empty() {
+            if let Ok(at) = Self::position(slots, &self.unlabelled, id) {
+                self.unlabelled.remove(at);
+            }
+            return;
+        }
+        let Some(namespace) = self.by_label.get_mut(meta.namespace.as_str()) else { return };
+        for (k, v) in labels {
+            let pair = (k, v);
+            let Some(list) = namespace.get_mut(&pair as &dyn crate::store::LabelPair) else { continue };
+            if let Ok(at) = Self::position(slots, list, id) {
+                list.remove(at);
+            }
+            if list.is_empty() {
+                // Rollouts mint a label value (pod-template-hash) per ReplicaSet: drop spent ones.
+                namespace.remove(&pair as &dyn crate::store::LabelPair);
+            }
+        }
+        if namespace.is_empty() {
+            self.by_label.remove(meta.namespace.as_str());
+        }
+    }
+
+    /// The served entries in key order.
+    fn served(&self) -> impl Iterator<Item = &Entry> {
+        self.order.iter().map(|&id| self.get(id)).filter(|e| e.served.is_some())
+    }
+}
+
+/// The pipeline's state. Each scrape updates the entries in place: a pod's entry keeps its slot and
+/// allocations from one scrape to the next, and entries the scrape did not see are dropped.
 #[derive(Debug, Default)]
 pub(super) struct MetricsPipeline {
     timer: Option<EventId>,
-    /// Scrapes so far (the current one's number during a scrape).
-    generation: u64,
-    /// The last scrape's points, per pod.
-    last: BTreeMap<ObjectKey, PodPoints>,
-    /// What the metrics API serves until the next scrape.
-    pub(super) served: BTreeMap<ObjectKey, Served>,
-    /// Custom metrics served until the next scrape, in pod key order.
-    pub(super) custom: Vec<CustomMetricValue>,
-    /// Keys of `served` by each label of the served PodMetrics, and those without labels: the
-    /// HPA starts from its selector's smallest list instead of every PodMetrics. Rebuilt only when
-    /// a scrape adds or drops a served pod or changes its labels.
-    served_by_label: BTreeMap<(String, String), Vec<ObjectKey>>,
-    served_unlabelled: Vec<ObjectKey>,
+    /// When the last scrape ran: the timestamp of every entry's points.
+    scraped_at: Option<SimTime>,
+    entries: Entries,
 }
 
 impl MetricsPipeline {
-    /// The served PodMetrics that `keep` accepts, in key order, starting from the ones carrying
-    /// every label of `required` (plus those without labels): `keep` must reject a labelled
-    /// PodMetrics that lacks one of `required`.
-    pub(super) fn served_where(
+    /// The served PodMetrics the HPA's metrics client is given for a target in `namespace`
+    /// selected by `selector` (`metrics/client.go`: PodMetrics listed by namespace and selector),
+    /// in key order, in the decision core's sample form. A PodMetrics without labels (a pod
+    /// without labels) is kept when `is_target_pod` accepts its name, as
+    /// `from_api::snapshot_from_api` does.
+    pub(super) fn served_for(
         &self,
-        required: &kubesim_api::Labels,
-        keep: impl Fn(&ApiPodMetrics) -> bool,
-    ) -> Vec<&ApiPodMetrics> {
-        static NONE: Vec<ObjectKey> = Vec::new();
-        let smallest = required
+        namespace: &str,
+        selector: &LabelSelector,
+        is_target_pod: impl Fn(&str) -> bool,
+    ) -> Vec<Arc<SamplePodMetrics>> {
+        let entries = &self.entries;
+        static NONE: Vec<u32> = Vec::new();
+        let in_namespace = entries.by_label.get(namespace);
+        let smallest = selector
+            .match_labels
             .iter()
-            .map(|pair| self.served_by_label.get(&pair as &dyn crate::store::LabelPair).unwrap_or(&NONE))
-            .min_by_key(|keys| keys.len());
-        let Some(smallest) = smallest else {
-            return self.served.values().map(|s| &s.metrics).filter(|m| keep(m)).collect();
+            .map(|pair| {
+                in_namespace.and_then(|n| n.get(&pair as &dyn crate::store::LabelPair)).unwrap_or(&NONE)
+            })
+            .min_by_key(|ids| ids.len());
+        // The labelled entries of a list are in the namespace, and a selector of one label and
+        // nothing else matches every one of them by construction.
+        let single_label = selector.match_labels.len() == 1 && selector.match_expressions.is_empty();
+        let served = |e: &Entry, listed: bool| {
+            let sample = e.served.as_ref()?;
+            let keep = if e.pod.meta.labels.is_empty() {
+                e.pod.meta.namespace == namespace && is_target_pod(&e.pod.meta.name)
+            } else {
+                (listed || e.pod.meta.namespace == namespace)
+                    && (listed && single_label || selector.matches(&e.pod.meta.labels))
+            };
+            keep.then(|| Arc::clone(sample))
         };
-        let mut keys: Vec<&ObjectKey> = smallest.iter().chain(&self.served_unlabelled).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys.into_iter().filter_map(|k| self.served.get(k)).map(|s| &s.metrics).filter(|m| keep(m)).collect()
+        match smallest {
+            None => entries.served().filter_map(|e| served(e, false)).collect(),
+            Some(ids) if entries.unlabelled.is_empty() => {
+                ids.iter().filter_map(|&id| served(entries.get(id), true)).collect()
+            }
+            Some(ids) => {
+                // Unlabelled entries are never in a label list.
+                let mut all: Vec<&Entry> =
+                    ids.iter().chain(&entries.unlabelled).map(|&id| entries.get(id)).collect();
+                all.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+                all.into_iter().filter_map(|e| served(e, !e.pod.meta.labels.is_empty())).collect()
+            }
+        }
     }
+
+    /// The custom metrics API's Pods values (`requests_per_second` of every scraped pod behind a
+    /// loaded Service), in pod key order.
+    pub(super) fn custom_values(&self, resolution: SimDuration) -> Vec<CustomMetricValue> {
+        let Some(timestamp) = self.scraped_at else { return Vec::new() };
+        self.entries
+            .order
+            .iter()
+            .map(|&id| self.entries.get(id))
+            .filter_map(|e| {
+                e.rate.map(|rate| CustomMetricValue {
+                    described_object: DescribedObject {
+                        kind: "Pod".into(),
+                        namespace: e.pod.meta.namespace.clone(),
+                        name: e.pod.meta.name.clone(),
+                    },
+                    metric_name: REQUESTS_PER_SECOND.into(),
+                    metric_labels: Default::default(),
+                    timestamp,
+                    window: resolution,
+                    value_milli: rate,
+                })
+            })
+            .collect()
+    }
+
+    /// The PodMetrics the resource metrics API serves, in pod key order.
+    fn pod_metrics(&self) -> Vec<ApiPodMetrics> {
+        self.entries
+            .order
+            .iter()
+            .map(|&id| self.entries.get(id))
+            .filter_map(|e| {
+                let sample = e.served.as_ref()?;
+                let mut meta = kubesim_api::ObjectMeta::named(&e.pod.meta.namespace, &e.pod.meta.name);
+                meta.labels = e.pod.meta.labels.clone();
+                Some(ApiPodMetrics {
+                    meta,
+                    timestamp: sample.timestamp,
+                    window: sample.window,
+                    containers: sample
+                        .containers
+                        .iter()
+                        .map(|c| ContainerUsage { name: c.name.clone(), usage: c.usage.clone() })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The served sample of `pod` whose running containers are `samples` (each with a usage),
+/// rewriting `old` in place when it names the same containers (`same_pod`: it was built from
+/// this very pod object, so it does).
+fn served_sample(
+    old: Option<Arc<SamplePodMetrics>>,
+    same_pod: bool,
+    pod: &Pod,
+    samples: &[ContainerSample],
+    timestamp: SimTime,
+    window: SimDuration,
+) -> Arc<SamplePodMetrics> {
+    let name_of = |s: &ContainerSample| &pod.spec.containers[s.index as usize].name;
+    let usage_of = |s: &ContainerSample| s.usage.unwrap_or_default();
+    if let Some(mut arc) = old {
+        let m = Arc::make_mut(&mut arc);
+        let same_containers = same_pod
+            || m.containers.len() == samples.len()
+                && m.containers.iter().zip(samples).all(|(c, s)| c.name == *name_of(s));
+        if same_containers && m.pod_name == pod.meta.name {
+            m.timestamp = timestamp;
+            m.window = window;
+            for (c, s) in m.containers.iter_mut().zip(samples) {
+                let (cpu, memory) = usage_of(s);
+                c.usage.set(kubesim_api::ResourceName::Cpu, cpu);
+                c.usage.set(kubesim_api::ResourceName::Memory, memory);
+            }
+            return arc;
+        }
+    }
+    Arc::new(SamplePodMetrics {
+        pod_name: pod.meta.name.clone(),
+        timestamp,
+        window,
+        containers: samples
+            .iter()
+            .map(|s| {
+                let (cpu, memory) = usage_of(s);
+                ContainerMetrics {
+                    name: name_of(s).clone(),
+                    usage: ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory),
+                }
+            })
+            .collect(),
+    })
 }
 
 impl<W: Write> World<W> {
@@ -238,16 +482,13 @@ impl<W: Write> World<W> {
             .expect("not in the past"),
         );
         // Taken out for the scrape so `self` can be read while they are written.
-        let mut last = std::mem::take(&mut self.ctl.metrics.last);
-        let mut served = std::mem::take(&mut self.ctl.metrics.served);
-        let mut old_custom = std::mem::take(&mut self.ctl.metrics.custom).into_iter().peekable();
-        let mut custom = Vec::with_capacity(old_custom.len());
-        self.ctl.metrics.generation += 1;
-        let generation = self.ctl.metrics.generation;
-        // Whether the set of served keys or their labels changed (then the label index is rebuilt).
-        let mut served_keys_changed = false;
-        let mut points: Vec<ContainerPoint> = Vec::new();
-        let mut usages: Vec<(usize, i64, i64)> = Vec::new();
+        let mut entries = std::mem::take(&mut self.ctl.metrics.entries);
+        let previous_scrape = self.ctl.metrics.scraped_at.replace(now);
+        let old_order = std::mem::take(&mut entries.order);
+        let mut old = old_order.iter().copied().peekable();
+        let mut order = Vec::with_capacity(old_order.len());
+        let mut samples: Vec<ContainerSample> = Vec::new();
+        let mut running: Vec<(u32, SimTime)> = Vec::new();
         // Simulated nodes never measure: skip the per-container runtime lookup altogether.
         let any_node_measures = self.nodes.iter().any(|n| n.runtime.measures_cpu_usage());
         // Each load's offered rate at this instant, evaluated once per scrape.
@@ -257,11 +498,27 @@ impl<W: Write> World<W> {
         let endpoints: Vec<(&[String], u64)> =
             (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect();
         for (key, pod) in self.store.pods_with_keys() {
+            // Entries of pods that are gone (both lists are in key order).
+            // An unchanged pod is the very object its entry holds: no key compare needed.
+            let unchanged = old.peek().is_some_and(|&id| Arc::ptr_eq(&entries.get(id).pod, pod));
+            let existing = if unchanged {
+                old.next()
+            } else {
+                let this = (key.namespace.as_str(), key.name.as_str());
+                while let Some(id) = old.next_if(|&id| entries.get(id).key() < this) {
+                    entries.remove(id);
+                }
+                old.next_if(|&id| entries.get(id).key() == this)
+            };
             if pod.status.phase != PodPhase::Running || !pod.is_bound() {
+                if let Some(id) = existing {
+                    entries.remove(id);
+                }
                 continue;
             }
-            let previous = last.get(key).filter(|p| p.uid == pod.meta.uid);
-            let mut resolved = self.resolve(pod, previous.map(|p| &p.resolved));
+            let previous =
+                existing.map(|id| entries.get(id)).filter(|e| unchanged || e.pod.meta.uid == pod.meta.uid);
+            let mut resolved = self.resolve(pod, previous.map(|e| &e.resolved));
             // The pod's share: its load's offered rate even over the Service's ready endpoints,
             // 0 if it is not one (membership re-checked only when the endpoints changed).
             let rate = resolved.load.map(|l| {
@@ -281,25 +538,29 @@ impl<W: Write> World<W> {
                     0
                 }
             });
-            let workload = resolved.workload.clone();
-            points.clear();
-            usages.clear();
+            samples.clear();
             let mut window: Option<SimDuration> = None;
             let mut complete = true;
-            for (i, c) in pod.spec.containers.iter().enumerate() {
-                let Some(start) =
-                    pod.status.container_statuses.iter().find(|s| s.name == c.name).and_then(|s| {
-                        match s.state {
-                            ContainerState::Running { started_at } => Some(started_at),
-                            _ => None,
+            // The running containers and their start times: the previous scrape's when the pod
+            // object is the same one (its statuses are), else read from the statuses.
+            running.clear();
+            match previous {
+                Some(e) if unchanged => running.extend(e.samples.iter().map(|s| (s.index, s.start))),
+                _ => running.extend(pod.spec.containers.iter().enumerate().filter_map(|(i, c)| {
+                    let status = pod.status.container_statuses.iter().find(|s| s.name == c.name)?;
+                    match status.state {
+                        ContainerState::Running { started_at } => {
+                            Some((u32::try_from(i).expect("fewer than 2^32 containers"), started_at))
                         }
-                    })
-                else {
-                    continue;
-                };
+                        _ => None,
+                    }
+                })),
+            }
+            for &(index, start) in &running {
+                let i = index as usize;
+                let c = &pod.spec.containers[i];
                 let cpu_usage_us =
                     if any_node_measures { self.measured_cpu_usage_us(pod, key, &c.name) } else { None };
-                points.push(ContainerPoint { index: i, start, timestamp: now, cpu_usage_us });
                 let age = now.saturating_duration_since(start);
                 // The previous point: (when, cumulative CPU then); a fresh container's start counts
                 // as a point with zero usage.
@@ -307,16 +568,23 @@ impl<W: Write> World<W> {
                     Some((start, Some(0)))
                 } else {
                     previous
-                        .and_then(|p| p.points.iter().find(|p| p.index == i))
-                        .filter(|p| start < p.timestamp && now > p.timestamp)
-                        .map(|p| (p.timestamp, p.cpu_usage_us))
+                        .zip(previous_scrape)
+                        .and_then(|(e, at)| e.samples.iter().find(|p| p.index == index).map(|p| (at, p)))
+                        .filter(|(at, _)| start < *at && now > *at)
+                        .map(|(at, p)| (at, p.cpu_usage_us))
                 };
-                match prev {
+                let usage = match prev {
                     Some((t, prev_cpu_us)) => {
                         let window_now = now.saturating_duration_since(t);
                         window.get_or_insert(window_now);
-                        let (mut cpu, memory) =
-                            Self::container_usage(pod, workload.as_deref(), i, start, rate.unwrap_or(0), now);
+                        let (mut cpu, memory) = Self::container_usage(
+                            pod,
+                            resolved.workload.as_deref(),
+                            i,
+                            start,
+                            rate.unwrap_or(0),
+                            now,
+                        );
                         if let (Some(now_us), Some(prev_us)) = (cpu_usage_us, prev_cpu_us) {
                             // metrics-server: the average rate between the two points.
                             let micros = window_now.as_nanos() / 1_000;
@@ -324,82 +592,49 @@ impl<W: Write> World<W> {
                                 (now_us.saturating_sub(prev_us) * 1_000).checked_div(micros).unwrap_or(0);
                             cpu = i64::try_from(millis).unwrap_or(i64::MAX);
                         }
-                        usages.push((i, cpu, memory));
+                        Some((cpu, memory))
                     }
-                    None => complete = false,
-                }
+                    None => {
+                        complete = false;
+                        None
+                    }
+                };
+                samples.push(ContainerSample { index, start, cpu_usage_us, usage });
             }
-            if points.is_empty() {
+            if samples.is_empty() {
+                if let Some(id) = existing {
+                    entries.remove(id);
+                }
                 continue;
             }
-            if complete {
-                let window = window.unwrap_or(resolution);
-                served_keys_changed |= serve(&mut served, key, pod, &usages, now, window, generation);
-            }
-            if let Some(rate) = rate {
-                // Reuse the previous scrape's value for this pod (both lists are in key order).
-                while old_custom.next_if(|v| described_key(v) < (&key.namespace, &key.name)).is_some() {}
-                let value = match old_custom.next_if(|v| described_key(v) == (&key.namespace, &key.name)) {
-                    Some(mut v) => {
-                        v.timestamp = now;
-                        v.window = resolution;
-                        v.value_milli = rate;
-                        v
-                    }
-                    None => CustomMetricValue {
-                        described_object: DescribedObject {
-                            kind: "Pod".into(),
-                            namespace: pod.meta.namespace.clone(),
-                            name: pod.meta.name.clone(),
-                        },
-                        metric_name: REQUESTS_PER_SECOND.into(),
-                        metric_labels: Default::default(),
-                        timestamp: now,
-                        window: resolution,
-                        value_milli: rate,
-                    },
-                };
-                custom.push(value);
-            }
-            match last.get_mut(key) {
-                Some(entry) => {
-                    if entry.uid != pod.meta.uid {
-                        entry.uid.clone_from(&pod.meta.uid);
-                    }
-                    entry.points.clear();
-                    entry.points.extend_from_slice(&points);
-                    entry.generation = generation;
-                    entry.resolved = resolved;
+            let window = window.unwrap_or(resolution);
+            let id = match existing {
+                Some(id) => {
+                    entries.set_pod(id, pod);
+                    let e = entries.get_mut(id);
+                    let old_served = e.served.take();
+                    e.served =
+                        complete.then(|| served_sample(old_served, unchanged, pod, &samples, now, window));
+                    std::mem::swap(&mut e.samples, &mut samples);
+                    e.rate = rate;
+                    e.resolved = resolved;
+                    id
                 }
-                None => {
-                    last.insert(
-                        key.clone(),
-                        PodPoints { uid: pod.meta.uid.clone(), points: points.clone(), generation, resolved },
-                    );
-                }
-            }
+                None => entries.insert(Entry {
+                    pod: Arc::clone(pod),
+                    served: complete.then(|| served_sample(None, false, pod, &samples, now, window)),
+                    samples: std::mem::take(&mut samples),
+                    rate,
+                    resolved,
+                }),
+            };
+            order.push(id);
         }
-        last.retain(|_, p| p.generation == generation);
-        let before = served.len();
-        served.retain(|_, s| s.generation == generation);
-        served_keys_changed |= served.len() != before;
-        if served_keys_changed {
-            let mut served_by_label: BTreeMap<(String, String), Vec<ObjectKey>> = BTreeMap::new();
-            let mut served_unlabelled = Vec::new();
-            for (key, s) in &served {
-                if s.metrics.meta.labels.is_empty() {
-                    served_unlabelled.push(key.clone());
-                }
-                for (k, v) in &s.metrics.meta.labels {
-                    served_by_label.entry((k.clone(), v.clone())).or_default().push(key.clone());
-                }
-            }
-            self.ctl.metrics.served_by_label = served_by_label;
-            self.ctl.metrics.served_unlabelled = served_unlabelled;
+        for id in old {
+            entries.remove(id);
         }
-        self.ctl.metrics.last = last;
-        self.ctl.metrics.served = served;
-        self.ctl.metrics.custom = custom;
+        entries.order = order;
+        self.ctl.metrics.entries = entries;
     }
 
     /// External metric values as the external metrics API answers at `now` (read live).
@@ -419,92 +654,115 @@ impl<W: Write> World<W> {
     }
 }
 
-/// A custom metric value's object as (namespace, name), comparable with a pod key's fields.
-fn described_key(v: &CustomMetricValue) -> (&String, &String) {
-    (&v.described_object.namespace, &v.described_object.name)
-}
-
-/// Serves `pod`'s PodMetrics with `usages` (container index, CPU millicores, memory bytes),
-/// rewriting its previous entry in place when there is one. Returns whether a key was added or a
-/// pod's labels changed.
-fn serve(
-    served: &mut BTreeMap<ObjectKey, Served>,
-    key: &ObjectKey,
-    pod: &Pod,
-    usages: &[(usize, i64, i64)],
-    now: SimTime,
-    window: SimDuration,
-    generation: u64,
-) -> bool {
-    let usage_of = |cpu: i64, memory: i64| ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory);
-    match served.get_mut(key) {
-        Some(s) => {
-            let m = &mut s.metrics;
-            s.generation = generation;
-            m.timestamp = now;
-            m.window = window;
-            // Served means every running container had a point, and which containers run is part
-            // of the pod object: an unchanged pod has the same container list and labels.
-            let unchanged_pod = s.pod_version == pod.meta.resource_version;
-            s.pod_version = pod.meta.resource_version;
-            let same_containers = unchanged_pod
-                || m.containers.len() == usages.len()
-                    && m.containers
-                        .iter()
-                        .zip(usages)
-                        .all(|(c, (i, _, _))| c.name == pod.spec.containers[*i].name);
-            if same_containers {
-                for (c, (_, cpu, memory)) in m.containers.iter_mut().zip(usages) {
-                    c.usage.set(kubesim_api::ResourceName::Cpu, *cpu);
-                    c.usage.set(kubesim_api::ResourceName::Memory, *memory);
-                }
-            } else {
-                m.containers = usages
-                    .iter()
-                    .map(|(i, cpu, memory)| ContainerUsage {
-                        name: pod.spec.containers[*i].name.clone(),
-                        usage: usage_of(*cpu, *memory),
-                    })
-                    .collect();
-            }
-            if !unchanged_pod && m.meta.labels != pod.meta.labels {
-                m.meta.labels.clone_from(&pod.meta.labels);
-                return true;
-            }
-            false
-        }
-        None => {
-            let mut meta = kubesim_api::ObjectMeta::named(&pod.meta.namespace, &pod.meta.name);
-            meta.labels = pod.meta.labels.clone();
-            let containers = usages
-                .iter()
-                .map(|(i, cpu, memory)| ContainerUsage {
-                    name: pod.spec.containers[*i].name.clone(),
-                    usage: usage_of(*cpu, *memory),
-                })
-                .collect();
-            served.insert(
-                key.clone(),
-                Served {
-                    metrics: ApiPodMetrics { meta, timestamp: now, window, containers },
-                    generation,
-                    pod_version: pod.meta.resource_version,
-                },
-            );
-            true
-        }
-    }
-}
-
 impl<W: Write> Cluster<W> {
     /// The PodMetrics the metrics API serves now (from the last scrape), in pod key order.
-    pub fn pod_metrics(&self) -> Vec<&ApiPodMetrics> {
-        self.world.ctl.metrics.served.values().map(|s| &s.metrics).collect()
+    pub fn pod_metrics(&self) -> Vec<ApiPodMetrics> {
+        self.world.ctl.metrics.pod_metrics()
     }
 
     /// Starts the metrics-server scrape loop without an HPA (e.g. to read [`Cluster::pod_metrics`]).
     pub fn enable_metrics(&mut self) {
         let now = self.queue.now();
         self.world.ensure_metrics_running(now, &mut self.queue);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn pod(namespace: &str, name: &str, labels: &[(&str, &str)]) -> Arc<Pod> {
+        let mut meta = kubesim_api::ObjectMeta::named(namespace, name);
+        meta.labels = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Arc::new(Pod { meta, ..Default::default() })
+    }
+
+    fn entry(pod: Arc<Pod>) -> Entry {
+        Entry {
+            pod,
+            samples: Vec::new(),
+            served: None,
+            rate: None,
+            resolved: Resolved {
+                resource_version: 0,
+                services_version: 0,
+                load: None,
+                workload: None,
+                ready_endpoint: None,
+            },
+        }
+    }
+
+    /// (namespace, label key, value) → pod keys in key order; and the unlabelled pods' keys.
+    type IndexView = (BTreeMap<(String, String, String), Vec<(String, String)>>, Vec<(String, String)>);
+
+    /// The label index as a plain scan computes it: (namespace, label) → keys in key order.
+    fn naive(entries: &Entries) -> IndexView {
+        let mut by_label: BTreeMap<(String, String, String), Vec<(String, String)>> = BTreeMap::new();
+        let mut unlabelled = Vec::new();
+        for e in entries.slots.iter().flatten() {
+            let key = (e.pod.meta.namespace.clone(), e.pod.meta.name.clone());
+            if e.pod.meta.labels.is_empty() {
+                unlabelled.push(key.clone());
+            }
+            for (k, v) in &e.pod.meta.labels {
+                by_label.entry((key.0.clone(), k.clone(), v.clone())).or_default().push(key.clone());
+            }
+        }
+        by_label.values_mut().for_each(|keys| keys.sort());
+        unlabelled.sort();
+        (by_label, unlabelled)
+    }
+
+    fn indexed(entries: &Entries) -> IndexView {
+        let key = |id: &u32| {
+            let (ns, name) = entries.get(*id).key();
+            (ns.to_string(), name.to_string())
+        };
+        let by_label = entries
+            .by_label
+            .iter()
+            .flat_map(|(ns, pairs)| {
+                pairs.iter().map(move |((k, v), ids)| ((ns.clone(), k.clone(), v.clone()), ids))
+            })
+            .map(|(label, ids)| (label, ids.iter().map(key).collect()))
+            .collect();
+        (by_label, entries.unlabelled.iter().map(key).collect())
+    }
+
+    proptest! {
+        /// Slots come and go and pods are relabelled in any order: the incremental index always
+        /// equals a scan, with no empty lists left behind.
+        #[test]
+        fn the_label_index_always_equals_a_scan(ops in prop::collection::vec((0u8..3, 0usize..12, 0usize..4, 0usize..3), 1..80)) {
+            let labels: [&[(&str, &str)]; 4] =
+                [&[], &[("app", "a")], &[("app", "b"), ("tier", "x")], &[("app", "a"), ("tier", "x")]];
+            let mut entries = Entries::default();
+            let mut ids: BTreeMap<usize, u32> = BTreeMap::new();
+            for (op, who, label_set, namespace) in ops {
+                let namespace = ["default", "shop", "ops"][namespace];
+                let name = format!("pod-{who:02}");
+                let p = pod(namespace, &name, labels[label_set]);
+                match (op, ids.get(&who).copied()) {
+                    (0, None) => {
+                        ids.insert(who, entries.insert(entry(p)));
+                    }
+                    (1, Some(id)) => {
+                        entries.remove(id);
+                        ids.remove(&who);
+                    }
+                    (_, Some(id)) => {
+                        // Same key, possibly other labels (namespace is part of the key).
+                        let same_key = pod(&entries.get(id).pod.meta.namespace.clone(), &name, labels[label_set]);
+                        entries.set_pod(id, &same_key);
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(indexed(&entries), naive(&entries));
+                prop_assert!(entries.by_label.values().all(|pairs| !pairs.is_empty() && pairs.values().all(|ids| !ids.is_empty())));
+            }
+        }
     }
 }

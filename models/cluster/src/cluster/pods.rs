@@ -52,7 +52,7 @@ impl<W: Write> World<W> {
             &rec::PodCreated { pod: &key.to_string(), owner, priority: pod.priority() },
         );
         let pod = self.store.put_pod(pod);
-        self.scheduler.add_pod(Pod::clone(&pod), now);
+        self.scheduler.add_pod(Arc::clone(&pod), now);
         if pod.spec.node_name.is_some() {
             self.assign_to_kubelet(&pod, now, q);
         } else {
@@ -172,7 +172,12 @@ impl<W: Write> World<W> {
         }
         let terminal = matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed);
         let pod = self.store.put_pod(pod);
-        self.scheduler.update_pod(Pod::clone(&pod), now);
+        self.scheduler.update_pod(Arc::clone(&pod), now);
+        // The kubelet wrote this status: it can hold the new version instead of keeping the one
+        // it was given alive beside it.
+        if let Some(&node) = pod.spec.node_name.as_deref().and_then(|n| self.node_index.get(n)) {
+            self.nodes[node as usize].kubelet.share_pod(&pod);
+        }
         if was_ready != is_ready || terminal || old.status.phase != pod.status.phase {
             self.notify_owner(&pod, now, q);
         }
@@ -193,7 +198,7 @@ impl<W: Write> World<W> {
         match node {
             Some(node) if !terminal => {
                 let pod = self.store.put_pod(pod);
-                self.scheduler.update_pod(Pod::clone(&pod), now);
+                self.scheduler.update_pod(Arc::clone(&pod), now);
                 self.notify_owner(&pod, now, q);
                 let input = KubeletInput::PodDeletionRequested { key: key.clone(), grace: None };
                 self.deliver_to_kubelet(node, input, now, q);

@@ -4,11 +4,14 @@
 //! Ratios are `f64` exactly as upstream computes them (same operands, same order), so results
 //! agree to the last replica, including where a ratio sits on a tolerance edge.
 
+use std::borrow::Borrow;
+
 use kubesim_api::{Pod, PodPhase, ResourceName};
 use sim_core::SimTime;
 
-use super::classify::{group_pods, pod_requests, CpuReadiness, PodGroups};
+use super::classify::{group_pods, pod_request, pod_requests, CpuReadiness, PodGroups};
 use super::samples::{PodMetric, PodMetricsInfo};
+use super::tally::{tally, PodTally, RequestRule, TallyRules};
 use super::HpaError;
 
 /// Scale-down and scale-up tolerances (`Tolerances`): a ratio within `[1 − down, 1 + up]`
@@ -67,6 +70,19 @@ impl Calculation {
             value_milli: 0,
         }
     }
+
+    fn from_tally(replicas: i32, usage_ratio: f64, t: &PodTally) -> Self {
+        Calculation {
+            replicas,
+            usage_ratio,
+            ready_pods: t.ready,
+            unready_pods: t.unready,
+            missing_pods: t.missing,
+            ignored_pods: t.ignored,
+            utilization_percent: None,
+            value_milli: 0,
+        }
+    }
 }
 
 /// `int32(math.Ceil(x))`, saturating like Rust's float-to-int casts.
@@ -88,6 +104,16 @@ pub fn utilization_ratio(
         request_total = request_total.wrapping_add(*req);
         entries += 1;
     }
+    utilization_from_sums(usage_total, request_total, entries, target_percent)
+}
+
+/// The end of `GetResourceUtilizationRatio`, from Σ usage and Σ request over `entries` pods.
+fn utilization_from_sums(
+    usage_total: i64,
+    request_total: i64,
+    entries: i64,
+    target_percent: i32,
+) -> Result<(f64, i32, i64), HpaError> {
     if request_total == 0 {
         return Err(HpaError::NoMatchingMetrics);
     }
@@ -106,11 +132,12 @@ fn zero_metric() -> PodMetric {
     PodMetric { value: 0, timestamp: SimTime::ZERO, window: sim_core::SimDuration::ZERO }
 }
 
-/// Inputs shared by the pod-based calculators.
-#[derive(Clone, Copy, Debug)]
-pub struct PodContext<'a> {
+/// Inputs shared by the pod-based calculators. `P` is anything that lends a [`Pod`] (`Pod`,
+/// `Arc<Pod>`, `&Pod`), so callers can pass the store's shared pods without cloning them.
+#[derive(Debug)]
+pub struct PodContext<'a, P = Pod> {
     /// Pods matched by the target's selector.
-    pub pods: &'a [Pod],
+    pub pods: &'a [P],
     /// `scale.spec.replicas`.
     pub current_replicas: i32,
     /// Tolerances for this HPA.
@@ -121,9 +148,176 @@ pub struct PodContext<'a> {
     pub now: SimTime,
 }
 
-/// Resource or ContainerResource metric with a utilization target (`GetResourceReplicas`).
-pub fn resource_utilization_replicas(
-    ctx: PodContext<'_>,
+impl<P> Clone for PodContext<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for PodContext<'_, P> {}
+
+/// Resource or ContainerResource metric with a utilization target (`GetResourceReplicas`), from
+/// the samples as the snapshot holds them (borrowed names, any order; a repeated name: the last
+/// one counts). Folds pods and samples without maps (the `tally` module); repeated pod
+/// names take the map-based [`resource_utilization_replicas`].
+pub fn resource_utilization_from_samples<'s, P: Borrow<Pod>>(
+    ctx: PodContext<'_, P>,
+    samples: impl Iterator<Item = (&'s str, PodMetric)> + Clone,
+    resource: &ResourceName,
+    container: Option<&str>,
+    target_percent: i32,
+    missing_fallback_uses_target: bool,
+    pod_level_resources: bool,
+) -> Result<Calculation, HpaError> {
+    if ctx.pods.is_empty() {
+        return Err(HpaError::NoPods);
+    }
+    let fallback_percent =
+        if missing_fallback_uses_target { i64::from(target_percent.max(100)) } else { 100 };
+    let rules = TallyRules {
+        cpu: (*resource == ResourceName::Cpu).then_some((ctx.cpu, ctx.now)),
+        requests: Some(RequestRule { resource, container, pod_level_resources, fallback_percent }),
+    };
+    let Some(t) = tally(ctx.pods, samples.clone(), &rules) else {
+        return resource_utilization_replicas(
+            ctx,
+            to_map(samples),
+            resource,
+            container,
+            target_percent,
+            missing_fallback_uses_target,
+            pod_level_resources,
+        );
+    };
+    // What is left of the samples once ignored and unready pods' are dropped.
+    let kept = t.ready + t.stray;
+    if kept == 0 {
+        return Err(HpaError::NoMetricsForReadyPods);
+    }
+    if t.request_failed {
+        for pod in ctx.pods {
+            pod_request(pod.borrow(), resource, container, pod_level_resources)?;
+        }
+    }
+    // Only ready pods' samples have a request (stray samples name no pod).
+    let (ratio, util, raw) =
+        utilization_from_sums(t.ready_value, t.ready_request, t.ready as i64, target_percent)?;
+    let finish = |replicas: i32| {
+        let mut c = Calculation::from_tally(replicas, ratio, &t);
+        c.utilization_percent = Some(util);
+        c.value_milli = raw;
+        c
+    };
+
+    let scale_up_with_unready = t.unready > 0 && ratio > 1.0;
+    if !scale_up_with_unready && t.missing == 0 {
+        if ctx.tolerances.is_within(ratio) {
+            return Ok(finish(ctx.current_replicas));
+        }
+        return Ok(finish(ceil_i32(ratio * t.ready as f64)));
+    }
+
+    let (mut usage, mut request, mut entries, mut n_metrics) =
+        (t.ready_value, t.ready_request, t.ready as i64, kept);
+    if t.missing > 0 {
+        // Scale-down: missing pods are assumed to use their fallback; scale-up: nothing.
+        let assumed_usage = if ratio < 1.0 {
+            Some(t.missing_fallback)
+        } else if ratio > 1.0 {
+            Some(0)
+        } else {
+            None
+        };
+        if let Some(assumed) = assumed_usage {
+            usage = usage.wrapping_add(assumed);
+            request = request.wrapping_add(t.missing_request);
+            entries += t.missing as i64;
+            n_metrics += t.missing;
+        }
+    }
+    if scale_up_with_unready {
+        request = request.wrapping_add(t.unready_request);
+        entries += t.unready as i64;
+        n_metrics += t.unready;
+    }
+    let (new_ratio, _, _) = utilization_from_sums(usage, request, entries, target_percent)?;
+    Ok(finish(rebalanced_replicas(ctx.tolerances, ctx.current_replicas, ratio, new_ratio, n_metrics)))
+}
+
+/// Resource `AverageValue` and Pods metrics (`calcPlainMetricReplicas`) from the samples as the
+/// snapshot holds them; see [`resource_utilization_from_samples`]. `resource` is the resource
+/// for Resource metrics (CPU readiness rules apply) and `None` for Pods metrics.
+pub fn plain_metric_from_samples<'s, P: Borrow<Pod>>(
+    ctx: PodContext<'_, P>,
+    samples: impl Iterator<Item = (&'s str, PodMetric)> + Clone,
+    resource: Option<&ResourceName>,
+    target_milli: i64,
+) -> Result<Calculation, HpaError> {
+    if ctx.pods.is_empty() {
+        return Err(HpaError::NoPods);
+    }
+    let rules = TallyRules {
+        cpu: (resource == Some(&ResourceName::Cpu)).then_some((ctx.cpu, ctx.now)),
+        requests: None,
+    };
+    let Some(t) = tally(ctx.pods, samples.clone(), &rules) else {
+        return plain_metric_replicas(ctx, to_map(samples), resource, target_milli);
+    };
+    let kept = t.ready + t.stray;
+    if kept == 0 {
+        return Err(HpaError::NoMetricsForReadyPods);
+    }
+    // Stray samples stay in the average, as in upstream's map.
+    let mut total = t.ready_value.wrapping_add(t.stray_value);
+    let usage = total / kept as i64;
+    let ratio = usage as f64 / target_milli as f64;
+    let finish = |replicas: i32| {
+        let mut c = Calculation::from_tally(replicas, ratio, &t);
+        c.value_milli = usage;
+        c
+    };
+    let scale_up_with_unready = t.unready > 0 && ratio > 1.0;
+    if !scale_up_with_unready && t.missing == 0 {
+        if ctx.tolerances.is_within(ratio) {
+            return Ok(finish(ctx.current_replicas));
+        }
+        return Ok(finish(ceil_i32(ratio * t.ready as f64)));
+    }
+    let mut n_metrics = kept;
+    if t.missing > 0 {
+        let fill = if ratio < 1.0 {
+            Some(target_milli)
+        } else if ratio > 1.0 {
+            Some(0)
+        } else {
+            None
+        };
+        if let Some(value) = fill {
+            // `missing` wrapping additions of `value`.
+            total = total.wrapping_add(value.wrapping_mul(t.missing as i64));
+            n_metrics += t.missing;
+        }
+    }
+    if scale_up_with_unready {
+        n_metrics += t.unready;
+    }
+    let new_ratio = (total / n_metrics as i64) as f64 / target_milli as f64;
+    Ok(finish(rebalanced_replicas(ctx.tolerances, ctx.current_replicas, ratio, new_ratio, n_metrics)))
+}
+
+/// Samples into a map, the last of a repeated name winning (as the metrics client's map does).
+fn to_map<'s>(samples: impl Iterator<Item = (&'s str, PodMetric)>) -> PodMetricsInfo {
+    let mut out = PodMetricsInfo::new();
+    for (name, m) in samples {
+        out.insert(name.to_string(), m);
+    }
+    out
+}
+
+/// Resource or ContainerResource metric with a utilization target (`GetResourceReplicas`), from a
+/// sample map (the reconcile uses [`resource_utilization_from_samples`]).
+pub fn resource_utilization_replicas<P: Borrow<Pod>>(
+    ctx: PodContext<'_, P>,
     mut metrics: PodMetricsInfo,
     resource: &ResourceName,
     container: Option<&str>,
@@ -166,7 +360,8 @@ pub fn resource_utilization_replicas(
                 if missing_fallback_uses_target { i64::from(target_percent.max(100)) } else { 100 };
             for p in &g.missing {
                 let req = requests.get(p).copied().unwrap_or(0);
-                metrics.insert(p.clone(), PodMetric { value: req * fallback_percent / 100, ..zero_metric() });
+                let value = req.wrapping_mul(fallback_percent) / 100;
+                metrics.insert(p.clone(), PodMetric { value, ..zero_metric() });
             }
         } else if ratio > 1.0 {
             for p in &g.missing {
@@ -180,27 +375,34 @@ pub fn resource_utilization_replicas(
         }
     }
     let (new_ratio, _, _) = utilization_ratio(&metrics, &requests, target_percent)?;
-    Ok(finish(rebalanced_replicas(ctx, ratio, new_ratio, metrics.len())))
+    Ok(finish(rebalanced_replicas(ctx.tolerances, ctx.current_replicas, ratio, new_ratio, metrics.len())))
 }
 
 /// Steps 5–6 of the calculators: after filling in missing/unready pods, keep `current` if the
 /// new ratio is within tolerance or changes direction, or if the count would move the wrong way.
-fn rebalanced_replicas(ctx: PodContext<'_>, ratio: f64, new_ratio: f64, n_metrics: usize) -> i32 {
+fn rebalanced_replicas(
+    tolerances: Tolerances,
+    current_replicas: i32,
+    ratio: f64,
+    new_ratio: f64,
+    n_metrics: usize,
+) -> i32 {
     let flips = (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0);
-    if ctx.tolerances.is_within(new_ratio) || flips {
-        return ctx.current_replicas;
+    if tolerances.is_within(new_ratio) || flips {
+        return current_replicas;
     }
     let new = ceil_i32(new_ratio * n_metrics as f64);
-    if (new_ratio < 1.0 && new > ctx.current_replicas) || (new_ratio > 1.0 && new < ctx.current_replicas) {
-        return ctx.current_replicas;
+    if (new_ratio < 1.0 && new > current_replicas) || (new_ratio > 1.0 && new < current_replicas) {
+        return current_replicas;
     }
     new
 }
 
-/// Resource `AverageValue` and Pods metrics (`calcPlainMetricReplicas`). `resource` is the
-/// resource for Resource metrics (CPU readiness rules apply) and `None` for Pods metrics.
-pub fn plain_metric_replicas(
-    ctx: PodContext<'_>,
+/// Resource `AverageValue` and Pods metrics (`calcPlainMetricReplicas`) from a sample map (the
+/// reconcile uses [`plain_metric_from_samples`]). `resource` is the resource for Resource
+/// metrics (CPU readiness rules apply) and `None` for Pods metrics.
+pub fn plain_metric_replicas<P: Borrow<Pod>>(
+    ctx: PodContext<'_, P>,
     mut metrics: PodMetricsInfo,
     resource: Option<&ResourceName>,
     target_milli: i64,
@@ -248,20 +450,24 @@ pub fn plain_metric_replicas(
         }
     }
     let (new_ratio, _) = usage_ratio(&metrics, target_milli);
-    Ok(finish(rebalanced_replicas(ctx, ratio, new_ratio, metrics.len())))
+    Ok(finish(rebalanced_replicas(ctx.tolerances, ctx.current_replicas, ratio, new_ratio, metrics.len())))
 }
 
 /// Running and Ready pods (`getReadyPodsCount`).
-pub fn ready_pods_count(pods: &[Pod]) -> Result<usize, HpaError> {
+pub fn ready_pods_count<P: Borrow<Pod>>(pods: &[P]) -> Result<usize, HpaError> {
     if pods.is_empty() {
         return Err(HpaError::NoPods);
     }
-    Ok(pods.iter().filter(|p| p.status.phase == PodPhase::Running && p.is_ready()).count())
+    Ok(pods
+        .iter()
+        .map(Borrow::borrow)
+        .filter(|p| p.status.phase == PodPhase::Running && p.is_ready())
+        .count())
 }
 
 /// Object and External metrics with a `Value` target (`getUsageRatioReplicaCount`).
-pub fn value_replicas(
-    pods: &[Pod],
+pub fn value_replicas<P: Borrow<Pod>>(
+    pods: &[P],
     current_replicas: i32,
     value_milli: i64,
     target_milli: i64,

@@ -1,12 +1,13 @@
 //! Pod classification for the replica calculator (`replica_calculator.go :: groupPods`) and the
 //! per-pod requests it divides by (`calculateRequests`).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use kubesim_api::{ConditionStatus, Pod, PodConditionType, PodPhase, ResourceName};
 use sim_core::{SimDuration, SimTime};
 
-use super::samples::{milli_value, PodMetricsInfo};
+use super::samples::{amount, milli_value, PodMetricsInfo};
 use super::HpaError;
 
 /// How the pods of a target fall for one metric.
@@ -32,9 +33,10 @@ pub struct CpuReadiness {
 }
 
 /// Classifies `pods` for one metric. `resource` is `Some(cpu)` only for CPU resource metrics: the
-/// readiness rules apply to nothing else.
-pub fn group_pods(
-    pods: &[Pod],
+/// readiness rules apply to nothing else. (The reconcile counts the same groups without naming
+/// them, in the `tally` module.)
+pub fn group_pods<P: Borrow<Pod>>(
+    pods: &[P],
     metrics: &PodMetricsInfo,
     resource: Option<&ResourceName>,
     cpu: CpuReadiness,
@@ -42,6 +44,7 @@ pub fn group_pods(
 ) -> PodGroups {
     let mut g = PodGroups::default();
     for pod in pods {
+        let pod = pod.borrow();
         let name = &pod.meta.name;
         if pod.meta.deletion_timestamp.is_some() || pod.status.phase == PodPhase::Failed {
             g.ignored.insert(name.clone());
@@ -66,7 +69,8 @@ pub fn group_pods(
     g
 }
 
-fn cpu_sample_unready(
+/// True when a pod's CPU sample is not trusted yet (`groupPods`' readiness rules).
+pub(crate) fn cpu_sample_unready(
     pod: &Pod,
     sample_ts: SimTime,
     window: SimDuration,
@@ -89,31 +93,39 @@ fn cpu_sample_unready(
 
 /// Per-pod request of `resource` in milli-units: the named container, or pod-level requests when
 /// set (and `pod_level_resources`), or the sum over regular containers and sidecars. A container
-/// without a request for the resource is an error.
-pub fn pod_requests(
-    pods: &[Pod],
+/// without a request for the resource is an error (the first pod in `pods` order that has one).
+pub fn pod_requests<P: Borrow<Pod>>(
+    pods: &[P],
     resource: &ResourceName,
     container: Option<&str>,
     pod_level_resources: bool,
 ) -> Result<BTreeMap<String, i64>, HpaError> {
     let mut out = BTreeMap::new();
     for pod in pods {
-        let pod_level = pod.spec.resources.as_ref().filter(|r| !r.requests.is_empty());
-        let request = match (pod_level, container) {
-            (Some(r), None) if pod_level_resources => match r.requests.get(resource) {
-                Some(v) => milli_value(resource, v),
-                None => {
-                    return Err(HpaError::MissingPodLevelRequest {
-                        resource: resource.to_string(),
-                        pod: pod.meta.name.clone(),
-                    })
-                }
-            },
-            _ => container_requests(pod, resource, container)?,
-        };
-        out.insert(pod.meta.name.clone(), request);
+        let pod = pod.borrow();
+        out.insert(pod.meta.name.clone(), pod_request(pod, resource, container, pod_level_resources)?);
     }
     Ok(out)
+}
+
+/// One pod's request as [`pod_requests`] computes it.
+pub fn pod_request(
+    pod: &Pod,
+    resource: &ResourceName,
+    container: Option<&str>,
+    pod_level_resources: bool,
+) -> Result<i64, HpaError> {
+    let pod_level = pod.spec.resources.as_ref().filter(|r| !r.requests.is_empty());
+    match (pod_level, container) {
+        (Some(r), None) if pod_level_resources => match amount(&r.requests, resource) {
+            Some(v) => Ok(milli_value(resource, v)),
+            None => Err(HpaError::MissingPodLevelRequest {
+                resource: resource.to_string(),
+                pod: pod.meta.name.clone(),
+            }),
+        },
+        _ => container_requests(pod, resource, container),
+    }
 }
 
 fn container_requests(pod: &Pod, resource: &ResourceName, container: Option<&str>) -> Result<i64, HpaError> {
@@ -121,7 +133,7 @@ fn container_requests(pod: &Pod, resource: &ResourceName, container: Option<&str
     let mut sum = 0i64;
     for c in pod.spec.containers.iter().chain(sidecars) {
         if container.is_none_or(|n| n == c.name) {
-            let Some(v) = c.resources.requests.get(resource) else {
+            let Some(v) = amount(&c.resources.requests, resource) else {
                 return Err(HpaError::MissingRequest {
                     resource: resource.to_string(),
                     container: c.name.clone(),

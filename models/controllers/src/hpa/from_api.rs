@@ -4,6 +4,8 @@
 //! pod selector; custom Pods metrics for the selected pods; Object metrics for the described object;
 //! External metrics filtered by the metric's selector).
 
+use std::borrow::Borrow;
+
 use kubesim_api::autoscaling::{
     CustomMetricValue, ExternalMetricValue, HorizontalPodAutoscaler, HpaBehavior, HpaMetricSource,
     HpaPolicyKind, HpaScalingRules, HpaSelectPolicy, MetricIdentifier, MetricTarget,
@@ -115,16 +117,36 @@ pub fn spec_from_api(hpa: &HorizontalPodAutoscaler) -> Result<HpaSpec, InvalidTa
     })
 }
 
-/// The pods of the scale target: same namespace, matching the target's selector.
-pub fn target_pods<'a>(
+/// The pods of the scale target: same namespace, matching the target's selector. `P` is how the
+/// caller holds pods (`Pod`, `Arc<Pod>`): the result clones that handle.
+pub fn target_pods<'a, P: Borrow<Pod> + Clone + 'a>(
     namespace: &str,
     selector: &LabelSelector,
-    pods: impl IntoIterator<Item = &'a Pod>,
-) -> Vec<Pod> {
+    pods: impl IntoIterator<Item = &'a P>,
+) -> Vec<P> {
     pods.into_iter()
-        .filter(|p| p.meta.namespace == namespace && selector.matches(&p.meta.labels))
+        .filter(|p| {
+            let p: &Pod = (*p).borrow();
+            p.meta.namespace == namespace && selector.matches(&p.meta.labels)
+        })
         .cloned()
         .collect()
+}
+
+/// Whether `name` is one of `pods`: a binary search when `pods` are in strictly ascending name
+/// order (as the store lists them), a scan otherwise.
+fn name_lookup<P: Borrow<Pod>>(pods: &[P]) -> impl Fn(&str) -> bool + '_ {
+    fn name<P: Borrow<Pod>>(p: &P) -> &str {
+        p.borrow().meta.name.as_str()
+    }
+    let sorted = pods.windows(2).all(|w| name(&w[0]) < name(&w[1]));
+    move |wanted: &str| {
+        if sorted {
+            pods.binary_search_by(|p| name(p).cmp(wanted)).is_ok()
+        } else {
+            pods.iter().any(|p| name(p) == wanted)
+        }
+    }
 }
 
 fn series_selected(metric: &MetricIdentifier, labels: &kubesim_api::Labels) -> bool {
@@ -140,16 +162,16 @@ fn series_selected(metric: &MetricIdentifier, labels: &kubesim_api::Labels) -> b
 /// * Object metrics: the value describing the named object (the last one, if repeated).
 /// * External metrics: every series of the name in the namespace whose labels the metric's
 ///   selector matches (no selector: all).
-pub fn snapshot_from_api<M: std::borrow::Borrow<ApiPodMetrics>>(
+pub fn snapshot_from_api<M: Borrow<ApiPodMetrics>, P: Borrow<Pod>>(
     hpa: &HorizontalPodAutoscaler,
     target_selector: &LabelSelector,
-    pods: &[Pod],
+    pods: &[P],
     pod_metrics: &[M],
     custom: &[CustomMetricValue],
     external: &[ExternalMetricValue],
 ) -> MetricsSnapshot {
     let ns = hpa.meta.namespace.as_str();
-    let is_target_pod = |name: &str| pods.iter().any(|p| p.meta.name == name);
+    let is_target_pod = name_lookup(pods);
     let pod_metrics = pod_metrics
         .iter()
         .map(M::borrow)
@@ -161,15 +183,17 @@ pub fn snapshot_from_api<M: std::borrow::Borrow<ApiPodMetrics>>(
                 target_selector.matches(&m.meta.labels)
             }
         })
-        .map(|m| PodMetrics {
-            pod_name: m.meta.name.clone(),
-            timestamp: m.timestamp,
-            window: m.window,
-            containers: m
-                .containers
-                .iter()
-                .map(|c| ContainerMetrics { name: c.name.clone(), usage: c.usage.clone() })
-                .collect(),
+        .map(|m| {
+            std::sync::Arc::new(PodMetrics {
+                pod_name: m.meta.name.clone(),
+                timestamp: m.timestamp,
+                window: m.window,
+                containers: m
+                    .containers
+                    .iter()
+                    .map(|c| ContainerMetrics { name: c.name.clone(), usage: c.usage.clone() })
+                    .collect(),
+            })
         })
         .collect();
     let mut snap = MetricsSnapshot { pod_metrics, ..Default::default() };
@@ -347,5 +371,35 @@ mod tests {
         assert_eq!(snap.pods["rps"].len(), 1);
         assert_eq!(snap.pods["rps"][0].value_milli, 5000);
         assert_eq!(snap.external["queue"], vec![7000]);
+    }
+
+    #[test]
+    fn shared_and_unsorted_pods_give_the_same_snapshot() {
+        // Unlabelled PodMetrics are kept by name: web-1 and web-3 are target pods, web-2 is not.
+        let selector = LabelSelector::from_labels([("app", "web")]);
+        let all: Vec<std::sync::Arc<Pod>> = ["web-3", "web-1", "api-1"]
+            .iter()
+            .map(|n| std::sync::Arc::new(pod(n, if n.starts_with("web") { "web" } else { "api" })))
+            .collect();
+        let shared = target_pods("shop", &selector, &all);
+        assert_eq!(shared.len(), 2);
+        let usage = |name: &str| ApiPodMetrics {
+            meta: ObjectMeta::named("shop", name),
+            timestamp: SimTime::from_secs(100),
+            window: SimDuration::from_secs(15),
+            containers: vec![ContainerUsage {
+                name: "app".into(),
+                usage: ResourceList::new().with_cpu_millis(100),
+            }],
+        };
+        let metrics = [usage("web-1"), usage("web-2"), usage("web-3")];
+        let h = hpa(vec![]);
+        let from_shared = snapshot_from_api(&h, &selector, &shared, &metrics, &[], &[]);
+        let mut sorted: Vec<Pod> = shared.iter().map(|p| Pod::clone(p)).collect();
+        sorted.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        let from_sorted = snapshot_from_api(&h, &selector, &sorted, &metrics, &[], &[]);
+        assert_eq!(from_shared, from_sorted);
+        let names: Vec<_> = from_sorted.pod_metrics.iter().map(|m| m.pod_name.as_str()).collect();
+        assert_eq!(names, ["web-1", "web-3"]);
     }
 }

@@ -6,10 +6,13 @@
 //! | [`samples`] | metric samples (PodMetrics, custom, external) → per-pod milli-values |
 //! | [`from_api`] | `autoscaling/v2` objects and metrics API answers → [`HpaSpec`], [`MetricsSnapshot`] |
 //! | [`classify`] | ready / unready / missing / ignored pods; per-pod requests |
+//! | `tally` | the same classification as counts and sums: a map-free merge-join of pods and samples |
 //! | [`calculator`] | one metric's proposal (utilization, average value, object, external) |
 //! | [`state`] | the controller's in-memory recommendation and scale-event logs |
 //! | [`normalize`] | stabilization windows, legacy scale-up limit, behavior policies, bounds |
 //! | [`reconcile`](mod@reconcile) | one reconcile: metrics → proposal → normalization → [`Decision`] |
+//!
+//! Pods are passed as any `P: Borrow<Pod>` (`Pod`, `Arc<Pod>`): the reconcile only borrows them.
 //!
 //! The caller keeps one [`HpaState`] per HPA, calls [`reconcile()`] every sync period (15 s) with
 //! the current pods and samples, writes `desired_replicas` when `rescale` is set, and then calls
@@ -23,11 +26,16 @@ pub mod reconcile;
 pub mod samples;
 pub mod spec;
 pub mod state;
+mod tally;
 
 #[cfg(test)]
 mod tests_calculator;
 #[cfg(test)]
 mod tests_controller;
+#[cfg(test)]
+mod tests_differential;
+#[cfg(test)]
+mod tests_oracle;
 #[cfg(test)]
 mod testutil;
 

@@ -1,35 +1,46 @@
 //! One HPA reconcile (`horizontal.go :: reconcileAutoscaler, computeReplicasForMetrics`): from
 //! the spec, the target's scale, its pods and the metric samples to a [`Decision`].
 
+use std::borrow::Borrow;
+
 use kubesim_api::{ConditionStatus, Pod};
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime};
 
 use super::calculator::{
-    per_pod_value_replicas, plain_metric_replicas, resource_utilization_replicas, saturating_total,
+    per_pod_value_replicas, plain_metric_from_samples, resource_utilization_from_samples, saturating_total,
     value_replicas, Calculation, PodContext, Tolerances,
 };
 use super::classify::CpuReadiness;
 use super::normalize::{normalize_legacy, normalize_with_behavior, LimitedBy};
-use super::samples::{custom_pod_metrics, resource_metrics, MetricsSnapshot};
+use super::samples::{custom_samples, resource_samples, MetricsSnapshot};
 use super::spec::{HpaControllerConfig, HpaSpec, MetricSpec, MetricType, ResourceTarget, ValueTarget};
 use super::state::HpaState;
 use super::HpaError;
 
-/// Everything one reconcile reads.
-#[derive(Clone, Copy, Debug)]
-pub struct HpaInput<'a> {
+/// Everything one reconcile reads. `P` is anything that lends a [`Pod`] (`Pod`, `Arc<Pod>`,
+/// `&Pod`): callers pass the store's shared pods without cloning them.
+#[derive(Debug)]
+pub struct HpaInput<'a, P = Pod> {
     /// The HPA.
     pub spec: &'a HpaSpec,
     /// The target's scale subresource.
     pub scale: super::spec::Scale,
-    /// Pods matched by the target's selector.
-    pub pods: &'a [Pod],
+    /// Pods matched by the target's selector (any order; name order is the fast path).
+    pub pods: &'a [P],
     /// Metric samples available now.
     pub metrics: &'a MetricsSnapshot,
     /// Evaluation time.
     pub now: SimTime,
 }
+
+impl<P> Clone for HpaInput<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for HpaInput<'_, P> {}
 
 /// One metric's line of the decision record.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -144,9 +155,9 @@ fn failure_reason(t: MetricType) -> &'static str {
 }
 
 /// One metric's proposal (`computeReplicasForMetric`).
-pub fn compute_metric(
+pub fn compute_metric<P: Borrow<Pod>>(
     config: &HpaControllerConfig,
-    input: &HpaInput<'_>,
+    input: &HpaInput<'_, P>,
     tolerances: Tolerances,
     metric: &MetricSpec,
 ) -> Result<Calculation, HpaError> {
@@ -161,10 +172,13 @@ pub fn compute_metric(
         now: input.now,
     };
     let resource_calc = |resource, container: Option<&str>, target: &ResourceTarget| {
-        let samples = resource_metrics(input.metrics, resource, container)?;
+        if input.metrics.pod_metrics.is_empty() {
+            return Err(HpaError::NoMetricsReturned { api: "resource metrics" });
+        }
+        let samples = resource_samples(input.metrics, resource, container);
         match *target {
-            ResourceTarget::AverageValue(v) => plain_metric_replicas(ctx, samples, Some(resource), v),
-            ResourceTarget::Utilization(p) => resource_utilization_replicas(
+            ResourceTarget::AverageValue(v) => plain_metric_from_samples(ctx, samples, Some(resource), v),
+            ResourceTarget::Utilization(p) => resource_utilization_from_samples(
                 ctx,
                 samples,
                 resource,
@@ -181,8 +195,8 @@ pub fn compute_metric(
             resource_calc(resource, Some(container.as_str()), target)
         }
         MetricSpec::Pods { metric, average_value_milli } => {
-            let samples = custom_pod_metrics(input.metrics, metric)?;
-            plain_metric_replicas(ctx, samples, None, *average_value_milli)
+            let samples = custom_samples(input.metrics, metric)?;
+            plain_metric_from_samples(ctx, samples, None, *average_value_milli)
         }
         MetricSpec::Object { metric, described_object, target } => {
             let value = input
@@ -205,8 +219,8 @@ pub fn compute_metric(
     }
 }
 
-fn value_target(
-    input: &HpaInput<'_>,
+fn value_target<P: Borrow<Pod>>(
+    input: &HpaInput<'_, P>,
     tolerances: Tolerances,
     value: i64,
     target: &ValueTarget,
@@ -222,7 +236,26 @@ fn value_target(
 /// Reconciles one HPA at `input.now`. Updates the recommendation log in `state` (as upstream does
 /// whether or not the scale write later succeeds); call [`commit_scale`] after a successful write
 /// so that `behavior` rate limits see the event.
-pub fn reconcile(config: &HpaControllerConfig, input: &HpaInput<'_>, state: &mut HpaState) -> Decision {
+pub fn reconcile<P: Borrow<Pod>>(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_, P>,
+    state: &mut HpaState,
+) -> Decision {
+    reconcile_with(config, input, state, compute_metric)
+}
+
+/// [`reconcile`] with the per-metric calculation passed in (the tests pass the map-based oracle).
+pub(crate) fn reconcile_with<P: Borrow<Pod>>(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_, P>,
+    state: &mut HpaState,
+    compute_metric: impl Fn(
+        &HpaControllerConfig,
+        &HpaInput<'_, P>,
+        Tolerances,
+        &MetricSpec,
+    ) -> Result<Calculation, HpaError>,
+) -> Decision {
     let spec = input.spec;
     let current = input.scale.spec_replicas;
     state.record_initial_recommendation(current, input.now);
@@ -357,9 +390,9 @@ pub fn commit_scale(
 }
 
 /// [`reconcile`] followed by [`commit_scale`], for callers whose scale writes always succeed.
-pub fn reconcile_and_commit(
+pub fn reconcile_and_commit<P: Borrow<Pod>>(
     config: &HpaControllerConfig,
-    input: &HpaInput<'_>,
+    input: &HpaInput<'_, P>,
     state: &mut HpaState,
 ) -> Decision {
     let d = reconcile(config, input, state);

@@ -2,6 +2,7 @@
 //! (`metrics/client.go :: getPodMetrics, getContainerMetrics`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use kubesim_api::{ResourceList, ResourceName};
 use sim_core::{SimDuration, SimTime};
@@ -48,8 +49,9 @@ pub struct PodMetricValue {
 /// metrics API that returned nothing (an error for that metric).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
-    /// Resource metrics API: one entry per pod that metrics-server reported.
-    pub pod_metrics: Vec<PodMetrics>,
+    /// Resource metrics API: one entry per pod that metrics-server reported. Shared: a metrics
+    /// server model can hand out its current samples without copying them per reader.
+    pub pod_metrics: Vec<Arc<PodMetrics>>,
     /// Custom metrics API, Pods metrics: metric name → per-pod values.
     pub pods: BTreeMap<String, Vec<PodMetricValue>>,
     /// Custom metrics API, Object metrics: (metric name, `kind/name`) → value in milli-units.
@@ -82,6 +84,13 @@ pub fn milli_value(resource: &ResourceName, amount: i64) -> i64 {
     }
 }
 
+/// `list.get(resource)` by a scan: lists hold a few entries, and the scan inlines where the
+/// binary search does not (one lookup per container per pod per sync).
+#[inline]
+pub(crate) fn amount(list: &ResourceList, resource: &ResourceName) -> Option<i64> {
+    list.iter().find(|(k, _)| *k == resource).map(|(_, v)| v)
+}
+
 /// Per-pod usage of `resource`: the sum over all containers, or one named container. A pod that
 /// lacks the resource in any container (or has no containers) is left out, as upstream does.
 pub fn resource_metrics(
@@ -93,43 +102,69 @@ pub fn resource_metrics(
         return Err(HpaError::NoMetricsReturned { api: "resource metrics" });
     }
     let mut out = PodMetricsInfo::new();
-    for m in &snapshot.pod_metrics {
-        let value = match container {
-            Some(name) => m
-                .containers
-                .iter()
-                .find(|c| c.name == name)
-                .and_then(|c| c.usage.get(resource))
-                .map(|v| milli_value(resource, v)),
-            None => {
-                if m.containers.is_empty() {
-                    None
-                } else {
-                    m.containers.iter().try_fold(0i64, |sum, c| {
-                        c.usage.get(resource).map(|v| sum.saturating_add(milli_value(resource, v)))
-                    })
-                }
-            }
-        };
-        if let Some(value) = value {
-            out.insert(m.pod_name.clone(), PodMetric { value, timestamp: m.timestamp, window: m.window });
-        }
+    for (name, metric) in resource_samples(snapshot, resource, container) {
+        out.insert(name.to_string(), metric);
     }
     Ok(out)
 }
 
-/// Per-pod values of a Pods (custom) metric.
-pub fn custom_pod_metrics(snapshot: &MetricsSnapshot, metric: &str) -> Result<PodMetricsInfo, HpaError> {
+/// One PodMetrics' usage of `resource` in milli-units: the sum over all containers, or the named
+/// container; `None` when a container lacks the resource or there are no containers.
+pub(crate) fn resource_value(
+    m: &PodMetrics,
+    resource: &ResourceName,
+    container: Option<&str>,
+) -> Option<i64> {
+    match container {
+        Some(name) => m
+            .containers
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| amount(&c.usage, resource))
+            .map(|v| milli_value(resource, v)),
+        None => {
+            if m.containers.is_empty() {
+                None
+            } else {
+                m.containers.iter().try_fold(0i64, |sum, c| {
+                    amount(&c.usage, resource).map(|v| sum.saturating_add(milli_value(resource, v)))
+                })
+            }
+        }
+    }
+}
+
+/// The samples [`resource_metrics`] collects, in snapshot order and borrowing the pod names
+/// (a repeated name: the last one wins once collected into a map).
+pub(crate) fn resource_samples<'s>(
+    snapshot: &'s MetricsSnapshot,
+    resource: &'s ResourceName,
+    container: Option<&'s str>,
+) -> impl Iterator<Item = (&'s str, PodMetric)> + Clone + 's {
+    snapshot.pod_metrics.iter().filter_map(move |m| {
+        let value = resource_value(m, resource, container)?;
+        Some((m.pod_name.as_str(), PodMetric { value, timestamp: m.timestamp, window: m.window }))
+    })
+}
+
+/// The samples [`custom_pod_metrics`] collects, in snapshot order and borrowing the pod names;
+/// an error where it errs.
+pub(crate) fn custom_samples<'s>(
+    snapshot: &'s MetricsSnapshot,
+    metric: &str,
+) -> Result<impl Iterator<Item = (&'s str, PodMetric)> + Clone + 's, HpaError> {
     let values = snapshot.pods.get(metric).filter(|v| !v.is_empty());
     let Some(values) = values else {
         return Err(HpaError::NoMetricsReturned { api: "custom metrics" });
     };
-    Ok(values
-        .iter()
-        .map(|v| {
-            (v.pod_name.clone(), PodMetric { value: v.value_milli, timestamp: v.timestamp, window: v.window })
-        })
-        .collect())
+    Ok(values.iter().map(|v| {
+        (v.pod_name.as_str(), PodMetric { value: v.value_milli, timestamp: v.timestamp, window: v.window })
+    }))
+}
+
+/// Per-pod values of a Pods (custom) metric.
+pub fn custom_pod_metrics(snapshot: &MetricsSnapshot, metric: &str) -> Result<PodMetricsInfo, HpaError> {
+    Ok(custom_samples(snapshot, metric)?.map(|(name, m)| (name.to_string(), m)).collect())
 }
 
 #[cfg(test)]
@@ -161,7 +196,10 @@ mod tests {
                 pm("a", &[("app", Some(300)), ("sidecar", Some(50))]),
                 pm("b", &[("app", Some(300)), ("sidecar", None)]),
                 pm("c", &[]),
-            ],
+            ]
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
             ..Default::default()
         };
         let all = resource_metrics(&snap, &ResourceName::Cpu, None).unwrap();

@@ -165,7 +165,9 @@ fn memory_ignores_readiness() {
     // Ready=False pods still count for memory: 3 GiB of 3 GiB requests at 50 % target → 2.0 → 6.
     let p = with_readiness(pods(&[1000; 3]), &[false, false, true]);
     let snap = MetricsSnapshot {
-        pod_metrics: (0..3).map(|i| sample(&format!("pod-{i}"), ResourceName::Memory, 1 << 30)).collect(),
+        pod_metrics: (0..3)
+            .map(|i| std::sync::Arc::new(sample(&format!("pod-{i}"), ResourceName::Memory, 1 << 30)))
+            .collect(),
         ..Default::default()
     };
     let m = MetricSpec::Resource { resource: ResourceName::Memory, target: ResourceTarget::Utilization(50) };
@@ -194,7 +196,7 @@ fn container_resource_uses_only_the_named_container() {
         pod.spec.containers.push(side);
     }
     for m in &mut snap.pod_metrics {
-        m.containers.push(super::samples::ContainerMetrics {
+        std::sync::Arc::make_mut(m).containers.push(super::samples::ContainerMetrics {
             name: "sidecar".into(),
             usage: kubesim_api::ResourceList::new().with_cpu_millis(900),
         });
@@ -255,7 +257,7 @@ fn object_value_scales_ready_running_pods() {
 #[test]
 fn value_target_scales_from_zero_without_pods() {
     // current 0: ceil(25 / 10) = 3, no pods needed.
-    let c = value_replicas(&[], 0, 25_000, 10_000, Tolerances::symmetric(0.1)).unwrap();
+    let c = value_replicas::<kubesim_api::Pod>(&[], 0, 25_000, 10_000, Tolerances::symmetric(0.1)).unwrap();
     assert_eq!(c.replicas, 3);
 }
 

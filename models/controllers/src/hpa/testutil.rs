@@ -68,7 +68,7 @@ pub(crate) fn cpu_usage(levels_millis: &[i64]) -> MetricsSnapshot {
         pod_metrics: levels_millis
             .iter()
             .enumerate()
-            .map(|(i, v)| sample(&format!("pod-{i}"), ResourceName::Cpu, *v))
+            .map(|(i, v)| std::sync::Arc::new(sample(&format!("pod-{i}"), ResourceName::Cpu, *v)))
             .collect(),
         ..Default::default()
     }

@@ -22,7 +22,9 @@ mod worker;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kubesim_api::{ConditionStatus, NodeConditionType, ObjectKey, Pod, PodPhase, ResourceName};
+use kubesim_api::{
+    ConditionStatus, NodeConditionType, ObjectKey, Pod, PodConditionType, PodPhase, ResourceName,
+};
 use kubesim_workload::PodWorkload;
 use sim_core::{SimDuration, SimTime};
 
@@ -132,6 +134,34 @@ impl Kubelet {
         let p = self.pods.get(&container.pod())?;
         let idx = usize::from(container.index());
         (idx < p.containers.len()).then(|| (p.pod.meta.key(), p.spec_of(idx).name.as_str()))
+    }
+
+    /// The pod object the kubelet runs `key` from, if it runs it.
+    pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<Pod>> {
+        self.pods.get(self.by_key.get(key)?).map(|w| &w.pod)
+    }
+
+    /// Shares `pod`, a newer version of a pod this kubelet runs that differs from the one it was
+    /// given only outside the spec (its own status write, typically), instead of keeping the old
+    /// version alive beside it: a memory saving, not an input. The kubelet reads only the spec,
+    /// the key and status fields it wrote itself, so nothing it does changes. Ignored for a pod it
+    /// does not run, another incarnation (uid) or a different spec.
+    pub fn share_pod(&mut self, pod: &Arc<Pod>) {
+        let Some(id) = self.by_key.get(&pod.meta.key()) else { return };
+        let Some(worker) = self.pods.get_mut(id) else { return };
+        if Arc::ptr_eq(&worker.pod, pod) {
+            return;
+        }
+        let held = &worker.pod;
+        let same = held.meta.uid == pod.meta.uid
+            && held.meta.deletion_timestamp == pod.meta.deletion_timestamp
+            && held.status.nominated_node_name == pod.status.nominated_node_name
+            && held.condition(PodConditionType::PodScheduled)
+                == pod.condition(PodConditionType::PodScheduled)
+            && held.spec == pod.spec;
+        if same {
+            worker.pod = Arc::clone(pod);
+        }
     }
 
     /// The node crashed (or rebooted): the kubelet process dies with all it knew — pods, timers,
@@ -1033,5 +1063,61 @@ fn recover_from_status(worker: &mut PodWorker, now: SimTime) {
         c.last = Some(end);
         // Init containers run again in the new sandbox, as upstream does after a reboot.
         c.done = c.role != ContainerRole::Init && !c.restarts(policy, end.exit_code);
+    }
+}
+
+#[cfg(test)]
+mod share_tests {
+    use kubesim_api::{Container, ObjectMeta, PodSpec, ResourceList};
+
+    use super::*;
+
+    fn running_kubelet(pod: &Arc<Pod>) -> Kubelet {
+        let alloc = ResourceList::new()
+            .with_cpu_millis(8000)
+            .with_memory_bytes(16 << 30)
+            .with(ResourceName::Pods, 110);
+        let mut k = Kubelet::new(KubeletConfig::new("node-0", alloc));
+        let mut out = Vec::new();
+        k.handle(SimTime::ZERO, KubeletInput::NodeStart, &mut out);
+        k.handle(SimTime::ZERO, KubeletInput::PodAssigned { pod: Arc::clone(pod), workload: None }, &mut out);
+        k
+    }
+
+    #[test]
+    fn a_status_only_newer_version_is_shared_and_a_changed_spec_is_not() {
+        let mut pod = Pod {
+            meta: ObjectMeta::named("default", "p"),
+            spec: PodSpec {
+                containers: vec![Container { name: "app".into(), ..Default::default() }],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        pod.meta.uid = "u1".into();
+        let admitted = Arc::new(pod);
+        let mut k = running_kubelet(&admitted);
+        let key = admitted.meta.key();
+        assert!(Arc::ptr_eq(k.pod(&key).unwrap(), &admitted));
+
+        // The API server's copy after the kubelet's own status write: shared.
+        let mut written = Pod::clone(&admitted);
+        written.status.phase = PodPhase::Running;
+        written.meta.resource_version += 1;
+        let written = Arc::new(written);
+        k.share_pod(&written);
+        assert!(Arc::ptr_eq(k.pod(&key).unwrap(), &written));
+
+        // Another spec, another incarnation, or a deletion in flight: kept as it was.
+        for change in [
+            |p: &mut Pod| p.spec.containers[0].image = "v2".into(),
+            |p: &mut Pod| p.meta.uid = "u2".into(),
+            |p: &mut Pod| p.meta.deletion_timestamp = Some(SimTime::from_secs(1)),
+        ] {
+            let mut other = Pod::clone(&written);
+            change(&mut other);
+            k.share_pod(&Arc::new(other));
+            assert!(Arc::ptr_eq(k.pod(&key).unwrap(), &written));
+        }
     }
 }

@@ -260,8 +260,10 @@ pub fn pod_host_ports(pod: &Pod) -> Vec<HostPort> {
 /// Shared as `Arc<PodInfo>` between the queue, the snapshot and plugin states.
 #[derive(Clone, Debug)]
 pub struct PodInfo {
-    /// The pod.
-    pub pod: Pod,
+    /// The pod, shared with the caller's object store (the cluster hands over its `Arc<Pod>`, so
+    /// the scheduler's cache costs a reference count, not a copy). Changes go through
+    /// `Arc::make_mut`, which copies only while the pod is shared.
+    pub pod: Arc<Pod>,
     /// `namespace/name`.
     pub key: ObjectKey,
     /// Requests (real and non-zero).
@@ -271,8 +273,9 @@ pub struct PodInfo {
 }
 
 impl PodInfo {
-    /// Derives the info of `pod`.
-    pub fn new(pod: Pod, opts: PodResourcesOptions) -> Self {
+    /// Derives the info of `pod` (a `Pod` or a shared `Arc<Pod>`).
+    pub fn new(pod: impl Into<Arc<Pod>>, opts: PodResourcesOptions) -> Self {
+        let pod: Arc<Pod> = pod.into();
         let resources = compute_pod_resources(&pod, opts);
         let host_ports = pod_host_ports(&pod);
         PodInfo { key: pod.meta.key(), pod, resources, host_ports }

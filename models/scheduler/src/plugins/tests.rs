@@ -161,7 +161,7 @@ fn fit_filter_checks_extended_resources_unless_ignored() {
 
 #[test]
 fn fit_filter_counts_pod_overhead() {
-    let mut p = upstream_pod().pod;
+    let mut p = Pod::clone(&upstream_pod().pod);
     p.spec.overhead = ResourceList::new().with_cpu_millis(1500);
     let pod = PodInfo::new(p, PodResourcesOptions::default());
     let s = fit(ScoringStrategyType::LeastAllocated, vec![]).filter(
@@ -210,7 +210,7 @@ fn taint_toleration_score_prefers_fewer_untolerated_prefer_no_schedule_taints() 
     // taint_toleration_test.go: raw counts [0, 1, 2] ⇒ reverse-normalised [100, 50, 0].
     let pl = TaintToleration::new(false);
     let mut pod = upstream_pod();
-    pod.pod.spec.tolerations = vec![Toleration {
+    Arc::make_mut(&mut pod.pod).spec.tolerations = vec![Toleration {
         key: "foo".into(),
         value: "bar".into(),
         effect: Some(TaintEffect::PreferNoSchedule),
@@ -253,7 +253,7 @@ fn taint_toleration_filter_rejects_untolerated_no_schedule_as_unresolvable() {
     let mut pod = upstream_pod();
     let s = pl.filter(&CycleState::new(), &pod, &n);
     assert_eq!(s.code(), Code::UnschedulableAndUnresolvable);
-    pod.pod.spec.tolerations = vec![Toleration {
+    Arc::make_mut(&mut pod.pod).spec.tolerations = vec![Toleration {
         key: "dedicated".into(),
         operator: TolerationOperator::Exists,
         ..Default::default()
@@ -277,16 +277,16 @@ fn node_affinity_filter_needs_node_selector_and_required_terms() {
     n.meta.labels.insert("gen".into(), "0206".into());
     let n = info(n);
     let mut pod = upstream_pod();
-    pod.pod.spec.node_selector.insert("zone".into(), "a".into());
+    Arc::make_mut(&mut pod.pod).spec.node_selector.insert("zone".into(), "a".into());
     assert!(pl.filter(&CycleState::new(), &pod, &n).is_success());
-    pod.pod.spec.affinity.node_affinity.required = Some(NodeSelector {
+    Arc::make_mut(&mut pod.pod).spec.affinity.node_affinity.required = Some(NodeSelector {
         terms: vec![NodeSelectorTerm {
             match_expressions: vec![label_req("gen", NodeSelectorOperator::Gt, &["0204"])],
             ..Default::default()
         }],
     });
     assert!(pl.filter(&CycleState::new(), &pod, &n).is_success(), "0206 > 0204 as integers");
-    pod.pod.spec.node_selector.insert("zone".into(), "b".into());
+    Arc::make_mut(&mut pod.pod).spec.node_selector.insert("zone".into(), "b".into());
     let s = pl.filter(&CycleState::new(), &pod, &n);
     assert_eq!(s.code(), Code::UnschedulableAndUnresolvable);
     assert_eq!(s.reasons(), [super::node_affinity::ERR_REASON_POD]);
@@ -298,7 +298,7 @@ fn node_affinity_pre_filter_skips_or_restricts_to_named_nodes() {
     let (r, s) = pl.pre_filter(&mut CycleState::new(), &upstream_pod(), &Snapshot::new());
     assert!(s.is_skip() && r.is_none());
     let mut pod = upstream_pod();
-    pod.pod.spec.affinity.node_affinity.required = Some(NodeSelector {
+    Arc::make_mut(&mut pod.pod).spec.affinity.node_affinity.required = Some(NodeSelector {
         terms: vec![
             NodeSelectorTerm {
                 match_fields: vec![label_req("metadata.name", NodeSelectorOperator::In, &["n1", "n2"])],
@@ -328,7 +328,8 @@ fn node_affinity_score_sums_matching_preferred_weights_and_normalizes() {
             ..Default::default()
         },
     };
-    pod.pod.spec.affinity.node_affinity.preferred = vec![pref(2, "foo", "bar"), pref(5, "key", "value")];
+    Arc::make_mut(&mut pod.pod).spec.affinity.node_affinity.preferred =
+        vec![pref(2, "foo", "bar"), pref(5, "key", "value")];
     let mut nodes = Vec::new();
     for (i, labels) in
         [vec![("foo", "bar")], vec![("foo", "bar"), ("key", "value")], vec![]].into_iter().enumerate()
@@ -416,7 +417,7 @@ fn node_local_plugins_tell_pods_apart_exactly_by_the_fields_they_read() {
     );
     assert_eq!(fw.plugin_by_name("ImageLocality").unwrap().locality(), Locality::NodeAndImages);
 
-    let mut base = pod_with(vec![container(100, 500 << 20)]).pod;
+    let mut base = Pod::clone(&pod_with(vec![container(100, 500 << 20)]).pod);
     base.spec.containers[0].image = "nginx".into();
     let sign = |p: &Pod| PodInfo::new(p.clone(), PodResourcesOptions::default());
     let differs = |variant: &Pod| -> Vec<&'static str> {

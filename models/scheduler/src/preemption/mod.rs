@@ -133,7 +133,7 @@ pub fn select_victims_on_node(
         return Err(s);
     }
     sort_by_importance(&mut potential, |p| &p.pod);
-    let pods: Vec<&kubesim_api::Pod> = potential.iter().map(|p| &p.pod).collect();
+    let pods: Vec<&kubesim_api::Pod> = potential.iter().map(|p| &*p.pod).collect();
     let (violating, non_violating) = split_by_pdb_violation(&pods, pdbs);
     let mut victims: Vec<Arc<PodInfo>> = Vec::new();
     let mut num_violating = 0i64;
@@ -223,7 +223,7 @@ pub fn select_candidate(candidates: &[Candidate], rng: &mut RngStream) -> Option
                 .iter()
                 .map(|c| CandidateSummary {
                     node: &c.node,
-                    victims: c.victims.iter().map(|p| &p.pod).collect(),
+                    victims: c.victims.iter().map(|p| &*p.pod).collect(),
                     num_pdb_violations: c.num_pdb_violations,
                 })
                 .collect();
@@ -261,7 +261,7 @@ fn nominated_node_pods<'a>(
     if filtered.code(id) == Code::UnschedulableAndUnresolvable {
         return None;
     }
-    Some(snapshot.node(id).pods.iter().map(|p| &p.pod))
+    Some(snapshot.node(id).pods.iter().map(|p| &*p.pod))
 }
 
 impl PostFilterPlugin for DefaultPreemption {

@@ -26,7 +26,7 @@ impl NodePods for NodeInfo {
         &self.node
     }
     fn pods(&self) -> impl Iterator<Item = &Pod> {
-        self.pods.iter().map(|p| &p.pod)
+        self.pods.iter().map(|p| &*p.pod)
     }
 }
 
