@@ -311,9 +311,7 @@ impl MetricsPipeline {
     /// The PodMetrics the resource metrics API serves, in pod key order.
     fn pod_metrics(&self) -> Vec<ApiPodMetrics> {
         self.entries
-            .order
-            .iter()
-            .map(|&id| self.entries.get(id))
+            .served()
             .filter_map(|e| {
                 let sample = e.served.as_ref()?;
                 let mut meta = kubesim_api::ObjectMeta::named(&e.pod.meta.namespace, &e.pod.meta.name);
