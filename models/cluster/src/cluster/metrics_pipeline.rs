@@ -34,7 +34,7 @@ use kubesim_api::autoscaling::{
 };
 use kubesim_api::{ContainerState, LabelSelector, ObjectKey, Pod, PodPhase, ResourceList};
 use kubesim_controllers::hpa::{ContainerMetrics, PodMetrics as SamplePodMetrics};
-use kubesim_workload::Demand;
+use kubesim_workload::{ContainerWorkload, Demand};
 
 use super::*;
 
@@ -52,6 +52,10 @@ pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
 struct ContainerSample {
     index: u32,
     start: SimTime,
+    /// The container's CPU limit (millicores) and its index in the pod's workload (init
+    /// containers first): read from the pod object once, reused while the object is unchanged.
+    cpu_limit_millis: Option<i64>,
+    workload_index: u32,
     /// Cumulative CPU µs at the scrape, when the node's runtime measures it.
     cpu_usage_us: Option<u64>,
     /// (CPU millicores, memory bytes), when the container had a previous point to rate against.
@@ -84,7 +88,7 @@ impl Entry {
 
 /// What a scrape looks up from a pod's labels: its Service load and its workload. Both depend only
 /// on the pod object (its resourceVersion names one write of it) and on the Services.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Resolved {
     resource_version: u64,
     services_version: u64,
@@ -349,7 +353,7 @@ fn served_sample(
         let same_containers = same_pod
             || m.containers.len() == samples.len()
                 && m.containers.iter().zip(samples).all(|(c, s)| c.name == *name_of(s));
-        if same_containers && m.pod_name == pod.meta.name {
+        if same_containers && (same_pod || m.pod_name == pod.meta.name) {
             m.timestamp = timestamp;
             m.window = window;
             for (c, s) in m.containers.iter_mut().zip(samples) {
@@ -412,14 +416,14 @@ impl<W: Write> World<W> {
     }
 
     /// [`Resolved`] for `pod`, reusing `previous` when neither the pod nor the Services changed.
-    fn resolve(&self, pod: &Pod, previous: Option<&Resolved>) -> Resolved {
+    fn resolve(&self, pod: &Pod, previous: Option<Resolved>) -> Resolved {
         let services_version = self.ctl.services_version;
         match previous {
             Some(r)
                 if r.resource_version == pod.meta.resource_version
                     && r.services_version == services_version =>
             {
-                r.clone()
+                r
             }
             _ => Resolved {
                 resource_version: pod.meta.resource_version,
@@ -431,27 +435,22 @@ impl<W: Write> World<W> {
         }
     }
 
-    /// Usage of container `index` (regular containers) of `pod` started at `start`, at `now`:
-    /// (CPU millicores, memory bytes). `workload` is [`World::workload_for`]`(pod)`.
+    /// Usage of a container with `workload` and `cpu_limit_millis` started at `start`, at `now`:
+    /// (CPU millicores, memory bytes).
     fn container_usage(
-        pod: &Pod,
-        workload: Option<&kubesim_workload::PodWorkload>,
-        index: usize,
+        workload: &ContainerWorkload,
+        cpu_limit_millis: Option<i64>,
         start: SimTime,
         rate_milli: i64,
         now: SimTime,
     ) -> (i64, i64) {
-        let container = &pod.spec.containers[index];
-        let workload = workload
-            .map(|w| w.container(pod.spec.init_containers.len() + index, false))
-            .unwrap_or_else(|| kubesim_workload::PodWorkload::default_for(false));
         let offset = now.saturating_duration_since(start);
         let mut cpu = match &workload.cpu_millis {
             Demand::Curve(c) => c.value_at(offset),
             d @ Demand::RequestDriven { .. } => d.value(offset, rate_milli),
         }
         .max(0);
-        if let Some(limit) = container.resources.limits.get(&kubesim_api::ResourceName::Cpu) {
+        if let Some(limit) = cpu_limit_millis {
             cpu = cpu.min(limit);
         }
         let memory = workload.memory_bytes.value_at(offset).max(0);
@@ -486,7 +485,6 @@ impl<W: Write> World<W> {
         let mut old = old_order.iter().copied().peekable();
         let mut order = Vec::with_capacity(old_order.len());
         let mut samples: Vec<ContainerSample> = Vec::new();
-        let mut running: Vec<(u32, SimTime)> = Vec::new();
         // Simulated nodes never measure: skip the per-container runtime lookup altogether.
         let any_node_measures = self.nodes.iter().any(|n| n.runtime.measures_cpu_usage());
         // Each load's offered rate at this instant, evaluated once per scrape.
@@ -495,9 +493,13 @@ impl<W: Write> World<W> {
             self.config.service_loads.iter().map(|l| l.requests_per_second_milli.value_at(offset)).collect();
         let endpoints: Vec<(&[String], u64)> =
             (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect();
+        // A container without a workload of its own idles.
+        let idle = kubesim_workload::PodWorkload::default_for(false);
         for (key, pod) in self.store.pods_with_keys() {
             // Entries of pods that are gone (both lists are in key order).
-            // An unchanged pod is the very object its entry holds: no key compare needed.
+            // An unchanged pod is the very object its entry holds: no key compare needed, and
+            // it is still running and bound (entries are kept for such pods only), so nothing
+            // below needs to read the object unless the Services changed.
             let unchanged = old.peek().is_some_and(|&id| Arc::ptr_eq(&entries.get(id).pod, pod));
             let existing = if unchanged {
                 old.next()
@@ -506,17 +508,23 @@ impl<W: Write> World<W> {
                 while let Some(id) = old.next_if(|&id| entries.get(id).key() < this) {
                     entries.remove(id);
                 }
-                old.next_if(|&id| entries.get(id).key() == this)
-            };
-            if pod.status.phase != PodPhase::Running || !pod.is_bound() {
-                if let Some(id) = existing {
-                    entries.remove(id);
+                let existing = old.next_if(|&id| entries.get(id).key() == this);
+                if pod.status.phase != PodPhase::Running || !pod.is_bound() {
+                    if let Some(id) = existing {
+                        entries.remove(id);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let previous =
-                existing.map(|id| entries.get(id)).filter(|e| unchanged || e.pod.meta.uid == pod.meta.uid);
-            let mut resolved = self.resolve(pod, previous.map(|e| &e.resolved));
+                existing
+            };
+            // The previous scrape's points and lookups of this pod (same uid), taken out of the
+            // entry: the entry gets the new ones below.
+            let previous = existing
+                .map(|id| entries.get_mut(id))
+                .filter(|e| unchanged || e.pod.meta.uid == pod.meta.uid)
+                .map(|e| (std::mem::take(&mut e.samples), std::mem::take(&mut e.resolved)));
+            let (previous_samples, previous_resolved) = previous.unzip();
+            let mut resolved = self.resolve(pod, previous_resolved);
             // The pod's share: its load's offered rate even over the Service's ready endpoints,
             // 0 if it is not one (membership re-checked only when the endpoints changed).
             let rate = resolved.load.map(|l| {
@@ -537,53 +545,73 @@ impl<W: Write> World<W> {
                 }
             });
             samples.clear();
+            // The running containers, their start times and limits: the previous scrape's when
+            // the pod object is the same one (its statuses are), else read from the object.
+            match &previous_samples {
+                Some(points) if unchanged => samples.extend(points.iter().map(|p| ContainerSample {
+                    cpu_usage_us: None,
+                    usage: None,
+                    ..*p
+                })),
+                _ => {
+                    let init_containers = pod.spec.init_containers.len();
+                    samples.extend(pod.spec.containers.iter().enumerate().filter_map(|(i, c)| {
+                        let status = pod.status.container_statuses.iter().find(|s| s.name == c.name)?;
+                        let ContainerState::Running { started_at } = status.state else {
+                            return None;
+                        };
+                        let index = u32::try_from(i).expect("fewer than 2^32 containers");
+                        Some(ContainerSample {
+                            index,
+                            start: started_at,
+                            cpu_limit_millis: c.resources.limits.get(&kubesim_api::ResourceName::Cpu),
+                            workload_index: u32::try_from(init_containers + i)
+                                .expect("fewer than 2^32 containers"),
+                            cpu_usage_us: None,
+                            usage: None,
+                        })
+                    }));
+                }
+            }
             let mut window: Option<SimDuration> = None;
             let mut complete = true;
-            // The running containers and their start times: the previous scrape's when the pod
-            // object is the same one (its statuses are), else read from the statuses.
-            running.clear();
-            match previous {
-                Some(e) if unchanged => running.extend(e.samples.iter().map(|s| (s.index, s.start))),
-                _ => running.extend(pod.spec.containers.iter().enumerate().filter_map(|(i, c)| {
-                    let status = pod.status.container_statuses.iter().find(|s| s.name == c.name)?;
-                    match status.state {
-                        ContainerState::Running { started_at } => {
-                            Some((u32::try_from(i).expect("fewer than 2^32 containers"), started_at))
-                        }
-                        _ => None,
-                    }
-                })),
-            }
-            for &(index, start) in &running {
-                let i = index as usize;
-                let c = &pod.spec.containers[i];
-                let cpu_usage_us =
-                    if any_node_measures { self.measured_cpu_usage_us(pod, key, &c.name) } else { None };
+            for sample in &mut samples {
+                let (index, start) = (sample.index, sample.start);
+                sample.cpu_usage_us = if any_node_measures {
+                    self.measured_cpu_usage_us(pod, key, &pod.spec.containers[index as usize].name)
+                } else {
+                    None
+                };
                 let age = now.saturating_duration_since(start);
                 // The previous point: (when, cumulative CPU then); a fresh container's start counts
                 // as a point with zero usage.
                 let prev = if start < now && age < resolution && age >= FRESH_CONTAINER_MIN {
                     Some((start, Some(0)))
                 } else {
-                    previous
+                    previous_samples
+                        .as_deref()
                         .zip(previous_scrape)
-                        .and_then(|(e, at)| e.samples.iter().find(|p| p.index == index).map(|p| (at, p)))
+                        .and_then(|(points, at)| points.iter().find(|p| p.index == index).map(|p| (at, p)))
                         .filter(|(at, _)| start < *at && now > *at)
                         .map(|(at, p)| (at, p.cpu_usage_us))
                 };
-                let usage = match prev {
+                sample.usage = match prev {
                     Some((t, prev_cpu_us)) => {
                         let window_now = now.saturating_duration_since(t);
                         window.get_or_insert(window_now);
+                        let workload = resolved
+                            .workload
+                            .as_deref()
+                            .and_then(|w| w.containers.get(sample.workload_index as usize))
+                            .unwrap_or(&idle);
                         let (mut cpu, memory) = Self::container_usage(
-                            pod,
-                            resolved.workload.as_deref(),
-                            i,
+                            workload,
+                            sample.cpu_limit_millis,
                             start,
                             rate.unwrap_or(0),
                             now,
                         );
-                        if let (Some(now_us), Some(prev_us)) = (cpu_usage_us, prev_cpu_us) {
+                        if let (Some(now_us), Some(prev_us)) = (sample.cpu_usage_us, prev_cpu_us) {
                             // metrics-server: the average rate between the two points.
                             let micros = window_now.as_nanos() / 1_000;
                             let millis =
@@ -597,7 +625,6 @@ impl<W: Write> World<W> {
                         None
                     }
                 };
-                samples.push(ContainerSample { index, start, cpu_usage_us, usage });
             }
             if samples.is_empty() {
                 if let Some(id) = existing {
@@ -606,22 +633,28 @@ impl<W: Write> World<W> {
                 continue;
             }
             let window = window.unwrap_or(resolution);
+            // The old points' buffer becomes the next pod's scratch.
+            let scratch = previous_samples.map(|mut v| {
+                v.clear();
+                v
+            });
+            let new_samples = std::mem::replace(&mut samples, scratch.unwrap_or_default());
             let id = match existing {
                 Some(id) => {
                     entries.set_pod(id, pod);
                     let e = entries.get_mut(id);
                     let old_served = e.served.take();
                     e.served =
-                        complete.then(|| served_sample(old_served, unchanged, pod, &samples, now, window));
-                    std::mem::swap(&mut e.samples, &mut samples);
+                        complete.then(|| served_sample(old_served, unchanged, pod, &new_samples, now, window));
+                    e.samples = new_samples;
                     e.rate = rate;
                     e.resolved = resolved;
                     id
                 }
                 None => entries.insert(Entry {
                     pod: Arc::clone(pod),
-                    served: complete.then(|| served_sample(None, false, pod, &samples, now, window)),
-                    samples: std::mem::take(&mut samples),
+                    served: complete.then(|| served_sample(None, false, pod, &new_samples, now, window)),
+                    samples: new_samples,
                     rate,
                     resolved,
                 }),
