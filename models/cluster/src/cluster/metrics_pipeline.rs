@@ -262,13 +262,16 @@ impl MetricsPipeline {
         // The labelled entries of a list are in the namespace, and a selector of one label and
         // nothing else matches every one of them by construction.
         let single_label = selector.match_labels.len() == 1 && selector.match_expressions.is_empty();
+        // `listed`: taken from a label list of the namespace, so labelled and in the namespace
+        // (a single-label selector then needs no look at the pod object at all).
         let served = |e: &Entry, listed: bool| {
             let sample = e.served.as_ref()?;
-            let keep = if e.pod.meta.labels.is_empty() {
+            let keep = if listed {
+                single_label || selector.matches(&e.pod.meta.labels)
+            } else if e.pod.meta.labels.is_empty() {
                 e.pod.meta.namespace == namespace && is_target_pod(&e.pod.meta.name)
             } else {
-                (listed || e.pod.meta.namespace == namespace)
-                    && (listed && single_label || selector.matches(&e.pod.meta.labels))
+                e.pod.meta.namespace == namespace && selector.matches(&e.pod.meta.labels)
             };
             keep.then(|| Arc::clone(sample))
         };
