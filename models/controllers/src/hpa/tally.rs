@@ -14,7 +14,7 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 
-use kubesim_api::{Pod, PodPhase, ResourceName};
+use kubesim_api::{Container, Pod, PodPhase, ResourceName};
 use sim_core::SimTime;
 
 use super::classify::{cpu_sample_unready, pod_request, CpuReadiness};
@@ -107,6 +107,7 @@ fn merge<'p, 's>(
     rules: &TallyRules<'_>,
 ) -> Option<PodTally> {
     let mut t = PodTally::default();
+    let mut requests = RequestMemo::default();
     let mut samples = samples.peekable();
     let mut last_sample: Option<&str> = None;
     let mut last_pod: Option<&str> = None;
@@ -138,9 +139,9 @@ fn merge<'p, 's>(
             }
         }
         let request = match rules.requests {
-            Some(r) => match pod_request(pod, r.resource, r.container, r.pod_level_resources) {
-                Ok(v) => v,
-                Err(_) => {
+            Some(r) => match requests.get(pod, r) {
+                Some(v) => v,
+                None => {
                     t.request_failed = true;
                     0
                 }
@@ -179,6 +180,33 @@ fn merge<'p, 's>(
         t.stray_value = t.stray_value.wrapping_add(m.value);
     }
     Some(t)
+}
+
+/// The last pod's request, reused for the next pod when both read the very same container lists
+/// (pods stamped from one template share them) and neither has pod-level resources: the request
+/// is a function of those lists alone, so the pods of a ReplicaSet cost one computation.
+#[derive(Default)]
+struct RequestMemo {
+    /// (containers, init containers) of the pod the request was computed for.
+    lists: Option<(*const Container, *const Container)>,
+    /// Its request; `None` when it could not be read.
+    request: Option<i64>,
+}
+
+impl RequestMemo {
+    fn get(&mut self, pod: &Pod, rule: RequestRule<'_>) -> Option<i64> {
+        // Both pods are alive for the whole tally, so equal addresses are the same lists (two
+        // empty lists share the dangling address, and are equal too).
+        let lists = (pod.spec.containers.as_ptr(), pod.spec.init_containers.as_ptr());
+        let memoizable = pod.spec.resources.is_none();
+        if memoizable && self.lists == Some(lists) {
+            return self.request;
+        }
+        let request = pod_request(pod, rule.resource, rule.container, rule.pod_level_resources).ok();
+        self.lists = memoizable.then_some(lists);
+        self.request = request;
+        request
+    }
 }
 
 /// Moves the order check past a consumed sample; `None` when it is not after the previous one.
