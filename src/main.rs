@@ -4,6 +4,21 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` for command output that ends the process quietly when stdout is closed early
+/// (`kubesim … | head`): a closed pipe is the reader's choice, not an error worth a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::commands::write_out(format_args!($($arg)*), true)
+    };
+}
+
+/// `print!` for command output, with `outln!`'s handling of a closed stdout.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::write_out(format_args!($($arg)*), false)
+    };
+}
+
 mod commands;
 
 use commands::bench_nodes::BenchNodesArgs;
@@ -86,7 +101,7 @@ fn main() -> ExitCode {
         Command::WorkloadProgram(args) => commands::workload_program::run(&args),
         Command::Duration { text } => match text.parse::<sim_core::SimDuration>() {
             Ok(d) => {
-                println!("{d} = {} ns", d.as_nanos());
+                outln!("{d} = {} ns", d.as_nanos());
                 ExitCode::SUCCESS
             }
             Err(e) => commands::fail(&commands::CliError::invalid(e.to_string())),

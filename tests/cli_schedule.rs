@@ -133,3 +133,20 @@ fn research_policies_run_through_the_same_filters() {
         assert_eq!(result(&report, "default/huge")["status"], "Unschedulable", "{policy}");
     }
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    // `kubesim schedule … | head -0`: the read end is closed before the report is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["schedule", "--cluster", CLUSTER, "--pods", PODS])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubesim");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for kubesim");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}, stderr: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

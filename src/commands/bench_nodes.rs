@@ -65,6 +65,6 @@ pub fn run(args: &BenchNodesArgs) -> ExitCode {
     let started = std::time::Instant::now();
     let report = bench(&cfg);
     let wall_s = started.elapsed().as_secs_f64();
-    println!("{}", report.json_line(wall_s, peak_rss_mb()));
+    outln!("{}", report.json_line(wall_s, peak_rss_mb()));
     ExitCode::SUCCESS
 }

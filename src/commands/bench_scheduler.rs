@@ -137,7 +137,7 @@ pub fn bench(args: &BenchSchedulerArgs) -> Result<BenchSchedulerResult, CliError
 pub fn run(args: &BenchSchedulerArgs) -> ExitCode {
     match bench(args).and_then(|r| serde_json::to_string(&r).map_err(|e| CliError::internal(e.to_string()))) {
         Ok(line) => {
-            println!("{line}");
+            outln!("{line}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -56,10 +56,10 @@ fn execute(args: &CheckArgs) -> Result<bool, CliError> {
             Verdict::Error => "ERROR",
         };
         all_pass &= v.verdict == Verdict::Pass;
-        println!("{tag} {}: {}", v.name, v.message());
+        outln!("{tag} {}: {}", v.name, v.message());
     }
     let passed = verdicts.iter().filter(|v| v.verdict == Verdict::Pass).count();
-    println!(
+    outln!(
         "{}: {passed} of {} expectations hold (seed {}, {wall_s:.2}s wall)",
         scenario.name,
         verdicts.len(),
@@ -80,7 +80,7 @@ fn execute(args: &CheckArgs) -> Result<bool, CliError> {
         write_junit(std::io::BufWriter::new(file), &[suite])
             .map_err(|e| CliError::internal(format!("{}: {e}", path.display())))?;
     }
-    println!("digest: {}", run.digest);
+    outln!("digest: {}", run.digest);
     Ok(all_pass)
 }
 

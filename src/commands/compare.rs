@@ -53,15 +53,15 @@ fn execute(args: &CompareArgs) -> Result<(), CliError> {
     let table = comparison_table(&runs, &policies).map_err(map_err)?;
     let dir = args.out.clone().unwrap_or_else(|| Path::new("out").join(format!("{}-compare", scenario.name)));
     write_compare(&dir, &format!("{} — policy comparison", scenario.name), &runs, &table).map_err(map_err)?;
-    println!(
+    outln!(
         "{}: {} policies × {} seeds = {} runs on {jobs} threads in {wall_s:.2}s (mean ± 95 % CI)",
         scenario.name,
         policies.len(),
         seeds.len(),
         runs.len()
     );
-    print!("{}", table.to_terminal());
-    println!("outputs: {}", dir.display());
+    out!("{}", table.to_terminal());
+    outln!("outputs: {}", dir.display());
     Ok(())
 }
 

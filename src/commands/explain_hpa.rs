@@ -193,9 +193,9 @@ pub fn run(args: &ExplainHpaArgs) -> ExitCode {
                 eprintln!("warning: {w}");
             }
             match args.output {
-                OutputFormat::Table => print!("{}", table::render(&x)),
+                OutputFormat::Table => out!("{}", table::render(&x)),
                 OutputFormat::Json => match serde_json::to_string_pretty(&x) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => outln!("{s}"),
                     Err(e) => {
                         eprintln!("error: {e}");
                         return ExitCode::from(1);

@@ -30,7 +30,7 @@ fn execute(args: &MergeArgs) -> Result<(), CliError> {
     }
     let (manifest, results) = merge_shards(shards).map_err(cli_error)?;
     write_results(&args.out, &manifest, &results).map_err(cli_error)?;
-    println!(
+    outln!(
         "{}: merged {} shards, {} tasks; outputs: {}",
         manifest.sweep,
         args.shards.len(),

@@ -41,6 +41,22 @@ impl CliError {
     }
 }
 
+/// Writes command output to stdout (the `out!` and `outln!` macros). A closed pipe ends the
+/// process with success, as `head` and `grep -q` expect of the writer; any other write error
+/// ends it with exit code 1.
+pub fn write_out(text: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(text).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints `error: …` and returns the exit code.
 pub fn fail(e: &CliError) -> ExitCode {
     eprintln!("error: {}", e.message);

@@ -159,9 +159,9 @@ fn execute(args: &ReplayArgs) -> Result<(), CliError> {
     let md = planner_markdown(&planner);
     let md_path = dir.join("planner.md");
     std::fs::write(&md_path, &md).map_err(|e| CliError::internal(format!("{}: {e}", md_path.display())))?;
-    println!("{md}");
+    outln!("{md}");
     let c = &result.counters;
-    println!(
+    outln!(
         "{}: simulated {} in {wall_s:.2}s wall, {} events; pods created {}, scheduled {}; evictions {}",
         result.scenario,
         result.end.since_start(),
@@ -170,8 +170,8 @@ fn execute(args: &ReplayArgs) -> Result<(), CliError> {
         c.pods_scheduled,
         c.evictions
     );
-    println!("outputs: {}", dir.display());
-    println!("digest: {}", result.digest);
+    outln!("outputs: {}", dir.display());
+    outln!("digest: {}", result.digest);
     Ok(())
 }
 

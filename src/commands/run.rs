@@ -74,7 +74,7 @@ fn execute(args: &RunArgs) -> Result<(), CliError> {
     let (result, wall_s) = run_with_progress(&scenario, &options, &dir)?;
     write_reports(&dir, &result, Some(wall_s)).map_err(|e| CliError::internal(e.to_string()))?;
     let c = &result.counters;
-    println!(
+    outln!(
         "{}: simulated {} in {wall_s:.2}s wall, {} events; pods created {}, scheduled {}; OOM kills {}, restarts {}, evictions {}",
         result.scenario,
         result.end.since_start(),
@@ -85,8 +85,8 @@ fn execute(args: &RunArgs) -> Result<(), CliError> {
         c.container_restarts,
         c.evictions
     );
-    println!("outputs: {}", dir.display());
-    println!("digest: {}", result.digest);
+    outln!("outputs: {}", dir.display());
+    outln!("digest: {}", result.digest);
     Ok(())
 }
 

@@ -137,10 +137,10 @@ pub fn run(args: &ScheduleArgs) -> ExitCode {
         Ok((report, total_nodes)) => {
             match args.output {
                 OutputFormat::Json => match serde_json::to_string_pretty(&report) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => outln!("{text}"),
                     Err(e) => return fail(&CliError::internal(e.to_string())),
                 },
-                OutputFormat::Table => print!("{}", render_table(&report, total_nodes)),
+                OutputFormat::Table => out!("{}", render_table(&report, total_nodes)),
             }
             ExitCode::SUCCESS
         }

@@ -51,7 +51,7 @@ fn execute(args: &SweepArgs) -> Result<(), CliError> {
     let (results, wall_s) = timed(|| run_sweep(&sweep, shard, jobs));
     let results = results.map_err(cli_error)?;
     write_results(&args.out, &manifest, &results).map_err(cli_error)?;
-    println!(
+    outln!(
         "{}: {} scenarios × {} overrides × {} policies × {} seeds = {} tasks; shard {}/{} ran {} on {jobs} threads in {wall_s:.2}s",
         sweep.name,
         sweep.scenarios.len(),
@@ -65,13 +65,13 @@ fn execute(args: &SweepArgs) -> Result<(), CliError> {
     );
     if shard == Shard::ALL {
         for (scenario, o, table) in group_tables(&manifest, &results).map_err(cli_error)? {
-            println!("\n{scenario} / {o} (mean ± 95 % CI)");
-            print!("{}", table.to_terminal());
+            outln!("\n{scenario} / {o} (mean ± 95 % CI)");
+            out!("{}", table.to_terminal());
         }
     } else {
-        println!("combine the shards with: kubesim merge <shard folders> --out <folder>");
+        outln!("combine the shards with: kubesim merge <shard folders> --out <folder>");
     }
-    println!("outputs: {}", args.out.display());
+    outln!("outputs: {}", args.out.display());
     Ok(())
 }
 

@@ -225,9 +225,9 @@ fn execute(args: &ValidateArgs) -> Result<bool, CliError> {
     );
     write(&dir.join("divergence.txt"), &table)?;
     write(&dir.join("divergence.json"), &report.to_json())?;
-    println!("{table}");
+    outln!("{table}");
     let passed = report.passed() && errors.is_empty();
-    println!(
+    outln!(
         "{}: {} (outputs: {})",
         scenario.name,
         if passed {

@@ -38,7 +38,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
 pub fn run(args: &ValidateScenarioArgs) -> ExitCode {
     match load_scenario(&args.scenario) {
         Ok(s) => {
-            println!(
+            outln!(
                 "{}: valid — {} nodes, {} deployments, {} pods, {} events, {} expectations, duration {}",
                 s.name,
                 s.nodes.len(),
