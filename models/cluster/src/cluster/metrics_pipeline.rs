@@ -647,8 +647,8 @@ impl<W: Write> World<W> {
                     entries.set_pod(id, pod);
                     let e = entries.get_mut(id);
                     let old_served = e.served.take();
-                    e.served =
-                        complete.then(|| served_sample(old_served, unchanged, pod, &new_samples, now, window));
+                    e.served = complete
+                        .then(|| served_sample(old_served, unchanged, pod, &new_samples, now, window));
                     e.samples = new_samples;
                     e.rate = rate;
                     e.resolved = resolved;
