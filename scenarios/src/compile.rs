@@ -748,7 +748,7 @@ impl Checker<'_> {
         &mut self,
         entries: &[format::WorkloadEntry],
         path: &FieldPath,
-        templates: &[(String, kubesim_api::Labels, kubesim_api::PodSpec)],
+        templates: &[(String, kubesim_api::Shared<kubesim_api::Labels>, kubesim_api::PodSpec)],
         services: &[(ObjectKey, kubesim_api::Labels)],
     ) -> (Vec<(LabelSelector, Arc<PodWorkload>)>, Vec<ServiceLoad>) {
         let mut out = Vec::new();
@@ -766,7 +766,7 @@ impl Checker<'_> {
                 self.error(&p.key("selector"), "an empty selector would match every pod; name the labels");
                 continue;
             }
-            let matched: Vec<&(String, kubesim_api::Labels, kubesim_api::PodSpec)> =
+            let matched: Vec<&(String, kubesim_api::Shared<kubesim_api::Labels>, kubesim_api::PodSpec)> =
                 templates.iter().filter(|(_, labels, _)| selector.matches(labels)).collect();
             let Some(first) = matched.first() else {
                 self.error(
@@ -823,7 +823,7 @@ impl Checker<'_> {
         &mut self,
         w: &format::WorkloadEntry,
         p: &FieldPath,
-        matched: &[&(String, kubesim_api::Labels, kubesim_api::PodSpec)],
+        matched: &[&(String, kubesim_api::Shared<kubesim_api::Labels>, kubesim_api::PodSpec)],
         services: &[(ObjectKey, kubesim_api::Labels)],
         earlier: &[ServiceLoad],
     ) -> Result<Option<ServiceLoad>, ()> {
@@ -838,11 +838,12 @@ impl Checker<'_> {
             }
         }
         let Some((rate_path, rate)) = rates.first().cloned() else { return Ok(None) };
-        let selects = |(key, sel): &(ObjectKey, kubesim_api::Labels),
-                       t: &(String, kubesim_api::Labels, kubesim_api::PodSpec)| {
-            t.0.split_once('/').map_or("default", |(ns, _)| ns) == key.namespace
-                && sel.iter().all(|(k, v)| t.1.get(k) == Some(v))
-        };
+        let selects =
+            |(key, sel): &(ObjectKey, kubesim_api::Labels),
+             t: &(String, kubesim_api::Shared<kubesim_api::Labels>, kubesim_api::PodSpec)| {
+                t.0.split_once('/').map_or("default", |(ns, _)| ns) == key.namespace
+                    && sel.iter().all(|(k, v)| t.1.get(k) == Some(v))
+            };
         let behind: Vec<&(ObjectKey, kubesim_api::Labels)> =
             services.iter().filter(|s| matched.iter().any(|t| selects(s, t))).collect();
         let svc = match behind.as_slice() {

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use kubesim_api::{Labels, ObjectKey, PodSpec};
+use kubesim_api::{Labels, ObjectKey, PodSpec, Shared};
 use kubesim_cluster::Action;
 use sim_core::{SimDuration, SimTime};
 
@@ -37,7 +37,7 @@ pub(crate) struct World {
     /// Deployments (`namespace/name`) present at the start or applied by an event.
     pub(crate) deployments: BTreeSet<String>,
     /// Pod templates: (owner `namespace/name`, labels, spec) for workload matching.
-    pub(crate) templates: Vec<(String, Labels, PodSpec)>,
+    pub(crate) templates: Vec<(String, Shared<Labels>, PodSpec)>,
     /// Images referenced, with the manifest location when they come from one.
     pub(crate) images: Vec<(String, Option<kubesim_manifests::Location>)>,
     /// Per deployment: when events change its template.

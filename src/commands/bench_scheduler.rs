@@ -92,7 +92,8 @@ pub fn perf_pod(i: usize) -> Pod {
                 image: "registry.k8s.io/pause:3.10".into(),
                 resources: ResourceRequirements { requests: resources.clone(), limits: resources },
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Default::default()
         },
         status: Default::default(),

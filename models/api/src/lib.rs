@@ -14,6 +14,7 @@
 //! | [`scheduling`] | taints, tolerations, affinity, topology spread, host ports |
 //! | [`pod`] | `Pod`, containers, probes, status |
 //! | [`node`] | `Node`, conditions, images |
+//! | [`shared`] | `Shared<T>`: copy-on-write values, so pods stamped from one template share labels and containers |
 //! | [`workloads`] | PriorityClass, ReplicaSet, Deployment, Job |
 
 #![warn(missing_docs, unreachable_pub)]
@@ -24,6 +25,7 @@ pub mod pod;
 pub mod resources;
 pub mod scheduling;
 pub mod selectors;
+pub mod shared;
 pub mod workloads;
 
 pub use meta::{Labels, ObjectKey, ObjectMeta, OwnerReference};
@@ -42,6 +44,7 @@ pub use selectors::{
     LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, NodeSelector, NodeSelectorOperator,
     NodeSelectorRequirement, NodeSelectorTerm,
 };
+pub use shared::Shared;
 pub use workloads::{
     Deployment, DeploymentStrategy, IntOrPercent, Job, PodTemplateSpec, PriorityClass, ReplicaSet,
     ReplicaSetStatus,

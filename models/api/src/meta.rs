@@ -5,6 +5,8 @@ use std::fmt;
 
 use sim_core::SimTime;
 
+use crate::shared::Shared;
+
 /// Labels and annotations: ordered maps, so iteration never depends on hashing.
 pub type Labels = BTreeMap<String, String>;
 
@@ -19,9 +21,9 @@ pub struct ObjectMeta {
     /// `metadata.uid` (loaders invent a deterministic one when absent).
     pub uid: String,
     /// `metadata.labels`.
-    pub labels: Labels,
+    pub labels: Shared<Labels>,
     /// `metadata.annotations`.
-    pub annotations: Labels,
+    pub annotations: Shared<Labels>,
     /// `metadata.ownerReferences`.
     pub owner_references: Vec<OwnerReference>,
     /// `metadata.creationTimestamp`.

@@ -5,6 +5,7 @@ use sim_core::{SimDuration, SimTime};
 use crate::meta::{Labels, ObjectMeta};
 use crate::resources::{ResourceList, ResourceRequirements};
 use crate::scheduling::{Affinity, ContainerPort, Toleration, TopologySpreadConstraint};
+use crate::shared::Shared;
 
 /// A pod.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -149,9 +150,9 @@ pub enum PreemptionPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodSpec {
     /// Regular containers.
-    pub containers: Vec<Container>,
+    pub containers: Shared<Vec<Container>>,
     /// Init containers, in order (sidecars among them).
-    pub init_containers: Vec<Container>,
+    pub init_containers: Shared<Vec<Container>>,
     /// `overhead` (RuntimeClass overhead), added to the pod's requests.
     pub overhead: ResourceList,
     /// Pod-level `resources` (feature PodLevelResources).
@@ -189,8 +190,8 @@ pub struct PodSpec {
 impl Default for PodSpec {
     fn default() -> Self {
         PodSpec {
-            containers: Vec::new(),
-            init_containers: Vec::new(),
+            containers: Shared::default(),
+            init_containers: Shared::default(),
             overhead: ResourceList::new(),
             resources: None,
             priority: None,

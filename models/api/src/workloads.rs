@@ -4,6 +4,7 @@
 use crate::meta::{Labels, ObjectMeta};
 use crate::pod::{PodSpec, PreemptionPolicy};
 use crate::selectors::LabelSelector;
+use crate::shared::Shared;
 
 /// A PriorityClass (`scheduling.k8s.io/v1`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,9 +23,9 @@ pub struct PriorityClass {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodTemplateSpec {
     /// Template labels and annotations.
-    pub labels: Labels,
+    pub labels: Shared<Labels>,
     /// Template annotations.
-    pub annotations: Labels,
+    pub annotations: Shared<Labels>,
     /// Pod spec.
     pub spec: PodSpec,
 }

@@ -23,7 +23,7 @@ fn job(name: &str, completions: i32, parallelism: i32, backoff_limit: i32) -> Jo
         parallelism,
         backoff_limit,
         template: PodTemplateSpec {
-            labels,
+            labels: labels.into(),
             annotations: Default::default(),
             spec: PodSpec {
                 containers: vec![Container {
@@ -31,7 +31,8 @@ fn job(name: &str, completions: i32, parallelism: i32, backoff_limit: i32) -> Jo
                     image: "task:v1".into(),
                     resources: ResourceRequirements { requests: req.clone(), limits: req },
                     ..Default::default()
-                }],
+                }]
+                .into(),
                 restart_policy: RestartPolicy::Never,
                 ..Default::default()
             },

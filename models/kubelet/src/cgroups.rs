@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn pod_values_sum_containers_and_need_every_limit() {
         let spec = PodSpec {
-            containers: vec![c(100, 0, 200, 1 << 20), c(300, 0, 0, 1 << 20)],
+            containers: vec![c(100, 0, 200, 1 << 20), c(300, 0, 0, 1 << 20)].into(),
             ..Default::default()
         };
         let p = pod_cgroup(&spec);
@@ -248,18 +248,18 @@ mod tests {
         assert_eq!(p.cpu_quota_us, None); // second container has no CPU limit
         assert_eq!(p.memory_limit_bytes, Some(2 << 20));
         let g = PodSpec {
-            containers: vec![c(100, 1 << 20, 100, 1 << 20), c(200, 1 << 20, 200, 1 << 20)],
+            containers: vec![c(100, 1 << 20, 100, 1 << 20), c(200, 1 << 20, 200, 1 << 20)].into(),
             ..Default::default()
         };
         let p = pod_cgroup(&g);
         assert_eq!((p.qos, p.cpu_shares, p.cpu_quota_us), (QosClass::Guaranteed, 307, Some(30_000)));
-        let be = pod_cgroup(&PodSpec { containers: vec![c(0, 0, 0, 0)], ..Default::default() });
+        let be = pod_cgroup(&PodSpec { containers: vec![c(0, 0, 0, 0)].into(), ..Default::default() });
         assert_eq!((be.cpu_shares, be.cpu_quota_us, be.memory_limit_bytes), (2, None, None));
     }
 
     #[test]
     fn init_containers_raise_the_pod_request_only_when_larger() {
-        let mut spec = PodSpec { containers: vec![c(100, 0, 0, 0)], ..Default::default() };
+        let mut spec = PodSpec { containers: vec![c(100, 0, 0, 0)].into(), ..Default::default() };
         spec.init_containers.push(c(500, 0, 0, 0));
         assert_eq!(effective_pod_resources(&spec, |c| &c.resources.requests).cpu_millis(), 500);
         spec.init_containers[0] = c(50, 0, 0, 0);

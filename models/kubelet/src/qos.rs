@@ -160,7 +160,7 @@ mod tests {
     }
 
     fn pod(containers: Vec<Container>) -> PodSpec {
-        PodSpec { containers, ..Default::default() }
+        PodSpec { containers: containers.into(), ..Default::default() }
     }
 
     #[test]

@@ -262,7 +262,8 @@ fn bench_pod(i: u32, node: u32, probe_period: SimDuration) -> Pod {
                 liveness_probe: Some(probe.clone()),
                 readiness_probe: Some(probe),
                 ..Container::default()
-            }],
+            }]
+            .into(),
             ..PodSpec::default()
         },
         ..Pod::default()

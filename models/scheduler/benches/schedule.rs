@@ -26,7 +26,8 @@ fn pod(i: usize) -> Pod {
             ..Default::default()
         },
         ..Default::default()
-    }];
+    }]
+    .into();
     p
 }
 

@@ -39,7 +39,7 @@ fn main() {
     p.meta.namespace = "default".into();
     let requests = ResourceList::new().with_cpu_millis(500).with_memory_bytes(1 << 30);
     let resources = ResourceRequirements { requests, ..Default::default() };
-    p.spec.containers = vec![Container { resources, ..Default::default() }];
+    p.spec.containers = vec![Container { resources, ..Default::default() }].into();
     s.add_pod(p, SimTime::ZERO);
     if let Some(ScheduleOutcome::Bound { pod, node }) = s.schedule_next(SimTime::ZERO) {
         println!("{pod} -> {node}");

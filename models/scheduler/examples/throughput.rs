@@ -34,7 +34,8 @@ fn pod(i: usize, signatures: usize) -> Pod {
         image: "registry.k8s.io/pause:3.10".into(),
         resources: ResourceRequirements { requests: resources.clone(), limits: resources },
         ..Default::default()
-    }];
+    }]
+    .into();
     p
 }
 

@@ -105,11 +105,11 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
     p.meta.name = name.into();
     p.meta.namespace = "default".into();
     let cpu = 100 * (1 + i64::from(v));
-    p.spec.containers = vec![container(cpu, IMAGES[0].0, 0)];
+    p.spec.containers = vec![container(cpu, IMAGES[0].0, 0)].into();
     match t {
         0 => {}
         1 => {
-            p.spec.containers = vec![container(cpu * 3, IMAGES[1].0, 0)];
+            p.spec.containers = vec![container(cpu * 3, IMAGES[1].0, 0)].into();
             p.spec.tolerations.push(Toleration {
                 key: "dedicated".into(),
                 operator: TolerationOperator::Equal,
@@ -122,7 +122,7 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
         }
         2 => {
             p.spec.node_selector.insert("topology.kubernetes.io/zone".into(), "z1".into());
-            p.spec.containers = vec![container(cpu, IMAGES[2].0, 8080)];
+            p.spec.containers = vec![container(cpu, IMAGES[2].0, 8080)].into();
         }
         3 => {
             p.meta.labels.insert("app".into(), "web".into());
@@ -158,7 +158,7 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
         5 => {
             // Big and important: preempts.
             p.spec.priority = Some(1000);
-            p.spec.containers = vec![container(1500 + cpu, IMAGES[0].0, 0)];
+            p.spec.containers = vec![container(1500 + cpu, IMAGES[0].0, 0)].into();
         }
         6 => {
             p.spec.node_name = None;
@@ -176,7 +176,7 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
         _ => {
             // Low priority filler with an init container.
             p.spec.priority = Some(-10);
-            p.spec.init_containers = vec![container(cpu * 2, IMAGES[2].0, 0)];
+            p.spec.init_containers = vec![container(cpu * 2, IMAGES[2].0, 0)].into();
         }
     }
     p

@@ -26,7 +26,8 @@ fn pod(name: &str, priority: i32, cpu_millis: i64, on: Option<&str>) -> Pod {
             ..Default::default()
         },
         ..Default::default()
-    }];
+    }]
+    .into();
     p
 }
 

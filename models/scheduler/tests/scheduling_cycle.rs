@@ -28,7 +28,8 @@ fn pod(name: &str, cpu_millis: i64) -> Pod {
             ..Default::default()
         },
         ..Default::default()
-    }];
+    }]
+    .into();
     p
 }
 

@@ -65,7 +65,7 @@ fn pod() -> impl Strategy<Value = Pod> {
     (0..2usize, labels(), prop::option::of((0..5usize, 0..3usize, any::<bool>()))).prop_map(
         |(ns, labels, owner)| {
             let mut p = Pod { meta: ObjectMeta::named(NAMESPACES[ns], "p"), ..Default::default() };
-            p.meta.labels = labels;
+            p.meta.labels = labels.into();
             if let Some((kind, name, controller)) = owner {
                 p.meta.owner_references.push(OwnerReference {
                     kind: KINDS[kind].into(),

@@ -566,13 +566,17 @@ impl RowParser for TaskParser {
                 uid: format!("{TRACE}/job/{}/{name}", self.namespace),
                 name,
                 namespace: self.namespace.clone(),
-                labels: labels.clone(),
-                annotations,
+                labels: labels.clone().into(),
+                annotations: annotations.into(),
                 ..Default::default()
             },
             parallelism: instances,
             completions: Some(instances),
-            template: PodTemplateSpec { labels, annotations: Labels::new(), spec: objects::pod_spec(&parts) },
+            template: PodTemplateSpec {
+                labels: labels.into(),
+                annotations: Labels::new().into(),
+                spec: objects::pod_spec(&parts),
+            },
             ..Default::default()
         };
         let kind =

@@ -21,7 +21,7 @@ pub(crate) fn node(name: &str, capacity: ResourceList, mut labels: Labels, trace
         meta: ObjectMeta {
             name: name.to_string(),
             uid: format!("{trace}/node/{name}"),
-            labels,
+            labels: labels.into(),
             ..Default::default()
         },
         status: NodeStatus { allocatable: capacity.clone(), capacity, ..Default::default() },
@@ -53,7 +53,8 @@ pub(crate) fn pod_spec(parts: &PodParts) -> PodSpec {
                 limits: parts.limits.clone(),
             },
             ..Default::default()
-        }],
+        }]
+        .into(),
         priority: parts.priority,
         restart_policy: if parts.completes { RestartPolicy::Never } else { RestartPolicy::Always },
         ..Default::default()
@@ -72,8 +73,8 @@ pub(crate) fn pod(namespace: &str, trace: &str, parts: PodParts) -> Pod {
             uid: format!("{trace}/pod/{namespace}/{}", parts.name),
             name: parts.name,
             namespace: namespace.to_string(),
-            labels,
-            annotations,
+            labels: labels.into(),
+            annotations: annotations.into(),
             ..Default::default()
         },
         spec,

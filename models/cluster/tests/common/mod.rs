@@ -32,7 +32,7 @@ pub fn deployment(name: &str, replicas: i32, image: &str) -> Deployment {
         replicas,
         selector: LabelSelector { match_labels: labels.clone(), ..Default::default() },
         template: PodTemplateSpec {
-            labels,
+            labels: labels.into(),
             annotations: Default::default(),
             spec: PodSpec {
                 containers: vec![Container {
@@ -40,7 +40,8 @@ pub fn deployment(name: &str, replicas: i32, image: &str) -> Deployment {
                     image: image.into(),
                     resources: ResourceRequirements { requests: req.clone(), limits: req },
                     ..Default::default()
-                }],
+                }]
+                .into(),
                 ..Default::default()
             },
         },

@@ -1089,7 +1089,7 @@ mod share_tests {
         let mut pod = Pod {
             meta: ObjectMeta::named("default", "p"),
             spec: PodSpec {
-                containers: vec![Container { name: "app".into(), ..Default::default() }],
+                containers: vec![Container { name: "app".into(), ..Default::default() }].into(),
                 ..Default::default()
             },
             ..Default::default()

@@ -69,8 +69,8 @@ pub(crate) fn meta(m: &metav1::ObjectMeta, kind: &str, namespaced: bool) -> Fiel
         name,
         namespace,
         uid,
-        labels: m.labels.clone().unwrap_or_default(),
-        annotations: m.annotations.clone().unwrap_or_default(),
+        labels: m.labels.clone().unwrap_or_default().into(),
+        annotations: m.annotations.clone().unwrap_or_default().into(),
         owner_references,
         creation_timestamp: opt_time(m.creation_timestamp.as_ref(), "metadata.creationTimestamp")?
             .unwrap_or_default(),

@@ -59,8 +59,8 @@ pub(crate) fn pod_spec(s: &corev1::PodSpec, field: &str) -> FieldResult<PodSpec>
         ));
     }
     Ok(PodSpec {
-        containers,
-        init_containers,
+        containers: containers.into(),
+        init_containers: init_containers.into(),
         overhead: resource_list(s.overhead.as_ref(), &format!("{field}.overhead"))?,
         resources: s
             .resources

@@ -41,8 +41,8 @@ fn template(t: &corev1::PodTemplateSpec, field: &str) -> FieldResult<PodTemplate
     };
     let m = t.metadata.as_ref();
     Ok(PodTemplateSpec {
-        labels: m.and_then(|m| m.labels.clone()).unwrap_or_default(),
-        annotations: m.and_then(|m| m.annotations.clone()).unwrap_or_default(),
+        labels: m.and_then(|m| m.labels.clone()).unwrap_or_default().into(),
+        annotations: m.and_then(|m| m.annotations.clone()).unwrap_or_default().into(),
         spec,
     })
 }

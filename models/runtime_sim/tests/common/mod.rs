@@ -77,8 +77,8 @@ pub fn pod(name: &str, init: Vec<Container>, containers: Vec<Container>) -> Pod 
     Pod {
         meta: ObjectMeta::named("default", name),
         spec: PodSpec {
-            init_containers: init,
-            containers,
+            init_containers: init.into(),
+            containers: containers.into(),
             node_name: Some("node-0".into()),
             ..PodSpec::default()
         },

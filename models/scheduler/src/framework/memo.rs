@@ -443,7 +443,8 @@ mod tests {
                 ..Default::default()
             },
             ..Default::default()
-        }];
+        }]
+        .into();
         Arc::new(PodInfo::new(p, PodResourcesOptions::default()))
     }
 

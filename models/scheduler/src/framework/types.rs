@@ -465,13 +465,13 @@ mod tests {
         // 500 + 100 = 600, 300 [second sidecar: 100+200]) = 600 ⇒ 600.
         // Raise the plain init to 700: peak = 800 > 600 ⇒ 800.
         let mut pod = Pod::default();
-        pod.spec.containers = vec![container(Some(300), Some(0))];
+        pod.spec.containers = vec![container(Some(300), Some(0))].into();
         let mut sc1 = container(Some(100), Some(0));
         sc1.restart_policy = Some(RestartPolicy::Always);
         let init = container(Some(700), Some(0));
         let mut sc2 = container(Some(200), Some(0));
         sc2.restart_policy = Some(RestartPolicy::Always);
-        pod.spec.init_containers = vec![sc1, init, sc2];
+        pod.spec.init_containers = vec![sc1, init, sc2].into();
         let r = compute_pod_resources(&pod, PodResourcesOptions::default());
         assert_eq!(r.requests.milli_cpu, 800);
         pod.spec.init_containers[1] = container(Some(500), Some(0));
@@ -483,7 +483,7 @@ mod tests {
         // Two containers: one without any request, one with explicit cpu 0 and memory 1 GiB.
         // real: cpu 0, mem 1Gi. non-zero: cpu 100m (first) + 0 (explicit), mem 200Mi + 1Gi.
         let mut pod = Pod::default();
-        pod.spec.containers = vec![container(None, None), container(Some(0), Some(1 << 30))];
+        pod.spec.containers = vec![container(None, None), container(Some(0), Some(1 << 30))].into();
         let r = compute_pod_resources(&pod, PodResourcesOptions::default());
         assert_eq!(r.requests.milli_cpu, 0);
         assert_eq!(r.non_zero_milli_cpu, 100);

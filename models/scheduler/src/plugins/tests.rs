@@ -41,7 +41,7 @@ pub(crate) fn pod_with(containers: Vec<Container>) -> PodInfo {
     let mut p = Pod::default();
     p.meta.name = "p".into();
     p.meta.namespace = "default".into();
-    p.spec.containers = containers;
+    p.spec.containers = containers.into();
     PodInfo::new(p, PodResourcesOptions::default())
 }
 

@@ -434,7 +434,7 @@ fn preemption_sees_spread_counts_through_remove_and_add_pod() {
     let fw = framework(true);
     let app = |name: &str| {
         let mut p = cpu_pod(name, 1, 100, 1);
-        p.meta.labels = Labels::from([("app".to_string(), "web".to_string())]);
+        p.meta.labels = Labels::from([("app".to_string(), "web".to_string())]).into();
         p
     };
     let mut zoneless = cpu_node("n2", 100);

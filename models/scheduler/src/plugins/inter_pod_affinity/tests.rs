@@ -17,13 +17,13 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 
 fn node(name: &str, pairs: &[(&str, &str)]) -> Node {
     let mut n = Node { meta: ObjectMeta::named("", name), ..Default::default() };
-    n.meta.labels = labels(pairs);
+    n.meta.labels = labels(pairs).into();
     n
 }
 
 fn pod_in(ns: &str, name: &str, on: &str, pairs: &[(&str, &str)]) -> Pod {
     let mut p = Pod { meta: ObjectMeta::named(ns, name), ..Default::default() };
-    p.meta.labels = labels(pairs);
+    p.meta.labels = labels(pairs).into();
     if !on.is_empty() {
         p.spec.node_name = Some(on.to_string());
     }

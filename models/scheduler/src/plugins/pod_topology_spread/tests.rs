@@ -20,7 +20,7 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 
 fn node(name: &str, pairs: &[(&str, &str)]) -> Node {
     let mut n = Node { meta: ObjectMeta::named("", name), ..Default::default() };
-    n.meta.labels = labels(pairs);
+    n.meta.labels = labels(pairs).into();
     n
 }
 
@@ -40,7 +40,7 @@ fn host_nodes(names: &[&str]) -> Vec<Node> {
 
 fn pod(name: &str, on: &str, pairs: &[(&str, &str)]) -> Pod {
     let mut p = Pod { meta: ObjectMeta::named("default", name), ..Default::default() };
-    p.meta.labels = labels(pairs);
+    p.meta.labels = labels(pairs).into();
     if !on.is_empty() {
         p.spec.node_name = Some(on.to_string());
     }
@@ -143,7 +143,7 @@ fn max_skew_2_also_admits_the_node_with_one_pod() {
 fn a_pod_not_matching_its_own_selector_adds_no_self_match() {
     // skew = count + 0 − 0 ≤ 1 ⇒ b (1) and x (0).
     let mut p = incoming(vec![tsc(1, "node", DoNotSchedule, Some(exists("foo")))]);
-    p.meta.labels = labels(&[("bar", "")]);
+    p.meta.labels = labels(&[("bar", "")]).into();
     let got = filter_all(&p, &cluster(zone_nodes(), two_one_zero_three()));
     assert_eq!(got, codes(&[("node-a", "U"), ("node-b", "ok"), ("node-x", "ok"), ("node-y", "U")]));
 }
