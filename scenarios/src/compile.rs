@@ -436,7 +436,11 @@ impl Checker<'_> {
             world.created_at.insert(d.meta.key().to_string(), SimTime::ZERO);
         }
         for p in &loaded.pods {
-            world.templates.push((p.meta.key().to_string(), p.meta.labels.clone(), p.spec.clone()));
+            world.templates.push((
+                p.meta.key().to_string(),
+                p.meta.labels.clone(),
+                kubesim_api::PodSpec::clone(&p.spec),
+            ));
         }
         for j in &loaded.jobs {
             world.templates.push((

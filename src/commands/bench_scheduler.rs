@@ -95,7 +95,8 @@ pub fn perf_pod(i: usize) -> Pod {
             }]
             .into(),
             ..Default::default()
-        },
+        }
+        .into(),
         status: Default::default(),
     }
 }

@@ -25,7 +25,7 @@ pub struct ObjectMeta {
     /// `metadata.annotations`.
     pub annotations: Shared<Labels>,
     /// `metadata.ownerReferences`.
-    pub owner_references: Vec<OwnerReference>,
+    pub owner_references: Shared<Vec<OwnerReference>>,
     /// `metadata.creationTimestamp`.
     pub creation_timestamp: SimTime,
     /// `metadata.deletionTimestamp`: set once the object is terminating.

@@ -12,8 +12,9 @@ use crate::shared::Shared;
 pub struct Pod {
     /// Metadata.
     pub meta: ObjectMeta,
-    /// Desired state.
-    pub spec: PodSpec,
+    /// Desired state, shared by the versions of the pod that only differ in status or metadata
+    /// (copied on the first write to a shared one, e.g. binding).
+    pub spec: Shared<PodSpec>,
     /// Observed state.
     pub status: PodStatus,
 }
@@ -170,7 +171,7 @@ pub struct PodSpec {
     /// `affinity`.
     pub affinity: Affinity,
     /// `tolerations`.
-    pub tolerations: Vec<Toleration>,
+    pub tolerations: Shared<Vec<Toleration>>,
     /// `topologySpreadConstraints`.
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// `schedulerName` (default `default-scheduler`).
@@ -200,7 +201,7 @@ impl Default for PodSpec {
             node_name: None,
             node_selector: Labels::new(),
             affinity: Affinity::default(),
-            tolerations: Vec::new(),
+            tolerations: Shared::default(),
             topology_spread_constraints: Vec::new(),
             scheduler_name: DEFAULT_SCHEDULER_NAME.to_string(),
             scheduling_gates: Vec::new(),

@@ -24,7 +24,9 @@ pub struct ApiStore {
     uid_counter: u64,
     /// Nodes by name.
     pub nodes: BTreeMap<String, Node>,
-    pods: BTreeMap<ObjectKey, Arc<Pod>>,
+    /// Pods by key. The key is allocated once per pod and shared by every index below (a
+    /// `PodKey` clone is a reference-count increment, not two strings).
+    pods: BTreeMap<PodKey, Arc<Pod>>,
     /// ReplicaSets.
     pub replica_sets: BTreeMap<ObjectKey, ReplicaSet>,
     /// Deployments.
@@ -39,11 +41,11 @@ pub struct ApiStore {
     pub pdbs: BTreeMap<ObjectKey, PodDisruptionBudget>,
     /// Jobs.
     pub jobs: BTreeMap<ObjectKey, Job>,
-    pods_by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
-    pods_by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
+    pods_by_owner: BTreeMap<String, BTreeSet<PodKey>>,
+    pods_by_node: BTreeMap<String, BTreeSet<PodKey>>,
     /// Pods by each of their labels: what selector lookups (HPA targets, endpoints) start from
     /// instead of walking every pod.
-    pods_by_label: BTreeMap<(String, String), BTreeSet<ObjectKey>>,
+    pods_by_label: BTreeMap<(String, String), BTreeSet<PodKey>>,
     /// Per label pair (while some pod carries it), the resourceVersion of the last write or
     /// removal of a pod carrying it: a reader that saw the same stamp knows no pod with that label
     /// changed since (the HPA re-lists its target's pods only then).
@@ -75,7 +77,7 @@ impl ApiStore {
 
     /// All pods with their keys, in key order (no key is built).
     pub fn pods_with_keys(&self) -> impl Iterator<Item = (&ObjectKey, &Arc<Pod>)> {
-        self.pods.iter()
+        self.pods.iter().map(|(k, p)| (&**k, p))
     }
 
     /// Number of pod objects (including terminating ones).
@@ -125,8 +127,8 @@ impl ApiStore {
 
     /// The smallest posting list among `labels` (`None` for no labels): a superset of the pods
     /// carrying all of them.
-    fn pods_with_labels(&self, labels: &kubesim_api::Labels) -> Option<&BTreeSet<ObjectKey>> {
-        static EMPTY: BTreeSet<ObjectKey> = BTreeSet::new();
+    fn pods_with_labels(&self, labels: &kubesim_api::Labels) -> Option<&BTreeSet<PodKey>> {
+        static EMPTY: BTreeSet<PodKey> = BTreeSet::new();
         labels
             .iter()
             .map(|pair| self.pods_by_label.get(&pair as &dyn LabelPair).unwrap_or(&EMPTY))
@@ -137,6 +139,10 @@ impl ApiStore {
     pub fn put_pod(&mut self, mut pod: Pod) -> Arc<Pod> {
         pod.meta.resource_version = self.next_resource_version();
         let key = pod.meta.key();
+        let key = match self.pods.get_key_value(&key) {
+            Some((shared, _)) => shared.clone(),
+            None => PodKey::new(key),
+        };
         let mut labels_unchanged = false;
         if let Some(old) = self.pods.get(&key) {
             let (owner, node) = (owner_uid(old), old.spec.node_name.clone());
@@ -279,6 +285,9 @@ impl Ord for dyn LabelPair + '_ {
         self.pair().cmp(&other.pair())
     }
 }
+
+/// A pod's key as the store holds it: one allocation shared by the map and its indexes.
+type PodKey = kubesim_api::Shared<ObjectKey>;
 
 fn owner_uid(pod: &Pod) -> Option<String> {
     pod.meta.controller_ref().map(|o| o.uid.clone())

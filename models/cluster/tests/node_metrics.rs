@@ -77,7 +77,7 @@ fn a_pod_created_with_its_own_workload_runs_it_instead_of_the_selected_one() {
             labels: template.labels.clone(),
             ..kubesim_api::ObjectMeta::named("default", "traced")
         },
-        spec: template.spec.clone(),
+        spec: template.spec.clone().into(),
         status: Default::default(),
     };
     c.create_pod_with_workload(pod, Arc::new(PodWorkload { containers: vec![Arc::new(own)] })).unwrap();

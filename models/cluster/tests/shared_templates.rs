@@ -27,6 +27,34 @@ fn the_pods_of_one_replica_set_share_its_template_labels_and_containers() {
     }
     assert!(Shared::ptr_eq(&pods[0].meta.labels, &pods[1].meta.labels));
     assert!(Shared::ptr_eq(&pods[1].spec.containers, &pods[2].spec.containers));
+    // Owner references and the defaulted tolerations are built per pod, then the sibling's equal
+    // copy is taken instead.
+    for pod in &pods[1..] {
+        assert_eq!(pod.spec.tolerations.len(), 2, "not-ready and unreachable, 300 s");
+        assert!(Shared::ptr_eq(&pod.meta.owner_references, &pods[0].meta.owner_references));
+        assert!(Shared::ptr_eq(&pod.spec.tolerations, &pods[0].spec.tolerations));
+    }
+}
+
+#[test]
+fn a_status_write_keeps_the_spec_of_the_version_it_replaces() {
+    let mut c = cluster(1, ClusterConfig::default());
+    c.apply_deployment(deployment("web", 1, "web:v1")).unwrap();
+    // Every version the store held once the pod was bound, sampled every 50 ms of simulated time.
+    let mut bound: Vec<std::sync::Arc<Pod>> = Vec::new();
+    for step in 1..=1200 {
+        c.run_until(SimTime::from_millis(step * 50)).unwrap();
+        let pod = c.store().pods().next().unwrap().clone();
+        let is_new = bound.last().is_none_or(|b| b.meta.resource_version != pod.meta.resource_version);
+        if pod.spec.node_name.is_some() && is_new {
+            bound.push(pod);
+        }
+    }
+    assert!(bound.len() >= 2, "the kubelet wrote the bound pod's status: {} versions", bound.len());
+    assert_ne!(bound[0].status, bound.last().unwrap().status);
+    for version in &bound[1..] {
+        assert!(Shared::ptr_eq(&version.spec, &bound[0].spec), "the spec was not copied");
+    }
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub struct GcNode {
     /// Name.
     pub name: String,
     /// `metadata.ownerReferences`.
-    pub owner_references: Vec<OwnerReference>,
+    pub owner_references: kubesim_api::Shared<Vec<OwnerReference>>,
 }
 
 impl GcNode {

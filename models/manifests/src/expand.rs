@@ -34,10 +34,10 @@ fn stamp(
             namespace: namespace.to_string(),
             labels,
             annotations: template.annotations.clone(),
-            owner_references: vec![owner],
+            owner_references: vec![owner].into(),
             ..Default::default()
         },
-        spec: template.spec.clone(),
+        spec: template.spec.clone().into(),
         status: PodStatus::default(),
     }
 }

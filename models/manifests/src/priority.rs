@@ -80,7 +80,7 @@ pub fn resolve_priorities(loaded: &mut Loaded, extra_classes: &[PriorityClass]) 
     let entries = loaded.entries.clone();
     for entry in entries {
         let (spec, field) = match entry.object {
-            ObjectRef::Pod(i) => (&mut loaded.pods[i].spec, "spec.priorityClassName"),
+            ObjectRef::Pod(i) => (&mut *loaded.pods[i].spec, "spec.priorityClassName"),
             ObjectRef::Deployment(i) => {
                 (&mut loaded.deployments[i].template.spec, "spec.template.spec.priorityClassName")
             }

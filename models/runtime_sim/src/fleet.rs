@@ -265,7 +265,8 @@ fn bench_pod(i: u32, node: u32, probe_period: SimDuration) -> Pod {
             }]
             .into(),
             ..PodSpec::default()
-        },
+        }
+        .into(),
         ..Pod::default()
     }
 }

@@ -77,7 +77,7 @@ pub(crate) fn pod(namespace: &str, trace: &str, parts: PodParts) -> Pod {
             annotations: annotations.into(),
             ..Default::default()
         },
-        spec,
+        spec: spec.into(),
         ..Default::default()
     }
 }

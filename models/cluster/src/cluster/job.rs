@@ -168,7 +168,7 @@ impl<W: Write> World<W> {
             uid: job.meta.uid.clone(),
             controller: true,
         });
-        Pod { meta, spec: job.template.spec.clone(), status: Default::default() }
+        Pod { meta, spec: job.template.spec.clone().into(), status: Default::default() }
     }
 }
 

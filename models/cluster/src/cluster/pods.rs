@@ -24,6 +24,20 @@ impl<W: Write> World<W> {
             .map(|(_, w)| w.clone())
     }
 
+    /// The pods of one controller carry equal owner references and (once defaulted) equal
+    /// tolerations: a new pod takes a sibling's copies (an `Arc` clone) where the values are equal,
+    /// so a ReplicaSet's pods hold one copy of each instead of one per pod. Values are unchanged.
+    fn share_with_sibling(&self, pod: &mut Pod) {
+        let Some(owner) = pod.meta.controller_ref() else { return };
+        let Some(sibling) = self.store.pods_of_owner(&owner.uid).next() else { return };
+        if sibling.meta.owner_references == pod.meta.owner_references {
+            pod.meta.owner_references = sibling.meta.owner_references.clone();
+        }
+        if sibling.spec.tolerations == pod.spec.tolerations {
+            pod.spec.tolerations = sibling.spec.tolerations.clone();
+        }
+    }
+
     /// Admission (priority, default tolerations), then the store; the scheduler sees it at once.
     pub(super) fn create_pod(&mut self, mut pod: Pod, now: SimTime, q: &mut EventQueue<Event>) {
         if pod.meta.namespace.is_empty() {
@@ -43,6 +57,7 @@ impl<W: Write> World<W> {
             }
         }
         add_default_tolerations(&mut pod, self.config.default_toleration_seconds);
+        self.share_with_sibling(&mut pod);
         let key = pod.meta.key();
         let owner = pod.meta.controller_ref().map(|o| format!("{}/{}", o.kind, o.name));
         self.counters.pods_created += 1;

@@ -141,6 +141,6 @@ impl<W: Write> World<W> {
             uid: rs.meta.uid.clone(),
             controller: true,
         });
-        Pod { meta, spec: rs.template.spec.clone(), status: Default::default() }
+        Pod { meta, spec: rs.template.spec.clone().into(), status: Default::default() }
     }
 }

@@ -1091,7 +1091,8 @@ mod share_tests {
             spec: PodSpec {
                 containers: vec![Container { name: "app".into(), ..Default::default() }].into(),
                 ..Default::default()
-            },
+            }
+            .into(),
             ..Default::default()
         };
         pod.meta.uid = "u1".into();

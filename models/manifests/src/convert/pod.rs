@@ -26,7 +26,7 @@ pub(crate) fn pod(p: &corev1::Pod) -> FieldResult<Pod> {
         Some(s) => pod_status(s)?,
         None => PodStatus::default(),
     };
-    Ok(Pod { meta, spec, status })
+    Ok(Pod { meta, spec: spec.into(), status })
 }
 
 /// Converts a pod spec (of a Pod or a workload template) with upstream defaulting applied.

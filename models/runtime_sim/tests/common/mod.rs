@@ -81,7 +81,8 @@ pub fn pod(name: &str, init: Vec<Container>, containers: Vec<Container>) -> Pod 
             containers: containers.into(),
             node_name: Some("node-0".into()),
             ..PodSpec::default()
-        },
+        }
+        .into(),
         ..Pod::default()
     }
 }

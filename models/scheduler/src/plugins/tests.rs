@@ -215,7 +215,8 @@ fn taint_toleration_score_prefers_fewer_untolerated_prefer_no_schedule_taints() 
         value: "bar".into(),
         effect: Some(TaintEffect::PreferNoSchedule),
         ..Default::default()
-    }];
+    }]
+    .into();
     let mut nodes = Vec::new();
     for (i, taints) in [
         vec![taint("foo", "bar", TaintEffect::PreferNoSchedule)],
@@ -257,7 +258,8 @@ fn taint_toleration_filter_rejects_untolerated_no_schedule_as_unresolvable() {
         key: "dedicated".into(),
         operator: TolerationOperator::Exists,
         ..Default::default()
-    }];
+    }]
+    .into();
     assert!(pl.filter(&CycleState::new(), &pod, &n).is_success(), "PreferNoSchedule never filters");
 }
 

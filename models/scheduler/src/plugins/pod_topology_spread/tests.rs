@@ -321,7 +321,8 @@ fn default_selector_unions_services_and_ands_the_replicaset_selector() {
         name: "rs".into(),
         uid: "u".into(),
         controller: true,
-    }];
+    }]
+    .into();
     let sources = WorkloadSelectors {
         services: vec![
             ServiceSelector { namespace: "default".into(), selector: Some(labels(&[("app", "web")])) },
