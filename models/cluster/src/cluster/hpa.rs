@@ -11,6 +11,7 @@
 
 use kubesim_api::autoscaling::HorizontalPodAutoscaler;
 use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api, target_pods};
+use kubesim_controllers::hpa::pod_facts::FactPod;
 use kubesim_controllers::hpa::{
     commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, Scale,
 };
@@ -24,8 +25,9 @@ pub(super) struct HpaSlot {
     state: HpaState,
     timer: Option<EventId>,
     last: Option<Decision>,
-    /// The target's pods at the last sync.
-    pods: Vec<Arc<Pod>>,
+    /// The target's pods at the last sync, each with the facts the per-pod pass reads (computed
+    /// when the pods are listed, reused with them).
+    pods: Vec<FactPod>,
     /// The store's write stamp of the target selector's pods when `pods` was listed: while it
     /// is unchanged, no target pod was written and the list is reused without walking it
     /// (`None`: a selector without `matchLabels`, re-listed every sync).
@@ -139,7 +141,10 @@ impl<W: Write> World<W> {
                 &hpa.meta.namespace,
                 &target_selector,
                 self.store.pods_selected(&hpa.meta.namespace, &target_selector),
-            ),
+            )
+            .into_iter()
+            .map(FactPod::new)
+            .collect(),
         };
         // The PodMetrics the metrics client is given (same namespace; labelled: the selector
         // matches; unlabelled: names a target pod), straight in the decision core's sample form:
@@ -148,7 +153,7 @@ impl<W: Write> World<W> {
         let served = self
             .ctl
             .metrics
-            .served_for(ns, &target_selector, |name| pods.iter().any(|p| p.meta.name == name));
+            .served_for(ns, &target_selector, |name| pods.iter().any(|p| p.pod().meta.name == name));
         // The custom metrics API is read only for Pods and Object metrics.
         let reads_custom = hpa.metrics.iter().any(|m| {
             matches!(

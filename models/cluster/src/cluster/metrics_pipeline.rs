@@ -419,12 +419,15 @@ impl<W: Write> World<W> {
     }
 
     /// [`Resolved`] for `pod`, reusing `previous` when neither the pod nor the Services changed.
-    fn resolve(&self, pod: &Pod, previous: Option<Resolved>) -> Resolved {
+    /// `unchanged`: `previous` was resolved from this very object (the caller compared the
+    /// `Arc`s), so its resourceVersion need not be read: for most pods of a scrape that read
+    /// would be the only touch of the pod object, a cache miss each.
+    fn resolve(&self, pod: &Pod, unchanged: bool, previous: Option<Resolved>) -> Resolved {
         let services_version = self.ctl.services_version;
         match previous {
             Some(r)
-                if r.resource_version == pod.meta.resource_version
-                    && r.services_version == services_version =>
+                if r.services_version == services_version
+                    && (unchanged || r.resource_version == pod.meta.resource_version) =>
             {
                 r
             }
@@ -527,7 +530,7 @@ impl<W: Write> World<W> {
                 .filter(|e| unchanged || e.pod.meta.uid == pod.meta.uid)
                 .map(|e| (std::mem::take(&mut e.samples), std::mem::take(&mut e.resolved)));
             let (previous_samples, previous_resolved) = previous.unzip();
-            let mut resolved = self.resolve(pod, previous_resolved);
+            let mut resolved = self.resolve(pod, unchanged, previous_resolved);
             // The pod's share: its load's offered rate even over the Service's ready endpoints,
             // 0 if it is not one (membership re-checked only when the endpoints changed).
             let rate = resolved.load.map(|l| {

@@ -10,6 +10,7 @@ use kubesim_api::{Pod, PodPhase, ResourceName};
 use sim_core::SimTime;
 
 use super::classify::{group_pods, pod_request, pod_requests, CpuReadiness, PodGroups};
+use super::pod_facts::HpaPod;
 use super::samples::{PodMetric, PodMetricsInfo};
 use super::tally::{tally, PodTally, RequestRule, TallyRules};
 use super::HpaError;
@@ -160,7 +161,7 @@ impl<P> Copy for PodContext<'_, P> {}
 /// the samples as the snapshot holds them (borrowed names, any order; a repeated name: the last
 /// one counts). Folds pods and samples without maps (the `tally` module); repeated pod
 /// names take the map-based [`resource_utilization_replicas`].
-pub fn resource_utilization_from_samples<'s, P: Borrow<Pod>>(
+pub fn resource_utilization_from_samples<'s, P: HpaPod>(
     ctx: PodContext<'_, P>,
     samples: impl Iterator<Item = (&'s str, PodMetric)> + Clone,
     resource: &ResourceName,
@@ -247,7 +248,7 @@ pub fn resource_utilization_from_samples<'s, P: Borrow<Pod>>(
 /// Resource `AverageValue` and Pods metrics (`calcPlainMetricReplicas`) from the samples as the
 /// snapshot holds them; see [`resource_utilization_from_samples`]. `resource` is the resource
 /// for Resource metrics (CPU readiness rules apply) and `None` for Pods metrics.
-pub fn plain_metric_from_samples<'s, P: Borrow<Pod>>(
+pub fn plain_metric_from_samples<'s, P: HpaPod>(
     ctx: PodContext<'_, P>,
     samples: impl Iterator<Item = (&'s str, PodMetric)> + Clone,
     resource: Option<&ResourceName>,

@@ -4,9 +4,10 @@
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use kubesim_api::{ConditionStatus, Pod, PodConditionType, PodPhase, ResourceName};
+use kubesim_api::{Pod, PodPhase, ResourceName};
 use sim_core::{SimDuration, SimTime};
 
+use super::pod_facts::PodFacts;
 use super::samples::{amount, milli_value, PodMetricsInfo};
 use super::HpaError;
 
@@ -77,17 +78,26 @@ pub(crate) fn cpu_sample_unready(
     cpu: CpuReadiness,
     now: SimTime,
 ) -> bool {
-    let (Some(cond), Some(start)) = (pod.condition(PodConditionType::Ready), pod.status.start_time) else {
+    cpu_facts_unready(&PodFacts::of(pod), sample_ts, window, cpu, now)
+}
+
+/// [`cpu_sample_unready`] from the pod's [`PodFacts`].
+pub(crate) fn cpu_facts_unready(
+    facts: &PodFacts,
+    sample_ts: SimTime,
+    window: SimDuration,
+    cpu: CpuReadiness,
+    now: SimTime,
+) -> bool {
+    let (Some((not_ready, transition)), Some(start)) = (facts.ready_condition, facts.start_time) else {
         return true;
     };
-    let transition = cond.last_transition_time.unwrap_or(SimTime::ZERO);
     if start.saturating_add(cpu.cpu_initialization_period) > now {
         // Still initializing: CPU use right after a readiness change is not representative.
-        cond.status == ConditionStatus::False || sample_ts < transition.saturating_add(window)
+        not_ready || sample_ts < transition.saturating_add(window)
     } else {
         // Past initialization: ignore only pods that never became ready after starting.
-        cond.status == ConditionStatus::False
-            && start.saturating_add(cpu.initial_readiness_delay) > transition
+        not_ready && start.saturating_add(cpu.initial_readiness_delay) > transition
     }
 }
 
@@ -159,6 +169,7 @@ mod tests {
     use super::super::samples::PodMetric;
     use super::super::testutil::*;
     use super::*;
+    use kubesim_api::ConditionStatus;
 
     fn cpu() -> CpuReadiness {
         CpuReadiness {

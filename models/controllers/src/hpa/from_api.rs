@@ -139,9 +139,11 @@ fn name_lookup<P: Borrow<Pod>>(pods: &[P]) -> impl Fn(&str) -> bool + '_ {
     fn name<P: Borrow<Pod>>(p: &P) -> &str {
         p.borrow().meta.name.as_str()
     }
-    let sorted = pods.windows(2).all(|w| name(&w[0]) < name(&w[1]));
+    // Checked on the first lookup only: most callers pass no unlabelled PodMetrics, and the
+    // check reads every pod's name.
+    let sorted = std::cell::OnceCell::new();
     move |wanted: &str| {
-        if sorted {
+        if *sorted.get_or_init(|| pods.windows(2).all(|w| name(&w[0]) < name(&w[1]))) {
             pods.binary_search_by(|p| name(p).cmp(wanted)).is_ok()
         } else {
             pods.iter().any(|p| name(p) == wanted)

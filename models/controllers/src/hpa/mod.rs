@@ -6,13 +6,15 @@
 //! | [`samples`] | metric samples (PodMetrics, custom, external) → per-pod milli-values |
 //! | [`from_api`] | `autoscaling/v2` objects and metrics API answers → [`HpaSpec`], [`MetricsSnapshot`] |
 //! | [`classify`] | ready / unready / missing / ignored pods; per-pod requests |
+//! | [`pod_facts`] | what the per-pod pass reads of a pod, precomputable by callers that keep pods |
 //! | `tally` | the same classification as counts and sums: a map-free merge-join of pods and samples |
 //! | [`calculator`] | one metric's proposal (utilization, average value, object, external) |
 //! | [`state`] | the controller's in-memory recommendation and scale-event logs |
 //! | [`normalize`] | stabilization windows, legacy scale-up limit, behavior policies, bounds |
 //! | [`reconcile`](mod@reconcile) | one reconcile: metrics → proposal → normalization → [`Decision`] |
 //!
-//! Pods are passed as any `P: Borrow<Pod>` (`Pod`, `Arc<Pod>`): the reconcile only borrows them.
+//! Pods are passed as any [`HpaPod`](pod_facts::HpaPod) (`Pod`, `Arc<Pod>`, `&Pod`, or a
+//! [`FactPod`](pod_facts::FactPod) with its facts precomputed): the reconcile only borrows them.
 //!
 //! The caller keeps one [`HpaState`] per HPA, calls [`reconcile()`] every sync period (15 s) with
 //! the current pods and samples, writes `desired_replicas` when `rescale` is set, and then calls
@@ -22,6 +24,7 @@ pub mod calculator;
 pub mod classify;
 pub mod from_api;
 pub mod normalize;
+pub mod pod_facts;
 pub mod reconcile;
 pub mod samples;
 pub mod spec;

@@ -13,6 +13,7 @@ use super::calculator::{
 };
 use super::classify::CpuReadiness;
 use super::normalize::{normalize_legacy, normalize_with_behavior, LimitedBy};
+use super::pod_facts::HpaPod;
 use super::samples::{custom_samples, resource_samples, MetricsSnapshot};
 use super::spec::{HpaControllerConfig, HpaSpec, MetricSpec, MetricType, ResourceTarget, ValueTarget};
 use super::state::HpaState;
@@ -155,7 +156,7 @@ fn failure_reason(t: MetricType) -> &'static str {
 }
 
 /// One metric's proposal (`computeReplicasForMetric`).
-pub fn compute_metric<P: Borrow<Pod>>(
+pub fn compute_metric<P: HpaPod>(
     config: &HpaControllerConfig,
     input: &HpaInput<'_, P>,
     tolerances: Tolerances,
@@ -236,7 +237,7 @@ fn value_target<P: Borrow<Pod>>(
 /// Reconciles one HPA at `input.now`. Updates the recommendation log in `state` (as upstream does
 /// whether or not the scale write later succeeds); call [`commit_scale`] after a successful write
 /// so that `behavior` rate limits see the event.
-pub fn reconcile<P: Borrow<Pod>>(
+pub fn reconcile<P: HpaPod>(
     config: &HpaControllerConfig,
     input: &HpaInput<'_, P>,
     state: &mut HpaState,
@@ -245,7 +246,7 @@ pub fn reconcile<P: Borrow<Pod>>(
 }
 
 /// [`reconcile`] with the per-metric calculation passed in (the tests pass the map-based oracle).
-pub(crate) fn reconcile_with<P: Borrow<Pod>>(
+pub(crate) fn reconcile_with<P: HpaPod>(
     config: &HpaControllerConfig,
     input: &HpaInput<'_, P>,
     state: &mut HpaState,
@@ -390,7 +391,7 @@ pub fn commit_scale(
 }
 
 /// [`reconcile`] followed by [`commit_scale`], for callers whose scale writes always succeed.
-pub fn reconcile_and_commit<P: Borrow<Pod>>(
+pub fn reconcile_and_commit<P: HpaPod>(
     config: &HpaControllerConfig,
     input: &HpaInput<'_, P>,
     state: &mut HpaState,

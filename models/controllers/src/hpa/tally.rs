@@ -11,13 +11,13 @@
 //! pipeline keeps PodMetrics by key); the merge checks that as it goes and, when either is out of
 //! order, sorts borrowed views of both (two allocations per reconcile) and merges again.
 
-use std::borrow::Borrow;
 use std::cmp::Ordering;
 
-use kubesim_api::{Container, Pod, PodPhase, ResourceName};
+use kubesim_api::{Pod, ResourceName};
 use sim_core::SimTime;
 
-use super::classify::{cpu_sample_unready, pod_request, CpuReadiness};
+use super::classify::{cpu_facts_unready, pod_request, CpuReadiness};
+use super::pod_facts::{HpaPod, PodFacts};
 use super::samples::PodMetric;
 
 /// Which per-pod requests a utilization metric divides by, and what a missing pod is assumed to
@@ -77,14 +77,15 @@ pub(crate) struct PodTally {
 /// `None` when two pods share a name.
 pub(crate) fn tally<'p, 's, P, I>(pods: &'p [P], samples: I, rules: &TallyRules<'_>) -> Option<PodTally>
 where
-    P: Borrow<Pod>,
+    P: HpaPod,
     I: Iterator<Item = (&'s str, PodMetric)> + Clone,
 {
-    if let Some(t) = merge(pods.iter().map(Borrow::borrow), samples.clone(), rules) {
+    let view = |p: &'p P| (p.borrow(), p.facts(), p.name());
+    if let Some(t) = merge(pods.iter().map(view), samples.clone(), rules) {
         return Some(t);
     }
-    let mut by_name: Vec<&Pod> = pods.iter().map(Borrow::borrow).collect();
-    by_name.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+    let mut by_name: Vec<(&Pod, PodFacts, &str)> = pods.iter().map(view).collect();
+    by_name.sort_by(|a, b| a.2.cmp(b.2));
     let mut sorted: Vec<(&str, PodMetric)> = Vec::with_capacity(samples.size_hint().1.unwrap_or(0));
     sorted.extend(samples);
     sorted.sort_by(|a, b| a.0.cmp(b.0)); // stable: repeats stay in arrival order
@@ -102,7 +103,7 @@ where
 /// The merge-join itself; `None` as soon as pods or samples are not in strictly ascending name
 /// order.
 fn merge<'p, 's>(
-    pods: impl Iterator<Item = &'p Pod>,
+    pods: impl Iterator<Item = (&'p Pod, PodFacts, &'p str)>,
     samples: impl Iterator<Item = (&'s str, PodMetric)>,
     rules: &TallyRules<'_>,
 ) -> Option<PodTally> {
@@ -111,8 +112,7 @@ fn merge<'p, 's>(
     let mut samples = samples.peekable();
     let mut last_sample: Option<&str> = None;
     let mut last_pod: Option<&str> = None;
-    for pod in pods {
-        let name = pod.meta.name.as_str();
+    for (pod, facts, name) in pods {
         if last_pod.is_some_and(|l| l >= name) {
             return None;
         }
@@ -139,7 +139,7 @@ fn merge<'p, 's>(
             }
         }
         let request = match rules.requests {
-            Some(r) => match requests.get(pod, r) {
+            Some(r) => match requests.get(pod, &facts, r) {
                 Some(v) => v,
                 None => {
                     t.request_failed = true;
@@ -148,12 +148,12 @@ fn merge<'p, 's>(
             },
             None => 0,
         };
-        if pod.meta.deletion_timestamp.is_some() || pod.status.phase == PodPhase::Failed {
+        if facts.ignored {
             t.ignored += 1;
             continue;
         }
-        let unready = match (pod.status.phase, sample) {
-            (PodPhase::Pending, _) => true,
+        let unready = match (facts.pending, sample) {
+            (true, _) => true,
             (_, None) => {
                 t.missing += 1;
                 t.missing_request = t.missing_request.wrapping_add(request);
@@ -162,7 +162,7 @@ fn merge<'p, 's>(
                 continue;
             }
             (_, Some(m)) => {
-                rules.cpu.is_some_and(|(cpu, now)| cpu_sample_unready(pod, m.timestamp, m.window, cpu, now))
+                rules.cpu.is_some_and(|(cpu, now)| cpu_facts_unready(&facts, m.timestamp, m.window, cpu, now))
             }
         };
         if unready {
@@ -187,23 +187,21 @@ fn merge<'p, 's>(
 /// is a function of those lists alone, so the pods of a ReplicaSet cost one computation.
 #[derive(Default)]
 struct RequestMemo {
-    /// (containers, init containers) of the pod the request was computed for.
-    lists: Option<(*const Container, *const Container)>,
+    /// (containers, init containers) addresses of the pod the request was computed for.
+    lists: Option<(usize, usize)>,
     /// Its request; `None` when it could not be read.
     request: Option<i64>,
 }
 
 impl RequestMemo {
-    fn get(&mut self, pod: &Pod, rule: RequestRule<'_>) -> Option<i64> {
+    fn get(&mut self, pod: &Pod, facts: &PodFacts, rule: RequestRule<'_>) -> Option<i64> {
         // Both pods are alive for the whole tally, so equal addresses are the same lists (two
         // empty lists share the dangling address, and are equal too).
-        let lists = (pod.spec.containers.as_ptr(), pod.spec.init_containers.as_ptr());
-        let memoizable = pod.spec.resources.is_none();
-        if memoizable && self.lists == Some(lists) {
+        if facts.request_lists.is_some() && self.lists == facts.request_lists {
             return self.request;
         }
         let request = pod_request(pod, rule.resource, rule.container, rule.pod_level_resources).ok();
-        self.lists = memoizable.then_some(lists);
+        self.lists = facts.request_lists;
         self.request = request;
         request
     }

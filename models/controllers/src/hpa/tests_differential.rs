@@ -11,6 +11,7 @@ use kubesim_api::{
 use proptest::prelude::*;
 use sim_core::{SimDuration, SimTime};
 
+use super::pod_facts::FactPod;
 use super::reconcile::{reconcile_with, HpaInput};
 use super::samples::{ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics};
 use super::spec::{HpaControllerConfig, HpaSpec, MetricSpec, ResourceTarget, Scale, ValueTarget};
@@ -188,7 +189,8 @@ fn case(names: u16, max_pods: usize) -> impl Strategy<Value = Case> {
         )
 }
 
-/// The new reconcile (with `Pod` and with `Arc<Pod>`) and the oracle's, as `Debug` text.
+/// The new reconcile (with `Pod` and with `Arc<Pod>`; with `FactPod` checked equal to the latter)
+/// and the oracle's, as `Debug` text.
 fn both(c: &Case) -> (String, String, String) {
     let scale = Scale { spec_replicas: c.current, status_replicas: c.current };
     let input = HpaInput { spec: &c.spec, scale, pods: &c.pods, metrics: &c.snapshot, now: NOW };
@@ -198,6 +200,13 @@ fn both(c: &Case) -> (String, String, String) {
     let arc_input = HpaInput { spec: &c.spec, scale, pods: &shared, metrics: &c.snapshot, now: NOW };
     let mut arc_state = HpaState::default();
     let arc = reconcile(&c.config, &arc_input, &mut arc_state);
+    // Pods with their facts and names copied out (what the cluster keeps between syncs) decide
+    // exactly as the pods they were copied from.
+    let kept: Vec<FactPod> = shared.iter().cloned().map(FactPod::new).collect();
+    let kept_input = HpaInput { spec: &c.spec, scale, pods: &kept, metrics: &c.snapshot, now: NOW };
+    let mut kept_state = HpaState::default();
+    let kept_decision = reconcile(&c.config, &kept_input, &mut kept_state);
+    assert_eq!(format!("{kept_decision:?} {kept_state:?}"), format!("{arc:?} {arc_state:?}"));
     let mut old_state = HpaState::default();
     let old = reconcile_with(&c.config, &input, &mut old_state, tests_oracle::compute_metric);
     (format!("{new:?} {new_state:?}"), format!("{arc:?} {arc_state:?}"), format!("{old:?} {old_state:?}"))

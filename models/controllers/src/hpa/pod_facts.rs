@@ -1,0 +1,146 @@
+//! What the replica calculator's per-pod pass reads of a pod, as one small `Copy` value.
+//!
+//! A reconcile classifies each target pod from a handful of fields scattered over the pod object
+//! (deletion timestamp, phase, the Ready condition, start time, the container lists its request
+//! is computed from). A caller that keeps its target pods between syncs can compute these
+//! [`PodFacts`] once per pod version and hand them in beside the pod ([`HpaPod`]): the pass then
+//! reads a contiguous array instead of following several pointers per pod. A plain `Pod` or
+//! `Arc<Pod>` computes them on the spot, with the same result.
+
+use std::borrow::Borrow;
+use std::sync::Arc;
+
+use kubesim_api::{ConditionStatus, Pod, PodConditionType, PodPhase};
+use sim_core::SimTime;
+
+/// The fields of a pod that [`groupPods`](super::classify::group_pods)' rules and the request
+/// memo read. Equal for two pods that the per-pod pass treats alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodFacts {
+    /// Terminating or Failed: the pod is ignored.
+    pub ignored: bool,
+    /// Phase Pending.
+    pub pending: bool,
+    /// The Ready condition: (status is False, last transition time, zero when unset).
+    pub ready_condition: Option<(bool, SimTime)>,
+    /// `status.startTime`.
+    pub start_time: Option<SimTime>,
+    /// The addresses of `spec.containers` and `spec.initContainers`, when the pod's request is a
+    /// function of those two lists alone (no pod-level resources): pods sharing both lists
+    /// share their request.
+    pub request_lists: Option<(usize, usize)>,
+}
+
+impl PodFacts {
+    /// Reads the facts of `pod`.
+    pub fn of(pod: &Pod) -> Self {
+        PodFacts {
+            ignored: pod.meta.deletion_timestamp.is_some() || pod.status.phase == PodPhase::Failed,
+            pending: pod.status.phase == PodPhase::Pending,
+            ready_condition: pod.condition(PodConditionType::Ready).map(|c| {
+                (c.status == ConditionStatus::False, c.last_transition_time.unwrap_or(SimTime::ZERO))
+            }),
+            start_time: pod.status.start_time,
+            request_lists: pod
+                .spec
+                .resources
+                .is_none()
+                .then(|| (pod.spec.containers.as_ptr() as usize, pod.spec.init_containers.as_ptr() as usize)),
+        }
+    }
+}
+
+/// A pod as the HPA decision core takes it: anything that borrows a [`Pod`], optionally with its
+/// [`PodFacts`] and name kept beside it.
+pub trait HpaPod: Borrow<Pod> {
+    /// The pod's facts (computed from the pod unless the implementor keeps them).
+    fn facts(&self) -> PodFacts {
+        PodFacts::of(self.borrow())
+    }
+
+    /// The pod's name (`metadata.name`).
+    fn name(&self) -> &str {
+        &self.borrow().meta.name
+    }
+}
+
+impl HpaPod for Pod {}
+impl HpaPod for Arc<Pod> {}
+impl HpaPod for &Pod {}
+
+/// Names up to this long are kept inline in a [`FactPod`] (Deployment pods' names are the
+/// Deployment's name plus 17 characters).
+const INLINE_NAME: usize = 48;
+
+/// A target pod with its facts (and its name, when short) copied out once: what a caller keeps
+/// between syncs while the pod object is unchanged, so that the per-pod pass reads one array.
+#[derive(Clone, Debug)]
+pub struct FactPod {
+    pod: Arc<Pod>,
+    facts: PodFacts,
+    /// The name, when it fits (else it is read from the pod).
+    name: Option<arrayvec::ArrayString<INLINE_NAME>>,
+}
+
+impl FactPod {
+    /// Wraps `pod`, reading its facts now.
+    pub fn new(pod: Arc<Pod>) -> Self {
+        let facts = PodFacts::of(&pod);
+        let name = arrayvec::ArrayString::from(&pod.meta.name).ok();
+        FactPod { pod, facts, name }
+    }
+
+    /// The pod.
+    pub fn pod(&self) -> &Arc<Pod> {
+        &self.pod
+    }
+}
+
+impl Borrow<Pod> for FactPod {
+    fn borrow(&self) -> &Pod {
+        &self.pod
+    }
+}
+
+impl HpaPod for FactPod {
+    fn facts(&self) -> PodFacts {
+        self.facts
+    }
+
+    fn name(&self) -> &str {
+        match &self.name {
+            Some(name) => name,
+            None => &self.pod.meta.name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hpa::testutil::ready_pod;
+
+    #[test]
+    fn a_fact_pod_carries_the_facts_its_pod_computes() {
+        let pod = Arc::new(ready_pod("a", 100, SimTime::from_secs(5)));
+        let kept = FactPod::new(Arc::clone(&pod));
+        assert_eq!(kept.facts(), pod.facts());
+        assert_eq!(HpaPod::name(&kept), "a");
+        let mut long = (*pod).clone();
+        long.meta.name = "x".repeat(INLINE_NAME + 1);
+        assert_eq!(HpaPod::name(&FactPod::new(Arc::new(long))), "x".repeat(INLINE_NAME + 1));
+        let f = kept.facts();
+        assert!(!f.ignored && !f.pending);
+        assert!(f.start_time.is_some() && f.request_lists.is_some());
+        assert_eq!(f.ready_condition.map(|(is_false, _)| is_false), Some(false));
+    }
+
+    #[test]
+    fn pods_sharing_container_lists_share_request_lists() {
+        let a = ready_pod("a", 100, SimTime::ZERO);
+        let mut b = a.clone();
+        b.meta.name = "b".into();
+        // Cloning a pod shares its spec (copy-on-write): same lists, same request.
+        assert_eq!(PodFacts::of(&a).request_lists, PodFacts::of(&b).request_lists);
+    }
+}
