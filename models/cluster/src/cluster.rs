@@ -499,17 +499,33 @@ impl<W: Write> Cluster<W> {
         push(names::OOM_KILLS, CLUSTER, w.counters.oom_kills as f64);
         push(names::RESTARTS, CLUSTER, w.counters.container_restarts as f64);
         push(names::EVICTIONS, CLUSTER, w.counters.evictions as f64);
-        for (name, node) in &w.store.nodes {
-            let (mut cpu, mut mem) = (0i64, 0i64);
-            for p in w.store.pods_on_node(name) {
-                if matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
-                    continue;
-                }
-                for c in &p.spec.containers {
-                    cpu += c.resources.requests.cpu_millis();
-                    mem += c.resources.requests.memory_bytes();
-                }
+        // Requests of the non-terminal pods bound to each node, in one pass over the pods (a
+        // ReplicaSet's pods are adjacent in key order and share their container list: its sums
+        // are computed once per run of them).
+        let mut requested: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        let mut last: Option<(*const kubesim_api::Container, (i64, i64))> = None;
+        for p in &pods {
+            let Some(node) = p.spec.node_name.as_deref() else { continue };
+            if matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
+                continue;
             }
+            let containers = p.spec.containers.as_ptr();
+            let sums = match last {
+                Some((list, sums)) if list == containers => sums,
+                _ => {
+                    let sums = p.spec.containers.iter().fold((0i64, 0i64), |(cpu, mem), c| {
+                        (cpu + c.resources.requests.cpu_millis(), mem + c.resources.requests.memory_bytes())
+                    });
+                    last = Some((containers, sums));
+                    sums
+                }
+            };
+            let total = requested.entry(node).or_default();
+            total.0 += sums.0;
+            total.1 += sums.1;
+        }
+        for (name, node) in &w.store.nodes {
+            let (cpu, mem) = requested.get(name.as_str()).copied().unwrap_or_default();
             let ratio = |used: i64, alloc: i64| if alloc > 0 { used as f64 / alloc as f64 } else { 0.0 };
             push(names::NODE_CPU_ALLOCATED, name, ratio(cpu, node.status.allocatable.cpu_millis()));
             push(names::NODE_MEMORY_ALLOCATED, name, ratio(mem, node.status.allocatable.memory_bytes()));

@@ -35,7 +35,7 @@ fn sample(name: &str, cpu_millis: i64) -> PodMetrics {
         pod_name: name.into(),
         timestamp: NOW.saturating_sub(SimDuration::from_secs(10)),
         window: SimDuration::from_secs(15),
-        containers: vec![ContainerMetrics {
+        containers: smallvec::smallvec![ContainerMetrics {
             name: "app".into(),
             usage: ResourceList::new().with_cpu_millis(cpu_millis).with_memory_bytes(1 << 29),
         }],

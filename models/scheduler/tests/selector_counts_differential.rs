@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use kubesim_api::meta::well_known::{HOSTNAME, ZONE};
 use kubesim_api::{
     LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, Node, NodeInclusionPolicy, ObjectKey,
-    ObjectMeta, OwnerReference, Pod, Taint, TaintEffect, TopologySpreadConstraint,
+    ObjectMeta, OwnerReference, Pod, Shared, Taint, TaintEffect, TopologySpreadConstraint,
     UnsatisfiableConstraintAction,
 };
 use kubesim_scheduler::framework::{
@@ -436,7 +436,10 @@ fn services() -> Arc<ClusterObjects> {
     };
     Arc::new(ClusterObjects {
         workloads: WorkloadSelectors {
-            services: vec![svc("default", "a"), svc("default", "b"), svc("other", "a")],
+            services: vec![svc("default", "a"), svc("default", "b"), svc("other", "a")]
+                .into_iter()
+                .map(Shared::new)
+                .collect(),
             // ReplicaSets owning the incoming pods (see `incoming_with`): their selectors are
             // ANDed into the default selector, one with a template hash.
             controllers: vec![
@@ -455,7 +458,10 @@ fn services() -> Arc<ClusterObjects> {
                         match_expressions: vec![req("hash", LabelSelectorOperator::In, &["h1"])],
                     }),
                 },
-            ],
+            ]
+            .into_iter()
+            .map(Shared::new)
+            .collect(),
         },
         ..Default::default()
     })

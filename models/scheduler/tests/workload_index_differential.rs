@@ -88,10 +88,20 @@ proptest! {
         controllers in prop::collection::vec(controller(), 0..8),
         pods in prop::collection::vec(pod(), 1..8),
     ) {
-        let sources = WorkloadSelectors { services, controllers };
+        let mut sources = WorkloadSelectors {
+            services: services.into_iter().map(kubesim_api::Shared::new).collect(),
+            controllers: controllers.into_iter().map(kubesim_api::Shared::new).collect(),
+        };
         let index = WorkloadIndex::new(&sources);
         for p in &pods {
             prop_assert_eq!(index.default_selector(p, &sources), default_selector(p, &sources), "pod {:?}", p.meta);
+        }
+        // Controllers in (namespace, name) order, as the cluster lists them (repeats and other
+        // kinds kept in list order): the index searches the list instead of copying it.
+        sources.controllers.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let index = WorkloadIndex::new(&sources);
+        for p in &pods {
+            prop_assert_eq!(index.default_selector(p, &sources), default_selector(p, &sources), "sorted, pod {:?}", p.meta);
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kubesim_api::{ObjectKey, Pod};
+use kubesim_api::{ObjectKey, Pod, Shared};
 use kubesim_scheduler::framework::interface::PdbInfo;
 use kubesim_scheduler::framework::{
     ClusterObjects, ControllerKind, ControllerSelector, ServiceSelector, WorkloadSelectors,
@@ -76,6 +76,11 @@ pub(super) struct CtlState {
     /// Bumped whenever the Service indexes are rebuilt: what a pod's load resolution depends on
     /// besides the pod itself.
     pub(super) services_version: u64,
+    /// The Service and controller selectors last handed to the scheduler, and the
+    /// `services_version` its Service list was built at: the next hand-over shares what did not
+    /// change.
+    pub(super) scheduler_workloads: WorkloadSelectors,
+    pub(super) scheduler_services_version: Option<u64>,
 }
 
 impl<W: Write> World<W> {
@@ -192,23 +197,11 @@ impl<W: Write> World<W> {
             return;
         }
         self.ctl.objects_dirty = false;
-        let services = self
-            .store
-            .services
-            .values()
-            .map(|s| ServiceSelector { namespace: s.meta.namespace.clone(), selector: s.selector.clone() })
-            .collect();
-        let controllers = self
-            .store
-            .replica_sets
-            .values()
-            .map(|rs| ControllerSelector {
-                kind: ControllerKind::ReplicaSet,
-                namespace: rs.meta.namespace.clone(),
-                name: rs.meta.name.clone(),
-                selector: Some(rs.selector.clone()),
-            })
-            .collect();
+        let workloads = WorkloadSelectors {
+            services: self.scheduler_services(),
+            controllers: self.scheduler_controllers(),
+        };
+        self.ctl.scheduler_workloads = workloads.clone();
         let pdbs = self
             .store
             .pdbs
@@ -222,11 +215,56 @@ impl<W: Write> World<W> {
                 })
             })
             .collect();
-        let objects = ClusterObjects {
-            namespace_labels: BTreeMap::new(),
-            workloads: WorkloadSelectors { services, controllers },
-            pdbs,
-        };
+        let objects = ClusterObjects { namespace_labels: BTreeMap::new(), workloads, pdbs };
         self.scheduler.set_cluster_objects(Arc::new(objects));
+    }
+
+    /// The Services' selectors for the scheduler: the last list handed over while no Service was
+    /// applied since (every apply bumps `services_version`), else built anew.
+    fn scheduler_services(&mut self) -> Vec<Shared<ServiceSelector>> {
+        let version = self.ctl.services_version;
+        if self.ctl.scheduler_services_version == Some(version) {
+            return self.ctl.scheduler_workloads.services.clone();
+        }
+        self.ctl.scheduler_services_version = Some(version);
+        self.store
+            .services
+            .values()
+            .map(|s| {
+                Shared::new(ServiceSelector {
+                    namespace: s.meta.namespace.clone(),
+                    selector: s.selector.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The ReplicaSets' selectors for the scheduler, in key order. An entry of the last list whose
+    /// ReplicaSet is still there with the same selector is shared, not rebuilt: a rollout adds one
+    /// ReplicaSet to thousands (both lists are in key order, so one merge pass pairs them).
+    fn scheduler_controllers(&self) -> Vec<Shared<ControllerSelector>> {
+        let mut previous = self.ctl.scheduler_workloads.controllers.iter().peekable();
+        self.store
+            .replica_sets
+            .iter()
+            .map(|(key, rs)| {
+                let here = (key.namespace.as_str(), key.name.as_str());
+                while previous.next_if(|c| (c.namespace.as_str(), c.name.as_str()) < here).is_some() {}
+                let reused = previous.next_if(|c| {
+                    (c.namespace.as_str(), c.name.as_str()) == here
+                        && c.kind == ControllerKind::ReplicaSet
+                        && c.selector.as_ref() == Some(&rs.selector)
+                });
+                match reused {
+                    Some(c) => c.clone(),
+                    None => Shared::new(ControllerSelector {
+                        kind: ControllerKind::ReplicaSet,
+                        namespace: rs.meta.namespace.clone(),
+                        name: rs.meta.name.clone(),
+                        selector: Some(rs.selector.clone()),
+                    }),
+                }
+            })
+            .collect()
     }
 }

@@ -55,7 +55,7 @@ pub(crate) fn sample(pod: &str, resource: ResourceName, amount: i64) -> PodMetri
         pod_name: pod.into(),
         timestamp: NOW.saturating_sub(SimDuration::from_secs(10)),
         window: SimDuration::from_secs(60),
-        containers: vec![ContainerMetrics {
+        containers: smallvec::smallvec![ContainerMetrics {
             name: "app".into(),
             usage: ResourceList::new().with(resource, amount),
         }],

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use kubesim_api::{LabelSelector, Labels};
+use kubesim_api::{LabelSelector, Labels, Shared};
 
 use super::interface::PdbInfo;
 
@@ -57,12 +57,16 @@ pub struct ControllerSelector {
 }
 
 /// The objects whose selectors make up a pod's default spreading selector.
+///
+/// Each entry is [`Shared`]: the owner hands the scheduler a new list whenever a Service or a
+/// controller comes or goes (a Deployment rollout creates a ReplicaSet), and with shared entries
+/// that is a list of reference-count increments rather than a deep copy of every selector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkloadSelectors {
     /// All Services (every namespace; plugins filter by the pod's namespace).
-    pub services: Vec<ServiceSelector>,
+    pub services: Vec<Shared<ServiceSelector>>,
     /// ReplicationControllers, ReplicaSets and StatefulSets.
-    pub controllers: Vec<ControllerSelector>,
+    pub controllers: Vec<Shared<ControllerSelector>>,
 }
 
 /// Everything besides nodes and pods that plugins read.

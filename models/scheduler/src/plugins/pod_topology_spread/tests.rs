@@ -7,7 +7,7 @@ use kubesim_api::meta::well_known::HOSTNAME;
 use kubesim_api::{
     LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, Labels, Node, NodeInclusionPolicy,
     NodeSelector, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm, ObjectMeta,
-    OwnerReference, Pod, Taint, TaintEffect, TopologySpreadConstraint, UnsatisfiableConstraintAction,
+    OwnerReference, Pod, Shared, Taint, TaintEffect, TopologySpreadConstraint, UnsatisfiableConstraintAction,
 };
 
 use super::common::{filter_constraints, pod_constraints};
@@ -266,10 +266,10 @@ fn fewer_domains_than_min_domains_make_the_global_minimum_zero() {
 fn system_defaults_never_filter() {
     let p = pod("p", "", &[("foo", "")]);
     let sources = WorkloadSelectors {
-        services: vec![ServiceSelector {
+        services: vec![Shared::new(ServiceSelector {
             namespace: "default".into(),
             selector: Some(labels(&[("foo", "")])),
-        }],
+        })],
         ..Default::default()
     };
     assert!(pod_constraints(&p, DoNotSchedule, &system_default_constraints(), &sources).is_empty());
@@ -330,13 +330,19 @@ fn default_selector_unions_services_and_ands_the_replicaset_selector() {
             ServiceSelector { namespace: "default".into(), selector: Some(labels(&[("app", "db")])) },
             ServiceSelector { namespace: "other".into(), selector: Some(labels(&[("x", "y")])) },
             ServiceSelector { namespace: "default".into(), selector: None },
-        ],
+        ]
+        .into_iter()
+        .map(Shared::new)
+        .collect(),
         controllers: vec![ControllerSelector {
             kind: ControllerKind::ReplicaSet,
             namespace: "default".into(),
             name: "rs".into(),
             selector: Some(LabelSelector::from_labels([("app", "web")])),
-        }],
+        }]
+        .into_iter()
+        .map(Shared::new)
+        .collect(),
     };
     let sel = default_selector(&p, &sources);
     assert_eq!(sel.match_labels, labels(&[("app", "web"), ("tier", "fe")]));
@@ -405,10 +411,10 @@ fn system_defaults_with_a_service_spread_by_host_on_zoneless_nodes() {
     );
     let p = pod("p", "", &[("foo", "")]);
     let sources = WorkloadSelectors {
-        services: vec![ServiceSelector {
+        services: vec![Shared::new(ServiceSelector {
             namespace: "default".into(),
             selector: Some(labels(&[("foo", "")])),
-        }],
+        })],
         ..Default::default()
     };
     let got = scores(&p, &all, &["node-a", "node-b", "node-c", "node-d"], &sources);
@@ -600,7 +606,10 @@ fn the_plugin_reads_services_from_the_snapshot_for_system_defaults() {
             services: vec![ServiceSelector {
                 namespace: "default".into(),
                 selector: Some(labels(&[("foo", "")])),
-            }],
+            }]
+            .into_iter()
+            .map(Shared::new)
+            .collect(),
             controllers: vec![],
         },
         ..Default::default()

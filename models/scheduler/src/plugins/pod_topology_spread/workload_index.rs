@@ -15,15 +15,17 @@ use std::collections::BTreeMap;
 
 use kubesim_api::{LabelSelector, Labels, Pod};
 
-use super::common::{apply_controller_selector, ControllerKind, WorkloadSelectors};
+use super::common::{apply_controller_selector, ControllerKind, ControllerSelector, WorkloadSelectors};
 
 /// Services and controllers of a [`WorkloadSelectors`], indexed for the default spreading selector.
 #[derive(Clone, Debug, Default)]
 pub struct WorkloadIndex {
     /// namespace → first selector key → its value → indices of Services.
     services: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<usize>>>>,
-    /// namespace → name → (kind, index of the first such controller).
-    controllers: BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>>,
+    /// namespace → name → (kind, index of the first such controller); `None` when the
+    /// controllers are already ordered by (namespace, name) (the cluster lists them in key
+    /// order), which a binary search uses directly: no copy of thousands of names per rebuild.
+    controllers: Option<BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>>>,
 }
 
 impl WorkloadIndex {
@@ -42,13 +44,18 @@ impl WorkloadIndex {
                 .or_default()
                 .push(i);
         }
+        let ordered = sources.controllers.windows(2).all(|w| owner_key(&w[0]) <= owner_key(&w[1]));
+        if ordered {
+            return index;
+        }
+        let mut by_name: BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>> = BTreeMap::new();
         for (i, c) in sources.controllers.iter().enumerate() {
-            let by_kind =
-                index.controllers.entry(c.namespace.clone()).or_default().entry(c.name.clone()).or_default();
+            let by_kind = by_name.entry(c.namespace.clone()).or_default().entry(c.name.clone()).or_default();
             if !by_kind.iter().any(|(kind, _)| *kind == c.kind) {
                 by_kind.push((c.kind, i));
             }
         }
+        index.controllers = Some(by_name);
         index
     }
 
@@ -75,9 +82,21 @@ impl WorkloadIndex {
         }
         let mut expressions = Vec::new();
         if let Some(owner) = pod.meta.controller_ref() {
-            let found = ControllerKind::from_kind(&owner.kind).and_then(|kind| {
-                let by_kind = self.controllers.get(ns)?.get(&owner.name)?;
-                by_kind.iter().find(|(k, _)| *k == kind).map(|(_, i)| &sources.controllers[*i])
+            let found = ControllerKind::from_kind(&owner.kind).and_then(|kind| match &self.controllers {
+                Some(by_name) => {
+                    let by_kind = by_name.get(ns)?.get(&owner.name)?;
+                    by_kind.iter().find(|(k, _)| *k == kind).map(|(_, i)| &*sources.controllers[*i])
+                }
+                None => {
+                    // Equal (namespace, name) entries are adjacent and in list order.
+                    let wanted = (ns, owner.name.as_str());
+                    let from = sources.controllers.partition_point(|c| owner_key(c) < wanted);
+                    sources.controllers[from..]
+                        .iter()
+                        .take_while(|c| owner_key(c) == wanted)
+                        .find(|c| c.kind == kind)
+                        .map(|c| &**c)
+                }
             });
             if let Some(ctrl) = found {
                 apply_controller_selector(ctrl, &mut label_set, &mut expressions);
@@ -85,4 +104,9 @@ impl WorkloadIndex {
         }
         LabelSelector { match_labels: label_set, match_expressions: expressions }
     }
+}
+
+/// What an owner reference finds a controller by (besides its kind).
+fn owner_key(c: &ControllerSelector) -> (&str, &str) {
+    (&c.namespace, &c.name)
 }
