@@ -17,6 +17,9 @@ use kubesim_api::{LabelSelector, Labels, Pod};
 
 use super::common::{apply_controller_selector, ControllerKind, ControllerSelector, WorkloadSelectors};
 
+/// namespace → name → (kind, index of the first such controller).
+type ControllersByName = BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>>;
+
 /// Services and controllers of a [`WorkloadSelectors`], indexed for the default spreading selector.
 #[derive(Clone, Debug, Default)]
 pub struct WorkloadIndex {
@@ -25,7 +28,7 @@ pub struct WorkloadIndex {
     /// namespace → name → (kind, index of the first such controller); `None` when the
     /// controllers are already ordered by (namespace, name) (the cluster lists them in key
     /// order), which a binary search uses directly: no copy of thousands of names per rebuild.
-    controllers: Option<BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>>>,
+    controllers: Option<ControllersByName>,
 }
 
 impl WorkloadIndex {
@@ -48,7 +51,7 @@ impl WorkloadIndex {
         if ordered {
             return index;
         }
-        let mut by_name: BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>> = BTreeMap::new();
+        let mut by_name = ControllersByName::new();
         for (i, c) in sources.controllers.iter().enumerate() {
             let by_kind = by_name.entry(c.namespace.clone()).or_default().entry(c.name.clone()).or_default();
             if !by_kind.iter().any(|(kind, _)| *kind == c.kind) {
