@@ -234,12 +234,12 @@ pub struct ObjectRejected<'a> {
 
 /// One metric's line of an `HpaDecision`.
 #[derive(Debug, Serialize)]
-pub struct HpaMetric {
+pub struct HpaMetric<'a> {
     /// `Resource`, `ContainerResource`, `Pods`, `Object`, `External`.
     #[serde(rename = "type")]
-    pub metric_type: String,
+    pub metric_type: &'a str,
     /// Metric name (`cpu`, `requests_per_second`).
-    pub name: String,
+    pub name: &'a str,
     /// Replica count this metric proposes, before stabilization and rate limits; absent on error.
     pub proposal: Option<i32>,
     /// Usage ratio before unready and missing pods are filled in.
@@ -257,7 +257,7 @@ pub struct HpaMetric {
     /// Terminating or Failed pods.
     pub ignored_pods: usize,
     /// Why the metric failed.
-    pub error: Option<String>,
+    pub error: Option<&'a str>,
 }
 
 /// `HpaDecision`: one reconcile of one HPA (every sync period).
@@ -276,7 +276,7 @@ pub struct HpaDecision<'a> {
     /// `ScalingActive` reason (`ValidMetricFound`, `FailedGetResourceMetric`, …).
     pub scaling_active: &'a str,
     /// Per metric.
-    pub metrics: Vec<HpaMetric>,
+    pub metrics: Vec<HpaMetric<'a>>,
 }
 
 /// `HpaScaled`: the HPA wrote its target's scale subresource.

@@ -14,7 +14,7 @@ const EXTERNAL: &str = include_str!("../../../tests/fixtures/hpa/external.yaml")
 
 fn condition(x: &Explanation, kind: HpaConditionType) -> (ConditionStatus, &str) {
     let c = x.conditions.iter().find(|c| c.kind == kind).unwrap();
-    (c.status, c.reason.as_str())
+    (c.status, c.reason)
 }
 
 #[test]

@@ -13,7 +13,8 @@ use kubesim_api::autoscaling::HorizontalPodAutoscaler;
 use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api, target_pods};
 use kubesim_controllers::hpa::pod_facts::FactPod;
 use kubesim_controllers::hpa::{
-    commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, Scale,
+    commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, MetricType,
+    Scale,
 };
 
 use super::*;
@@ -32,6 +33,17 @@ pub(super) struct HpaSlot {
     /// is unchanged, no target pod was written and the list is reused without walking it
     /// (`None`: a selector without `matchLabels`, re-listed every sync).
     pods_written_at: Option<u64>,
+}
+
+/// The `type` of a metric line in `HpaDecision` records.
+fn metric_type_str(t: MetricType) -> &'static str {
+    match t {
+        MetricType::Resource => "Resource",
+        MetricType::ContainerResource => "ContainerResource",
+        MetricType::Pods => "Pods",
+        MetricType::Object => "Object",
+        MetricType::External => "External",
+    }
 }
 
 pub(super) fn limited_by_str(l: LimitedBy) -> &'static str {
@@ -107,21 +119,26 @@ impl<W: Write> World<W> {
     }
 
     /// One reconcile of the HPA `key` (`reconcileAutoscaler`), then the next one is scheduled.
+    /// The HPA object and the slot are borrowed for the reconcile (no copy of the HPA, one
+    /// lookup of each): with thousands of HPAs syncing every 15 s, the copies and repeated map
+    /// searches were a visible share of the run.
     pub(super) fn hpa_sync(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
-        let Some(hpa) = self.store.hpas.get(key).cloned() else {
+        if !self.store.hpas.contains_key(key) {
             self.ctl.hpas.remove(key);
             return;
-        };
+        }
         let period = self.config.hpa.sync_period.max(SimDuration::from_nanos(1));
         let next =
             q.schedule_at(now + period, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
-        let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
+        let external = self.external_metric_values(now);
+        let World { store, ctl, config, deployment_status, .. } = self;
+        let hpa = &store.hpas[key];
+        let Some(slot) = ctl.hpas.get_mut(key) else { return };
         slot.timer = Some(next);
         let target = ObjectKey::new(&hpa.meta.namespace, &hpa.scale_target_ref.name);
         let target_name = format!("{}/{}", hpa.scale_target_ref.kind, hpa.scale_target_ref.name);
         let deployment = match hpa.scale_target_ref.kind.as_str() {
-            // Only the selector and replicas are read; the Deployment is cloned only to rescale.
-            "Deployment" => self.store.deployments.get(&target).map(|d| (d.selector.clone(), d.replicas)),
+            "Deployment" => store.deployments.get(&target).map(|d| (&d.selector, d.replicas)),
             _ => None,
         };
         let Some((target_selector, spec_replicas)) = deployment else {
@@ -132,28 +149,26 @@ impl<W: Write> World<W> {
             );
             return;
         };
-        let written_at = self.store.selected_pods_written_at(&target_selector);
-        let unchanged = written_at.is_some()
-            && self.ctl.hpas.get(key).is_some_and(|slot| slot.pods_written_at == written_at);
-        let pods = match self.ctl.hpas.get_mut(key) {
-            Some(slot) if unchanged => std::mem::take(&mut slot.pods),
-            _ => target_pods(
+        let written_at = store.selected_pods_written_at(target_selector);
+        let pods = if written_at.is_some() && slot.pods_written_at == written_at {
+            std::mem::take(&mut slot.pods)
+        } else {
+            target_pods(
                 &hpa.meta.namespace,
-                &target_selector,
-                self.store.pods_selected(&hpa.meta.namespace, &target_selector),
+                target_selector,
+                store.pods_selected(&hpa.meta.namespace, target_selector),
             )
             .into_iter()
             .map(FactPod::new)
-            .collect(),
+            .collect()
         };
         // The PodMetrics the metrics client is given (same namespace; labelled: the selector
         // matches; unlabelled: names a target pod), straight in the decision core's sample form:
         // `snapshot_from_api` gets none to convert and fills the other metrics APIs' answers.
         let ns = hpa.meta.namespace.as_str();
-        let served = self
-            .ctl
+        let served = ctl
             .metrics
-            .served_for(ns, &target_selector, |name| pods.iter().any(|p| p.pod().meta.name == name));
+            .served_for(ns, target_selector, |name| pods.iter().any(|p| p.pod().meta.name == name));
         // The custom metrics API is read only for Pods and Object metrics.
         let reads_custom = hpa.metrics.iter().any(|m| {
             matches!(
@@ -162,28 +177,22 @@ impl<W: Write> World<W> {
                     | kubesim_api::autoscaling::HpaMetricSource::Object { .. }
             )
         });
-        let custom = if reads_custom {
-            self.ctl.metrics.custom_values(self.config.metrics_resolution)
-        } else {
-            Vec::new()
-        };
-        let external = self.external_metric_values(now);
+        let custom =
+            if reads_custom { ctl.metrics.custom_values(config.metrics_resolution) } else { Vec::new() };
         let no_pod_metrics: &[kubesim_api::autoscaling::PodMetrics] = &[];
-        let mut snapshot =
-            snapshot_from_api(&hpa, &target_selector, &pods, no_pod_metrics, &custom, &external);
+        let mut snapshot = snapshot_from_api(hpa, target_selector, &pods, no_pod_metrics, &custom, &external);
         snapshot.pod_metrics = served;
         let scale = Scale {
             spec_replicas,
-            status_replicas: self.deployment_status.get(&target).map_or(0, |s| s.replicas),
+            status_replicas: deployment_status.get(&target).map_or(0, |s| s.replicas),
         };
-        let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
         let input = HpaInput { spec: &slot.spec, scale, pods: &pods, metrics: &snapshot, now };
-        let decision = reconcile(&self.config.hpa, &input, &mut slot.state);
+        let decision = reconcile(&config.hpa, &input, &mut slot.state);
         if decision.rescale {
             // The scale write always succeeds here, so the event is committed at once.
-            commit_scale(&self.config.hpa, &slot.spec, &decision, &mut slot.state, now);
+            commit_scale(&config.hpa, &slot.spec, &decision, &mut slot.state, now);
         }
-        slot.last = Some(decision.clone());
+        drop(snapshot);
         slot.pods = pods;
         slot.pods_written_at = written_at;
         let hpa_name = key.to_string();
@@ -191,14 +200,13 @@ impl<W: Write> World<W> {
             .conditions
             .iter()
             .find(|c| c.kind == HpaConditionType::ScalingActive)
-            .map_or("", |c| c.reason.as_str())
-            .to_string();
+            .map_or("", |c| c.reason);
         let metrics = decision
             .metrics
             .iter()
             .map(|m| rec::HpaMetric {
-                metric_type: format!("{:?}", m.metric_type),
-                name: m.name.clone(),
+                metric_type: metric_type_str(m.metric_type),
+                name: &m.name,
                 proposal: m.proposal,
                 usage_ratio: m.usage_ratio,
                 utilization_percent: m.utilization_percent,
@@ -207,22 +215,20 @@ impl<W: Write> World<W> {
                 unready_pods: m.unready_pods,
                 missing_pods: m.missing_pods,
                 ignored_pods: m.ignored_pods,
-                error: m.error.clone(),
+                error: m.error.as_deref(),
             })
             .collect();
-        self.record(
-            now,
-            "HpaDecision",
-            &rec::HpaDecision {
-                hpa: &hpa_name,
-                current_replicas: decision.current_replicas,
-                desired_replicas: decision.desired_replicas,
-                recommendation: decision.recommendation,
-                limited_by: limited_by_str(decision.limited_by),
-                scaling_active: &scaling_active,
-                metrics,
-            },
-        );
+        let record = rec::HpaDecision {
+            hpa: &hpa_name,
+            current_replicas: decision.current_replicas,
+            desired_replicas: decision.desired_replicas,
+            recommendation: decision.recommendation,
+            limited_by: limited_by_str(decision.limited_by),
+            scaling_active,
+            metrics,
+        };
+        self.record(now, "HpaDecision", &record);
+        drop(record);
         if decision.rescale {
             self.record(
                 now,
@@ -240,6 +246,8 @@ impl<W: Write> World<W> {
                 self.apply_deployment(deployment, now, q);
             }
         }
+        let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
+        slot.last = Some(decision);
     }
 }
 

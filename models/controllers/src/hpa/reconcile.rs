@@ -94,7 +94,7 @@ pub struct HpaCondition {
     #[serde(serialize_with = "ser_status")]
     pub status: ConditionStatus,
     /// Machine-readable reason, as upstream spells it.
-    pub reason: String,
+    pub reason: &'static str,
 }
 
 fn ser_status<S: serde::Serializer>(s: &ConditionStatus, ser: S) -> Result<S::Ok, S::Error> {
@@ -125,9 +125,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn set(&mut self, kind: HpaConditionType, status: ConditionStatus, reason: &str) {
+    fn set(&mut self, kind: HpaConditionType, status: ConditionStatus, reason: &'static str) {
         self.conditions.retain(|c| c.kind != kind);
-        self.conditions.push(HpaCondition { kind, status, reason: reason.to_string() });
+        self.conditions.push(HpaCondition { kind, status, reason });
         self.conditions.sort_by_key(|c| c.kind as u8);
     }
 }

@@ -42,7 +42,7 @@ fn run(
 }
 
 fn condition(d: &Decision, kind: HpaConditionType) -> Option<(ConditionStatus, String)> {
-    d.conditions.iter().find(|c| c.kind == kind).map(|c| (c.status, c.reason.clone()))
+    d.conditions.iter().find(|c| c.kind == kind).map(|c| (c.status, c.reason.to_string()))
 }
 
 /// `n` pods at 1000m request, each using `usage` millicores.
