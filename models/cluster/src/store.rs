@@ -27,8 +27,12 @@ pub struct ApiStore {
     /// Pods by key. The key is allocated once per pod and shared by every index below (a
     /// `PodKey` clone is a reference-count increment, not two strings).
     pods: BTreeMap<PodKey, Arc<Pod>>,
-    /// ReplicaSets.
+    /// ReplicaSets. Read freely; add, replace and remove them through
+    /// [`Self::put_replica_set`] and [`Self::remove_replica_set`], which keep the owner index.
     pub replica_sets: BTreeMap<ObjectKey, ReplicaSet>,
+    /// ReplicaSet keys by their controller owner's uid: a Deployment sync lists its own
+    /// ReplicaSets without walking all of them (a day of rollouts leaves thousands).
+    replica_sets_by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
     /// Deployments.
     pub deployments: BTreeMap<ObjectKey, Deployment>,
     /// PriorityClasses by name.
@@ -235,10 +239,48 @@ impl ApiStore {
 
     /// ReplicaSets whose controller owner has `uid`, in key order.
     pub fn replica_sets_of(&self, owner_uid: &str) -> Vec<&ReplicaSet> {
-        self.replica_sets
-            .values()
-            .filter(|rs| rs.meta.controller_ref().is_some_and(|o| o.uid == owner_uid))
-            .collect()
+        let owned: Vec<&ReplicaSet> = self
+            .replica_sets_by_owner
+            .get(owner_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.replica_sets.get(key))
+            .collect();
+        debug_assert!(
+            owned.iter().map(|rs| rs.meta.key()).eq(self
+                .replica_sets
+                .values()
+                .filter(|rs| rs.meta.controller_ref().is_some_and(|o| o.uid == owner_uid))
+                .map(|rs| rs.meta.key())),
+            "the owner index of ReplicaSets is stale: a ReplicaSet was written around put_replica_set"
+        );
+        owned
+    }
+
+    /// Adds or replaces a ReplicaSet (keyed by its metadata).
+    pub fn put_replica_set(&mut self, rs: ReplicaSet) {
+        let key = rs.meta.key();
+        self.unindex_replica_set(&key);
+        if let Some(owner) = rs.meta.controller_ref() {
+            self.replica_sets_by_owner.entry(owner.uid.clone()).or_default().insert(key.clone());
+        }
+        self.replica_sets.insert(key, rs);
+    }
+
+    /// Removes a ReplicaSet; whether it was there.
+    pub fn remove_replica_set(&mut self, key: &ObjectKey) -> bool {
+        self.unindex_replica_set(key);
+        self.replica_sets.remove(key).is_some()
+    }
+
+    fn unindex_replica_set(&mut self, key: &ObjectKey) {
+        let Some(owner) = self.replica_sets.get(key).and_then(|rs| rs.meta.controller_ref()) else { return };
+        if let Some(keys) = self.replica_sets_by_owner.get_mut(&owner.uid) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.replica_sets_by_owner.remove(&owner.uid);
+            }
+        }
     }
 }
 

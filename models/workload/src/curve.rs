@@ -264,8 +264,33 @@ impl Curve {
     /// The value at `offset` since the origin.
     pub fn value_at(&self, offset: SimDuration) -> i64 {
         let t = offset.as_nanos();
+        if let Some(v) = self.held_value_at(t) {
+            return v;
+        }
+        self.segment_value_at(t)
+    }
+
+    /// The value at `t` from the segment's closed form.
+    fn segment_value_at(&self, t: u64) -> i64 {
         let seg = self.segment(t);
         seg.value(t - seg.start)
+    }
+
+    /// The value at `t` when the segment holding `t` is flat (no leak, and a held step or the
+    /// last knot of a non-periodic curve): its knot's value, without the closed form's 128-bit
+    /// arithmetic. Workload curves (constant memory, stepped CPU) are evaluated for every
+    /// container at every scrape, and nearly all are flat.
+    fn held_value_at(&self, t: u64) -> Option<i64> {
+        if self.leak_per_sec != 0 {
+            return None;
+        }
+        let tau = match self.period {
+            Some(p) => t % p,
+            None => t,
+        };
+        let i = self.knots.partition_point(|(at, _)| *at <= tau).saturating_sub(1);
+        let last_for_good = i + 1 == self.knots.len() && self.period.is_none();
+        (self.interpolation == Interpolation::Hold || last_for_good).then(|| self.knots[i].1)
     }
 
     /// The largest knot value: with no leak, no value of the curve exceeds it.
@@ -499,6 +524,16 @@ mod tests {
                 };
                 c.with_leak_per_sec(leak)
             })
+    }
+
+    proptest! {
+        /// The flat-segment shortcut answers exactly what the closed form does.
+        #[test]
+        fn held_values_equal_the_closed_form(c in arb_curve(), t in 0u64..400_000) {
+            prop_assert_eq!(c.value_at(SimDuration::from_nanos(t)), c.segment_value_at(t));
+            let flat = Curve { leak_per_sec: 0, ..c };
+            prop_assert_eq!(flat.value_at(SimDuration::from_nanos(t)), flat.segment_value_at(t));
+        }
     }
 
     proptest! {

@@ -139,9 +139,7 @@ impl<W: Write> World<W> {
                 .annotations
                 .insert(kubesim_controllers::deployment::REVISION_HISTORY_ANNOTATION.into(), h);
         }
-        let key = rs.meta.key();
-        let updated = rs.clone();
-        self.store.replica_sets.insert(key, updated);
+        self.store.put_replica_set(rs.clone());
     }
 
     /// Pods of the deployment's RSs other than `new_name`.
@@ -220,7 +218,7 @@ impl<W: Write> World<W> {
                 replicas: rs.replicas,
             },
         );
-        self.store.replica_sets.insert(key.clone(), rs.clone());
+        self.store.put_replica_set(rs.clone());
         self.ctl.objects_dirty = true;
         self.dirty_rs.insert(key);
         rs

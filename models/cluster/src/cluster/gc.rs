@@ -36,7 +36,7 @@ impl<W: Write> World<W> {
                 let Some(node) = by_uid.get(uid.as_str()) else { continue };
                 let key = ObjectKey::new(&node.namespace, &node.name);
                 match node.kind.as_str() {
-                    "ReplicaSet" if self.store.replica_sets.remove(&key).is_some() => {
+                    "ReplicaSet" if self.store.remove_replica_set(&key) => {
                         self.store.next_resource_version();
                         self.dirty_rs.remove(&key);
                         self.ctl.objects_dirty = true;

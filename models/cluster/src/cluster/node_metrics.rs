@@ -25,8 +25,12 @@ impl<W: Write> Cluster<W> {
             for u in &usage {
                 cpu_millis += u.cpu_millis;
                 memory_bytes = memory_bytes.saturating_add(u.memory_working_set_bytes);
-                let Some((key, container)) = slot.kubelet.container_owner(u.container) else { continue };
-                let object = format!("{key}/{container}");
+                let Some((pod, container)) = slot.kubelet.container_owner(u.container) else { continue };
+                // `ObjectKey`'s display (no namespace: the name alone), then the container.
+                let object = match pod.meta.namespace.as_str() {
+                    "" => format!("{}/{container}", pod.meta.name),
+                    namespace => format!("{namespace}/{}/{container}", pod.meta.name),
+                };
                 out.push(MetricSample {
                     metric: names::CONTAINER_CPU_USAGE,
                     object: object.clone(),

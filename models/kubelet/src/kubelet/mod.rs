@@ -129,11 +129,13 @@ impl Kubelet {
         c.running().then(|| c.id(id, idx as u8))
     }
 
-    /// The pod and container name of a container instance this kubelet started.
-    pub fn container_owner(&self, container: ContainerId) -> Option<(ObjectKey, &str)> {
+    /// The pod and container name of a container instance this kubelet started (the pod object,
+    /// not its key: usage sampling asks for every container, and the key would be two new
+    /// strings each time).
+    pub fn container_owner(&self, container: ContainerId) -> Option<(&Pod, &str)> {
         let p = self.pods.get(&container.pod())?;
         let idx = usize::from(container.index());
-        (idx < p.containers.len()).then(|| (p.pod.meta.key(), p.spec_of(idx).name.as_str()))
+        (idx < p.containers.len()).then(|| (&*p.pod, p.spec_of(idx).name.as_str()))
     }
 
     /// The pod object the kubelet runs `key` from, if it runs it.
