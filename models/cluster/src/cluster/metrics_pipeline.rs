@@ -368,7 +368,7 @@ fn served_sample(
         }
     }
     Arc::new(SamplePodMetrics {
-        pod_name: pod.meta.name.clone(),
+        pod_name: pod.meta.name.as_str().into(),
         timestamp,
         window,
         containers: samples

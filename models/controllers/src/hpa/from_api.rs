@@ -187,7 +187,7 @@ pub fn snapshot_from_api<M: Borrow<ApiPodMetrics>, P: Borrow<Pod>>(
         })
         .map(|m| {
             std::sync::Arc::new(PodMetrics {
-                pod_name: m.meta.name.clone(),
+                pod_name: m.meta.name.as_str().into(),
                 timestamp: m.timestamp,
                 window: m.window,
                 containers: m

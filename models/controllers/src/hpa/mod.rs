@@ -7,6 +7,7 @@
 //! | [`from_api`] | `autoscaling/v2` objects and metrics API answers → [`HpaSpec`], [`MetricsSnapshot`] |
 //! | [`classify`] | ready / unready / missing / ignored pods; per-pod requests |
 //! | [`pod_facts`] | what the per-pod pass reads of a pod, precomputable by callers that keep pods |
+//! | [`pod_name`] | pod names stored inline when short (compared for every pod of every sync) |
 //! | `tally` | the same classification as counts and sums: a map-free merge-join of pods and samples |
 //! | [`calculator`] | one metric's proposal (utilization, average value, object, external) |
 //! | [`state`] | the controller's in-memory recommendation and scale-event logs |
@@ -25,6 +26,7 @@ pub mod classify;
 pub mod from_api;
 pub mod normalize;
 pub mod pod_facts;
+pub mod pod_name;
 pub mod reconcile;
 pub mod samples;
 pub mod spec;

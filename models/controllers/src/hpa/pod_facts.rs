@@ -11,6 +11,8 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 
 use kubesim_api::{ConditionStatus, Pod, PodConditionType, PodPhase};
+
+use super::pod_name::PodName;
 use sim_core::SimTime;
 
 /// The fields of a pod that [`groupPods`](super::classify::group_pods)' rules and the request
@@ -68,25 +70,21 @@ impl HpaPod for Pod {}
 impl HpaPod for Arc<Pod> {}
 impl HpaPod for &Pod {}
 
-/// Names up to this long are kept inline in a [`FactPod`] (Deployment pods' names are the
-/// Deployment's name plus 17 characters).
-const INLINE_NAME: usize = 48;
-
-/// A target pod with its facts (and its name, when short) copied out once: what a caller keeps
+/// A target pod with its facts and name copied out once: what a caller keeps
 /// between syncs while the pod object is unchanged, so that the per-pod pass reads one array.
 #[derive(Clone, Debug)]
 pub struct FactPod {
     pod: Arc<Pod>,
     facts: PodFacts,
-    /// The name, when it fits (else it is read from the pod).
-    name: Option<arrayvec::ArrayString<INLINE_NAME>>,
+    /// The name, inline when short.
+    name: PodName,
 }
 
 impl FactPod {
     /// Wraps `pod`, reading its facts now.
     pub fn new(pod: Arc<Pod>) -> Self {
         let facts = PodFacts::of(&pod);
-        let name = arrayvec::ArrayString::from(&pod.meta.name).ok();
+        let name = PodName::from(pod.meta.name.as_str());
         FactPod { pod, facts, name }
     }
 
@@ -108,16 +106,14 @@ impl HpaPod for FactPod {
     }
 
     fn name(&self) -> &str {
-        match &self.name {
-            Some(name) => name,
-            None => &self.pod.meta.name,
-        }
+        &self.name
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hpa::pod_name::INLINE_NAME_BYTES;
     use crate::hpa::testutil::ready_pod;
 
     #[test]
@@ -127,8 +123,8 @@ mod tests {
         assert_eq!(kept.facts(), pod.facts());
         assert_eq!(HpaPod::name(&kept), "a");
         let mut long = (*pod).clone();
-        long.meta.name = "x".repeat(INLINE_NAME + 1);
-        assert_eq!(HpaPod::name(&FactPod::new(Arc::new(long))), "x".repeat(INLINE_NAME + 1));
+        long.meta.name = "x".repeat(INLINE_NAME_BYTES + 1);
+        assert_eq!(HpaPod::name(&FactPod::new(Arc::new(long))), "x".repeat(INLINE_NAME_BYTES + 1));
         let f = kept.facts();
         assert!(!f.ignored && !f.pending);
         assert!(f.start_time.is_some() && f.request_lists.is_some());

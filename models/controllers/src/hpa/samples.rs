@@ -8,6 +8,7 @@ use kubesim_api::{ResourceList, ResourceName};
 use sim_core::{SimDuration, SimTime};
 use smallvec::SmallVec;
 
+use super::pod_name::PodName;
 use super::HpaError;
 
 /// Usage of one container in a `metrics.k8s.io` PodMetrics.
@@ -23,8 +24,8 @@ pub struct ContainerMetrics {
 /// ending at `timestamp`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodMetrics {
-    /// Pod name.
-    pub pod_name: String,
+    /// Pod name (inline when short: the replica calculator compares it every sync).
+    pub pod_name: PodName,
     /// End of the sampling window.
     pub timestamp: SimTime,
     /// Length of the sampling window (metrics-server: the scrape interval).

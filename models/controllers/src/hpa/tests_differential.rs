@@ -111,7 +111,7 @@ prop_compose! {
         if let Some(cpu) = proxy {
             containers.push(ContainerMetrics { name: "proxy".into(), usage: usage(cpu) });
         }
-        PodMetrics { pod_name: name(name_i), timestamp: ago(ts), window: SimDuration::from_secs(window), containers: containers.into() }
+        PodMetrics { pod_name: name(name_i).into(), timestamp: ago(ts), window: SimDuration::from_secs(window), containers: containers.into() }
     }
 }
 

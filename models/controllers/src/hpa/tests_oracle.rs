@@ -42,7 +42,7 @@ fn resource_metrics(
             }
         };
         if let Some(value) = value {
-            out.insert(m.pod_name.clone(), PodMetric { value, timestamp: m.timestamp, window: m.window });
+            out.insert(m.pod_name.to_string(), PodMetric { value, timestamp: m.timestamp, window: m.window });
         }
     }
     Ok(out)
