@@ -382,6 +382,13 @@ impl<W: Write> Cluster<W> {
         &self.world.store
     }
 
+    /// What the scheduler's plugins read besides nodes and pods (Service and controller
+    /// selectors for default topology spreading, PodDisruptionBudgets for preemption), as last
+    /// handed over (refreshed before each scheduling pass).
+    pub fn scheduler_objects(&self) -> &kubesim_scheduler::framework::ClusterObjects {
+        &self.world.scheduler.snapshot().objects
+    }
+
     /// Counters so far.
     pub fn counters(&self) -> Counters {
         self.world.counters

@@ -160,3 +160,40 @@ fn rolling_back_reuses_the_old_replica_set_with_the_next_revision() {
         of_kind(&log, "DeploymentRolloutComplete").iter().map(|v| v["revision"].as_i64().unwrap()).collect();
     assert_eq!(revisions, vec![1, 2, 3]);
 }
+
+#[test]
+fn a_rollout_hands_the_scheduler_its_new_replica_set_and_shares_the_unchanged_selectors() {
+    let mut c = cluster(3, ClusterConfig::default());
+    c.apply_deployment(deployment("web", 2, "web:v1")).unwrap();
+    c.apply_deployment(deployment("api", 2, "api:v1")).unwrap();
+    c.run_until(SimTime::from_secs(60)).unwrap();
+    let before = c.scheduler_objects().workloads.controllers.clone();
+    assert_eq!(before.len(), 2, "one ReplicaSet per Deployment");
+    c.schedule_action(
+        SimTime::from_secs(60),
+        Action::SetImage {
+            deployment: ObjectKey::new("default", "web"),
+            container: None,
+            image: "web:v2".into(),
+        },
+    )
+    .unwrap();
+    c.run_until(SimTime::from_secs(300)).unwrap();
+    let after = &c.scheduler_objects().workloads.controllers;
+    // Exactly the store's ReplicaSets, in key order, as a fresh build would list them.
+    let fresh: Vec<(String, String, Option<kubesim_api::LabelSelector>)> = c
+        .store()
+        .replica_sets
+        .values()
+        .map(|rs| (rs.meta.namespace.clone(), rs.meta.name.clone(), Some(rs.selector.clone())))
+        .collect();
+    let handed: Vec<_> =
+        after.iter().map(|s| (s.namespace.clone(), s.name.clone(), s.selector.clone())).collect();
+    assert_eq!(handed, fresh);
+    assert_eq!(after.len(), 3, "the rollout added web's new ReplicaSet");
+    // The two ReplicaSets that existed before are the very entries handed over then.
+    for old in &before {
+        let same = after.iter().find(|s| s.name == old.name).expect("still there");
+        assert!(kubesim_api::Shared::ptr_eq(same, old), "{} was shared, not rebuilt", old.name);
+    }
+}
