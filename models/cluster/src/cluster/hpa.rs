@@ -192,7 +192,6 @@ impl<W: Write> World<W> {
             // The scale write always succeeds here, so the event is committed at once.
             commit_scale(&config.hpa, &slot.spec, &decision, &mut slot.state, now);
         }
-        drop(snapshot);
         slot.pods = pods;
         slot.pods_written_at = written_at;
         let hpa_name = key.to_string();
@@ -228,7 +227,6 @@ impl<W: Write> World<W> {
             metrics,
         };
         self.record(now, "HpaDecision", &record);
-        drop(record);
         if decision.rescale {
             self.record(
                 now,

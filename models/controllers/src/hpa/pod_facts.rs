@@ -11,9 +11,9 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 
 use kubesim_api::{ConditionStatus, Pod, PodConditionType, PodPhase};
+use sim_core::SimTime;
 
 use super::pod_name::PodName;
-use sim_core::SimTime;
 
 /// The fields of a pod that [`groupPods`](super::classify::group_pods)' rules and the request
 /// memo read. Equal for two pods that the per-pod pass treats alike.
