@@ -553,6 +553,14 @@ impl Checker<'_> {
                 format!("unknown probe mode {other:?} (analytic or periodic)"),
             ),
         }
+        match cp.metrics_mode.as_deref() {
+            None | Some("classes") => {}
+            Some("per-pod") => config.metrics_mode = kubesim_cluster::MetricsMode::PerPod,
+            Some(other) => self.error(
+                &path.key("metricsMode"),
+                format!("unknown metrics mode {other:?} (classes or per-pod)"),
+            ),
+        }
     }
 
     fn resources(&mut self, map: &BTreeMap<String, QuantityValue>, path: &FieldPath) -> ResourceList {

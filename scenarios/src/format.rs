@@ -193,6 +193,10 @@ pub struct ControlPlaneSpec {
     /// Probe evaluation: `analytic` (default) or `periodic` (the per-period oracle).
     #[serde(default)]
     pub probe_mode: Option<String>,
+    /// How the metrics pipeline stores served PodMetrics: `classes` (default: pods with identical
+    /// usage share one sample) or `per-pod` (the oracle).
+    #[serde(default)]
+    pub metrics_mode: Option<String>,
 }
 
 /// A quantity as YAML gives it: `"8"`, `8`, `32Gi`, `0.5`.

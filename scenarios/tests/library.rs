@@ -234,3 +234,32 @@ fn services_pdbs_and_hpas_applied_by_events_become_timed_actions() {
         run_scenario(&s, &RunOptions::default(), Vec::new(), &mut NullSink, &mut |_, _| {}).expect("run");
     assert!(!r.metrics.series("hpa_desired_replicas", "default/web").is_empty());
 }
+
+/// The metrics pipeline's usage classes are an optimisation of the per-pod model: a run serves
+/// every HPA the same values either way, so the event logs are byte-identical. The scenarios
+/// below scale on CPU under request-driven load, roll out (pods leave and join classes) and, in
+/// the zone outage, lose endpoints (pods change class without being written).
+#[test]
+fn usage_classes_give_the_same_run_as_per_pod_metrics() {
+    for (name, until) in [("hpa-flash-crowd.yaml", None), ("rolling-update-under-load.yaml", None)] {
+        let mut s = load(&library(name)).unwrap();
+        assert_eq!(s.config.metrics_mode, kubesim_cluster::MetricsMode::UsageClasses, "the default");
+        let options = RunOptions { seed: None, until };
+        let (classes, _) = run_scenario(&s, &options, Vec::new(), &mut NullSink, &mut |_, _| {}).unwrap();
+        s.config.metrics_mode = kubesim_cluster::MetricsMode::PerPod;
+        let (per_pod, _) = run_scenario(&s, &options, Vec::new(), &mut NullSink, &mut |_, _| {}).unwrap();
+        assert_eq!(classes.digest, per_pod.digest, "{name}");
+        assert!(classes.counters.pods_created > 0, "{name}");
+    }
+}
+
+#[test]
+fn an_unknown_metrics_mode_is_rejected() {
+    let text = BASE
+        .replace("spec:\n  duration: 1m", "spec:\n  duration: 1m\n  controlPlane: {metricsMode: sometimes}");
+    let errors = errors_of(&text);
+    assert!(
+        errors.iter().any(|e| e.contains("metricsMode") && e.contains("classes or per-pod")),
+        "{errors:?}"
+    );
+}

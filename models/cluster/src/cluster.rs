@@ -63,6 +63,7 @@ mod nodes;
 mod pods;
 mod replicaset;
 mod scheduling;
+mod usage_classes;
 mod workqueue;
 mod zones;
 

@@ -48,6 +48,9 @@ pub struct ClusterConfig {
     /// metrics-server `--metric-resolution` (15 s): the scrape period of the resource metrics
     /// pipeline, and of the custom (Pods) metrics derived from the request load.
     pub metrics_resolution: SimDuration,
+    /// How the metrics pipeline serves pods whose usage is identical: through shared usage
+    /// classes (the default), or one sample per pod (the oracle the classes are checked against).
+    pub metrics_mode: MetricsMode,
     /// Request load offered to Services: what request-driven workloads spread over their Service's
     /// ready endpoints, and the source of the `requests_per_second` Pods metric.
     pub service_loads: Vec<ServiceLoad>,
@@ -58,6 +61,17 @@ pub struct ClusterConfig {
     /// The seeded random node-failure process (crash after an exponential up time, recover after
     /// an exponential repair time), if any.
     pub node_failures: Option<crate::cluster::NodeFailureProcess>,
+}
+
+/// How the metrics pipeline materialises served PodMetrics. Both serve the same values; the
+/// per-pod mode is the simple model the usage classes are tested against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// Pods whose samples are identical but for their names share one sample per scrape.
+    #[default]
+    UsageClasses,
+    /// Every pod's sample is computed and stored on its own at every scrape.
+    PerPod,
 }
 
 /// A Service's offered request rate over absolute simulated time.
@@ -98,6 +112,7 @@ impl Default for ClusterConfig {
             default_toleration_seconds: 300,
             hpa: HpaControllerConfig::default(),
             metrics_resolution: SimDuration::from_secs(15),
+            metrics_mode: MetricsMode::default(),
             service_loads: Vec::new(),
             external_metrics: Vec::new(),
             drain_retry: SimDuration::from_secs(5),

@@ -45,7 +45,7 @@ pub mod records;
 pub mod store;
 
 pub use cluster::{Action, Cluster, ClusterError, Counters, CtlEvent, Event, JobStatus};
-pub use config::ClusterConfig;
+pub use config::{ClusterConfig, MetricsMode};
 pub use metrics::MetricSample;
 pub use node_runtime::{ClusterNodeRuntime, RuntimeContext, RuntimeFactory, SimRuntimeFactory};
 pub use store::ApiStore;

@@ -283,3 +283,42 @@ fn an_autoscaling_episode_replays_to_the_same_digest() {
     };
     assert_eq!(run(), run());
 }
+
+/// The usage classes serve exactly what the per-pod model serves: through the load steps, the
+/// HPA's scale-ups and scale-downs and a rollout (pods leave and join classes, endpoints change),
+/// the PodMetrics after every scrape and the whole event log are the same in both modes, while
+/// the classes do share: the ready replicas of one ReplicaSet have one class.
+#[test]
+fn usage_classes_serve_what_the_per_pod_model_serves() {
+    let run = |mode: kubesim_cluster::MetricsMode| {
+        let mut c = episode(ClusterConfig { metrics_mode: mode, ..config(step_load()) }, cpu_50());
+        let mut served = Vec::new();
+        let mut most_shared = 0.0f64;
+        for t in (20..=1300).step_by(15) {
+            if t == 605 {
+                c.apply_deployment(web(c.store().deployments[&ObjectKey::new("default", "web")].replicas))
+                    .unwrap();
+                let mut v2 = c.store().deployments[&ObjectKey::new("default", "web")].clone();
+                v2.template.spec.containers[0].image = "web:v2".into();
+                c.apply_deployment(v2).unwrap();
+            }
+            c.run_until(SimTime::from_secs(t)).unwrap();
+            let metrics = c.pod_metrics();
+            if c.usage_class_count() > 0 {
+                most_shared = most_shared.max(metrics.len() as f64 / c.usage_class_count() as f64);
+            }
+            served.push(metrics);
+        }
+        (served, most_shared, c.finish().unwrap().1)
+    };
+    let (classes, shared, classes_log) = run(kubesim_cluster::MetricsMode::UsageClasses);
+    let (per_pod, none, per_pod_log) = run(kubesim_cluster::MetricsMode::PerPod);
+    assert_eq!(none, 0.0, "the per-pod mode has no classes");
+    assert!(shared >= 4.0, "at least four pods per class at the peak, got {shared}");
+    for (a, b) in classes.iter().zip(&per_pod) {
+        assert_eq!(a, b);
+    }
+    let most = classes.iter().map(Vec::len).max();
+    assert!(most >= Some(5), "the HPA scaled out: {most:?}");
+    assert!(classes_log == per_pod_log, "the event logs are byte-identical");
+}

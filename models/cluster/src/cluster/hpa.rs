@@ -14,7 +14,7 @@ use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api, targe
 use kubesim_controllers::hpa::pod_facts::FactPod;
 use kubesim_controllers::hpa::{
     commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, MetricType,
-    Scale,
+    PodMetricsList, Scale,
 };
 
 use super::*;
@@ -181,7 +181,7 @@ impl<W: Write> World<W> {
             if reads_custom { ctl.metrics.custom_values(config.metrics_resolution) } else { Vec::new() };
         let no_pod_metrics: &[kubesim_api::autoscaling::PodMetrics] = &[];
         let mut snapshot = snapshot_from_api(hpa, target_selector, &pods, no_pod_metrics, &custom, &external);
-        snapshot.pod_metrics = served;
+        snapshot.pod_metrics = PodMetricsList::new(served, ctl.metrics.class_samples());
         let scale = Scale {
             spec_replicas,
             status_replicas: deployment_status.get(&target).map_or(0, |s| s.replicas),

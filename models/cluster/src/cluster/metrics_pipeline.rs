@@ -33,10 +33,12 @@ use kubesim_api::autoscaling::{
     ContainerUsage, CustomMetricValue, DescribedObject, ExternalMetricValue, PodMetrics as ApiPodMetrics,
 };
 use kubesim_api::{ContainerState, LabelSelector, ObjectKey, Pod, PodPhase, ResourceList};
-use kubesim_controllers::hpa::{ContainerMetrics, PodMetrics as SamplePodMetrics};
-use kubesim_workload::{ContainerWorkload, Demand};
+use kubesim_controllers::hpa::pod_name::PodName;
+use kubesim_controllers::hpa::{ContainerMetrics, PodMetrics as SamplePodMetrics, ServedPodMetrics};
 
+use super::usage_classes::{container_usage, settled, ClassMember, UsageClasses, NO_CLASS};
 use super::*;
+use crate::MetricsMode;
 
 /// metrics-server's `freshContainerMinMetricsResolution`.
 pub(super) const FRESH_CONTAINER_MIN: SimDuration = SimDuration::from_secs(10);
@@ -66,13 +68,17 @@ struct ContainerSample {
 /// serve for it until the next scrape.
 #[derive(Debug)]
 struct Entry {
-    /// The pod object as the scrape saw it (the store's `Arc`): the served PodMetrics' name,
-    /// labels and container names come from it.
+    /// The pod object as the scrape saw it (the store's `Arc`): the served PodMetrics' labels and
+    /// container names come from it.
     pod: Arc<Pod>,
+    /// The pod's name, inline: what an HPA's read of a classed pod needs besides its class.
+    name: PodName,
+    /// The pod's usage class ([`NO_CLASS`]: served from `served`, if at all).
+    class: u32,
     samples: Vec<ContainerSample>,
-    /// The PodMetrics served for the pod, when every running container had a previous point, in
-    /// the HPA decision core's form. Shared with the HPA syncs that read it and rewritten in
-    /// place by the next scrape (no reader holds it by then).
+    /// The PodMetrics served for the pod, when every running container had a previous point and
+    /// the pod is in no class, in the HPA decision core's form. Shared with the HPA syncs that
+    /// read it and rewritten in place by the next scrape (no reader holds it by then).
     served: Option<Arc<SamplePodMetrics>>,
     /// The `requests_per_second` custom metric, for a pod behind a loaded Service.
     rate: Option<i64>,
@@ -84,6 +90,24 @@ impl Entry {
     fn key(&self) -> (&str, &str) {
         (&self.pod.meta.namespace, &self.pod.meta.name)
     }
+
+    /// Whether the metrics API serves the pod.
+    fn is_served(&self) -> bool {
+        self.served.is_some() || self.class != NO_CLASS
+    }
+}
+
+/// A pod in the last scrape's key order: its slot, and what the next scrape needs to skip it when
+/// nothing about it changed, read in one sequential pass without touching the entry.
+#[derive(Clone, Copy, Debug)]
+struct OrderItem {
+    id: u32,
+    /// The address of the pod object the entry holds (compared, never dereferenced).
+    pod: usize,
+    /// The entry's usage class, or [`NO_CLASS`].
+    class: u32,
+    /// The stamp of the load's ready endpoints the class's readiness was checked against.
+    endpoints_stamp: u64,
 }
 
 /// What a scrape looks up from a pod's labels: its Service load and its workload. Both depend only
@@ -108,8 +132,8 @@ struct Resolved {
 struct Entries {
     slots: Vec<Option<Entry>>,
     free: Vec<u32>,
-    /// Slot numbers in pod key order.
-    order: Vec<u32>,
+    /// The entries in pod key order.
+    order: Vec<OrderItem>,
     /// Slot numbers (in pod key order) by namespace and each label of the entry's pod, and those
     /// without labels: the HPA starts from its selector's smallest list in its namespace instead
     /// of every entry.
@@ -141,9 +165,12 @@ impl Entries {
         id
     }
 
-    fn remove(&mut self, id: u32) {
+    /// Removes entry `id`, and its pod from its class.
+    fn remove(&mut self, id: u32, classes: &mut UsageClasses) {
         self.unindex(id);
-        self.slots[id as usize] = None;
+        if let Some(entry) = self.slots[id as usize].take() {
+            classes.leave(entry.class);
+        }
         self.free.push(id);
     }
 
@@ -223,7 +250,7 @@ impl Entries {
 
     /// The served entries in key order.
     fn served(&self) -> impl Iterator<Item = &Entry> {
-        self.order.iter().map(|&id| self.get(id)).filter(|e| e.served.is_some())
+        self.order.iter().map(|item| self.get(item.id)).filter(|e| e.is_served())
     }
 }
 
@@ -235,6 +262,9 @@ pub(super) struct MetricsPipeline {
     /// When the last scrape ran: the timestamp of every entry's points.
     scraped_at: Option<SimTime>,
     entries: Entries,
+    classes: UsageClasses,
+    /// The Services' version at the last scrape: a pod's load is re-resolved when it changed.
+    services_version: u64,
 }
 
 impl MetricsPipeline {
@@ -248,7 +278,7 @@ impl MetricsPipeline {
         namespace: &str,
         selector: &LabelSelector,
         is_target_pod: impl Fn(&str) -> bool,
-    ) -> Vec<Arc<SamplePodMetrics>> {
+    ) -> Vec<ServedPodMetrics> {
         let entries = &self.entries;
         static NONE: Vec<u32> = Vec::new();
         let in_namespace = entries.by_label.get(namespace);
@@ -265,7 +295,11 @@ impl MetricsPipeline {
         // `listed`: taken from a label list of the namespace, so labelled and in the namespace
         // (a single-label selector then needs no look at the pod object at all).
         let served = |e: &Entry, listed: bool| {
-            let sample = e.served.as_ref()?;
+            let sample = if e.class != NO_CLASS {
+                ServedPodMetrics::Class { pod_name: e.name.clone(), class: e.class }
+            } else {
+                ServedPodMetrics::Own(Arc::clone(e.served.as_ref()?))
+            };
             let keep = if listed {
                 single_label || selector.matches(&e.pod.meta.labels)
             } else if e.pod.meta.labels.is_empty() {
@@ -273,7 +307,7 @@ impl MetricsPipeline {
             } else {
                 e.pod.meta.namespace == namespace && selector.matches(&e.pod.meta.labels)
             };
-            keep.then(|| Arc::clone(sample))
+            keep.then_some(sample)
         };
         match smallest {
             None => entries.served().filter_map(|e| served(e, false)).collect(),
@@ -290,6 +324,16 @@ impl MetricsPipeline {
         }
     }
 
+    /// The usage classes' samples, which [`MetricsPipeline::served_for`]'s class entries index.
+    pub(super) fn class_samples(&self) -> Arc<Vec<SamplePodMetrics>> {
+        Arc::clone(self.classes.samples())
+    }
+
+    /// How many usage classes the last scrape left (a diagnostic).
+    pub(super) fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
     /// The custom metrics API's Pods values (`requests_per_second` of every scraped pod behind a
     /// loaded Service), in pod key order.
     pub(super) fn custom_values(&self, resolution: SimDuration) -> Vec<CustomMetricValue> {
@@ -297,9 +341,10 @@ impl MetricsPipeline {
         self.entries
             .order
             .iter()
-            .map(|&id| self.entries.get(id))
+            .map(|item| self.entries.get(item.id))
             .filter_map(|e| {
-                e.rate.map(|rate| CustomMetricValue {
+                let rate = if e.class == NO_CLASS { e.rate } else { self.classes.rate(e.class) };
+                rate.map(|rate| CustomMetricValue {
                     described_object: DescribedObject {
                         kind: "Pod".into(),
                         namespace: e.pod.meta.namespace.clone(),
@@ -320,7 +365,11 @@ impl MetricsPipeline {
         self.entries
             .served()
             .filter_map(|e| {
-                let sample = e.served.as_ref()?;
+                let sample = match &e.served {
+                    _ if e.class != NO_CLASS => self.classes.sample(e.class),
+                    Some(own) => own,
+                    None => return None,
+                };
                 let mut meta = kubesim_api::ObjectMeta::named(&e.pod.meta.namespace, &e.pod.meta.name);
                 meta.labels = e.pod.meta.labels.clone();
                 Some(ApiPodMetrics {
@@ -335,6 +384,29 @@ impl MetricsPipeline {
                 })
             })
             .collect()
+    }
+}
+
+/// What one scrape computes once for all pods.
+struct ScrapeContext<'a> {
+    now: SimTime,
+    resolution: SimDuration,
+    previous_scrape: Option<SimTime>,
+    any_node_measures: bool,
+    /// Whether steady pods are served from usage classes.
+    use_classes: bool,
+    /// Each load's offered rate at this instant.
+    offered: Vec<i64>,
+    /// Each load's Service's ready endpoints (sorted) and their stamp.
+    endpoints: Vec<(&'a [String], u64)>,
+}
+
+/// The endpoints stamp the entry's readiness was checked against (0 without a load).
+fn resolved_stamp(ctx: &ScrapeContext<'_>, entry: &Entry) -> u64 {
+    match (entry.resolved.load, entry.resolved.ready_endpoint) {
+        (Some(_), Some((stamp, _))) => stamp,
+        (Some(load), None) => ctx.endpoints[load].1,
+        (None, _) => 0,
     }
 }
 
@@ -441,28 +513,6 @@ impl<W: Write> World<W> {
         }
     }
 
-    /// Usage of a container with `workload` and `cpu_limit_millis` started at `start`, at `now`:
-    /// (CPU millicores, memory bytes).
-    fn container_usage(
-        workload: &ContainerWorkload,
-        cpu_limit_millis: Option<i64>,
-        start: SimTime,
-        rate_milli: i64,
-        now: SimTime,
-    ) -> (i64, i64) {
-        let offset = now.saturating_duration_since(start);
-        let mut cpu = match &workload.cpu_millis {
-            Demand::Curve(c) => c.value_at(offset),
-            d @ Demand::RequestDriven { .. } => d.value(offset, rate_milli),
-        }
-        .max(0);
-        if let Some(limit) = cpu_limit_millis {
-            cpu = cpu.min(limit);
-        }
-        let memory = workload.memory_bytes.value_at(offset).max(0);
-        (cpu, memory)
-    }
-
     /// The cumulative CPU µs of `pod`'s running container `name` if its node's runtime measures it.
     fn measured_cpu_usage_us(&self, pod: &Pod, key: &ObjectKey, name: &str) -> Option<u64> {
         let node = *self.node_index.get(pod.spec.node_name.as_deref()?)?;
@@ -475,6 +525,10 @@ impl<W: Write> World<W> {
     }
 
     /// One scrape: new points, then what the metrics APIs serve until the next one.
+    ///
+    /// The store's pods and the last scrape's order are walked side by side (both in key order).
+    /// A pod in a usage class whose object, Services and ready endpoints are as they were costs a
+    /// pointer compare; every other running pod takes the per-pod path ([`World::scrape_pod`]).
     pub(super) fn metrics_scrape(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
         let resolution = self.config.metrics_resolution;
         self.ctl.metrics.timer = Some(
@@ -486,192 +540,321 @@ impl<W: Write> World<W> {
         );
         // Taken out for the scrape so `self` can be read while they are written.
         let mut entries = std::mem::take(&mut self.ctl.metrics.entries);
+        let mut classes = std::mem::take(&mut self.ctl.metrics.classes);
         let previous_scrape = self.ctl.metrics.scraped_at.replace(now);
-        let old_order = std::mem::take(&mut entries.order);
-        let mut old = old_order.iter().copied().peekable();
-        let mut order = Vec::with_capacity(old_order.len());
-        let mut samples: Vec<ContainerSample> = Vec::new();
+        let services_version = self.ctl.services_version;
+        let services_unchanged =
+            std::mem::replace(&mut self.ctl.metrics.services_version, services_version) == services_version;
         // Simulated nodes never measure: skip the per-container runtime lookup altogether.
         let any_node_measures = self.nodes.iter().any(|n| n.runtime.measures_cpu_usage());
         // Each load's offered rate at this instant, evaluated once per scrape.
         let offset = now.saturating_duration_since(SimTime::ZERO);
-        let offered: Vec<i64> =
-            self.config.service_loads.iter().map(|l| l.requests_per_second_milli.value_at(offset)).collect();
-        let endpoints: Vec<(&[String], u64)> =
-            (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect();
-        // A container without a workload of its own idles.
-        let idle = kubesim_workload::PodWorkload::default_for(false);
+        let ctx = ScrapeContext {
+            now,
+            resolution,
+            previous_scrape,
+            any_node_measures,
+            use_classes: self.config.metrics_mode == MetricsMode::UsageClasses && !any_node_measures,
+            offered: self
+                .config
+                .service_loads
+                .iter()
+                .map(|l| l.requests_per_second_milli.value_at(offset))
+                .collect(),
+            endpoints: (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect(),
+        };
+        let old_order = std::mem::take(&mut entries.order);
+        let mut old = old_order.iter().copied().peekable();
+        let mut order = Vec::with_capacity(old_order.len());
+        let mut scratch: Vec<ContainerSample> = Vec::new();
+        let mut joined: Vec<(u32, Vec<(i64, i64)>)> = Vec::new();
         for (key, pod) in self.store.pods_with_keys() {
-            // Entries of pods that are gone (both lists are in key order).
             // An unchanged pod is the very object its entry holds: no key compare needed, and
-            // it is still running and bound (entries are kept for such pods only), so nothing
-            // below needs to read the object unless the Services changed.
-            let unchanged = old.peek().is_some_and(|&id| Arc::ptr_eq(&entries.get(id).pod, pod));
+            // it is still running and bound (entries are kept for such pods only).
+            let pod_address = Arc::as_ptr(pod) as usize;
+            let unchanged = old.peek().is_some_and(|item| item.pod == pod_address);
+            if unchanged && services_unchanged {
+                let mut item = *old.peek().expect("peeked");
+                if item.class != NO_CLASS {
+                    // Still in its class, unless its Service's ready endpoints changed and it
+                    // joined or left them (re-checked by name, without reading the pod).
+                    if let Some(load) = classes.key(item.class).load {
+                        let (ready, stamp) = ctx.endpoints[load as usize];
+                        if stamp != item.endpoints_stamp {
+                            item.endpoints_stamp = stamp;
+                            let is_ready = ready.binary_search(&key.name).is_ok();
+                            if is_ready != classes.key(item.class).ready {
+                                item.class = classes.set_ready(item.class, is_ready);
+                                entries.get_mut(item.id).class = item.class;
+                            }
+                        }
+                    }
+                    old.next();
+                    order.push(item);
+                    continue;
+                }
+            }
             let existing = if unchanged {
-                old.next()
+                old.next().map(|item| item.id)
             } else {
                 let this = (key.namespace.as_str(), key.name.as_str());
-                while let Some(id) = old.next_if(|&id| entries.get(id).key() < this) {
-                    entries.remove(id);
+                while let Some(item) = old.next_if(|item| entries.get(item.id).key() < this) {
+                    entries.remove(item.id, &mut classes);
                 }
-                let existing = old.next_if(|&id| entries.get(id).key() == this);
+                let existing = old.next_if(|item| entries.get(item.id).key() == this).map(|item| item.id);
                 if pod.status.phase != PodPhase::Running || !pod.is_bound() {
                     if let Some(id) = existing {
-                        entries.remove(id);
+                        entries.remove(id, &mut classes);
                     }
                     continue;
                 }
                 existing
             };
-            // The previous scrape's points and lookups of this pod (same uid), taken out of the
-            // entry: the entry gets the new ones below.
-            let previous = existing
-                .map(|id| entries.get_mut(id))
-                .filter(|e| unchanged || e.pod.meta.uid == pod.meta.uid)
-                .map(|e| (std::mem::take(&mut e.samples), std::mem::take(&mut e.resolved)));
-            let (previous_samples, previous_resolved) = previous.unzip();
-            let mut resolved = self.resolve(pod, unchanged, previous_resolved);
-            // The pod's share: its load's offered rate even over the Service's ready endpoints,
-            // 0 if it is not one (membership re-checked only when the endpoints changed).
-            let rate = resolved.load.map(|l| {
-                let (ready, changed_at) = endpoints[l];
-                let is_ready = match resolved.ready_endpoint {
-                    Some((at, is_ready)) if at == changed_at => is_ready,
-                    _ => {
-                        // Sorted (sync_endpoints sorts it).
-                        let is_ready = ready.binary_search(&pod.meta.name).is_ok();
-                        resolved.ready_endpoint = Some((changed_at, is_ready));
-                        is_ready
-                    }
-                };
-                if is_ready {
-                    offered[l] / ready.len() as i64
+            let scraped = self.scrape_pod(
+                &ctx,
+                key,
+                pod,
+                unchanged,
+                existing,
+                &mut entries,
+                &mut classes,
+                &mut scratch,
+            );
+            if let Some((item, usage)) = scraped {
+                if cfg!(debug_assertions) && item.class != NO_CLASS {
+                    joined.push((item.class, usage));
+                }
+                order.push(item);
+            }
+        }
+        for item in old {
+            entries.remove(item.id, &mut classes);
+        }
+        entries.order = order;
+        if let Some(previous) = previous_scrape {
+            classes.refresh(now, now.saturating_duration_since(previous), |load, ready| {
+                let (endpoints, _) = ctx.endpoints[load as usize];
+                if ready {
+                    ctx.offered[load as usize] / endpoints.len() as i64
                 } else {
                     0
                 }
             });
-            samples.clear();
-            // The running containers, their start times and limits: the previous scrape's when
-            // the pod object is the same one (its statuses are), else read from the object.
-            match &previous_samples {
-                Some(points) if unchanged => samples.extend(points.iter().map(|p| ContainerSample {
-                    cpu_usage_us: None,
-                    usage: None,
-                    ..*p
-                })),
-                _ => {
-                    let init_containers = pod.spec.init_containers.len();
-                    samples.extend(pod.spec.containers.iter().enumerate().filter_map(|(i, c)| {
-                        let status = pod.status.container_statuses.iter().find(|s| s.name == c.name)?;
-                        let ContainerState::Running { started_at } = status.state else {
-                            return None;
-                        };
-                        let index = u32::try_from(i).expect("fewer than 2^32 containers");
-                        Some(ContainerSample {
-                            index,
-                            start: started_at,
-                            cpu_limit_millis: c.resources.limits.get(&kubesim_api::ResourceName::Cpu),
-                            workload_index: u32::try_from(init_containers + i)
-                                .expect("fewer than 2^32 containers"),
-                            cpu_usage_us: None,
-                            usage: None,
-                        })
-                    }));
-                }
-            }
-            let mut window: Option<SimDuration> = None;
-            let mut complete = true;
-            for sample in &mut samples {
-                let (index, start) = (sample.index, sample.start);
-                sample.cpu_usage_us = if any_node_measures {
-                    self.measured_cpu_usage_us(pod, key, &pod.spec.containers[index as usize].name)
-                } else {
-                    None
-                };
-                let age = now.saturating_duration_since(start);
-                // The previous point: (when, cumulative CPU then); a fresh container's start counts
-                // as a point with zero usage.
-                let prev = if start < now && age < resolution && age >= FRESH_CONTAINER_MIN {
-                    Some((start, Some(0)))
-                } else {
-                    previous_samples
-                        .as_deref()
-                        .zip(previous_scrape)
-                        .and_then(|(points, at)| points.iter().find(|p| p.index == index).map(|p| (at, p)))
-                        .filter(|(at, _)| start < *at && now > *at)
-                        .map(|(at, p)| (at, p.cpu_usage_us))
-                };
-                sample.usage = match prev {
-                    Some((t, prev_cpu_us)) => {
-                        let window_now = now.saturating_duration_since(t);
-                        window.get_or_insert(window_now);
-                        let workload = resolved
-                            .workload
-                            .as_deref()
-                            .and_then(|w| w.containers.get(sample.workload_index as usize))
-                            .unwrap_or(&idle);
-                        let (mut cpu, memory) = Self::container_usage(
-                            workload,
-                            sample.cpu_limit_millis,
-                            start,
-                            rate.unwrap_or(0),
-                            now,
-                        );
-                        if let (Some(now_us), Some(prev_us)) = (sample.cpu_usage_us, prev_cpu_us) {
-                            // metrics-server: the average rate between the two points.
-                            let micros = window_now.as_nanos() / 1_000;
-                            let millis =
-                                (now_us.saturating_sub(prev_us) * 1_000).checked_div(micros).unwrap_or(0);
-                            cpu = i64::try_from(millis).unwrap_or(i64::MAX);
-                        }
-                        Some((cpu, memory))
-                    }
-                    None => {
-                        complete = false;
-                        None
-                    }
-                };
-            }
-            if samples.is_empty() {
-                if let Some(id) = existing {
-                    entries.remove(id);
-                }
-                continue;
-            }
-            let window = window.unwrap_or(resolution);
-            // The old points' buffer becomes the next pod's scratch.
-            let scratch = previous_samples.map(|mut v| {
-                v.clear();
-                v
-            });
-            let new_samples = std::mem::replace(&mut samples, scratch.unwrap_or_default());
-            let id = match existing {
-                Some(id) => {
-                    entries.set_pod(id, pod);
-                    let e = entries.get_mut(id);
-                    let old_served = e.served.take();
-                    e.served = complete
-                        .then(|| served_sample(old_served, unchanged, pod, &new_samples, now, window));
-                    e.samples = new_samples;
-                    e.rate = rate;
-                    e.resolved = resolved;
-                    id
-                }
-                None => entries.insert(Entry {
-                    pod: Arc::clone(pod),
-                    served: complete.then(|| served_sample(None, false, pod, &new_samples, now, window)),
-                    samples: new_samples,
-                    rate,
-                    resolved,
-                }),
-            };
-            order.push(id);
         }
-        for id in old {
-            entries.remove(id);
+        // The oracle: a pod that joined a class is served exactly what its own points give.
+        for (class, usage) in joined {
+            let sample = classes.sample(class);
+            let served: Vec<(i64, i64)> =
+                sample.containers.iter().map(|c| (c.usage.cpu_millis(), c.usage.memory_bytes())).collect();
+            assert_eq!(served, usage, "a usage class serves what its members' own points give");
         }
-        entries.order = order;
         self.ctl.metrics.entries = entries;
+        self.ctl.metrics.classes = classes;
+    }
+
+    /// The per-pod path of a scrape for a running, bound pod (`existing`: its entry, if the last
+    /// scrape had one): new points and the usage rated from them, then either the pod's own served
+    /// sample or its usage class. Returns the pod's order item and the usage its own points gave
+    /// (per running container), or `None` when it has no running container.
+    #[allow(clippy::too_many_arguments)]
+    fn scrape_pod(
+        &self,
+        ctx: &ScrapeContext<'_>,
+        key: &ObjectKey,
+        pod: &Arc<Pod>,
+        unchanged: bool,
+        existing: Option<u32>,
+        entries: &mut Entries,
+        classes: &mut UsageClasses,
+        scratch: &mut Vec<ContainerSample>,
+    ) -> Option<(OrderItem, Vec<(i64, i64)>)> {
+        let now = ctx.now;
+        let resolution = ctx.resolution;
+        // The previous scrape's points, lookups and class of this pod (same uid), taken out of
+        // the entry: the entry gets the new ones below.
+        let previous = existing
+            .map(|id| entries.get_mut(id))
+            .filter(|e| unchanged || e.pod.meta.uid == pod.meta.uid)
+            .map(|e| (std::mem::take(&mut e.samples), std::mem::take(&mut e.resolved)));
+        let old_class = existing.map_or(NO_CLASS, |id| entries.get(id).class);
+        let (previous_samples, previous_resolved) = previous.unzip();
+        let mut resolved = self.resolve(pod, unchanged, previous_resolved);
+        // The pod's share: its load's offered rate even over the Service's ready endpoints,
+        // 0 if it is not one (membership re-checked only when the endpoints changed).
+        let mut is_ready_endpoint = false;
+        let rate = resolved.load.map(|l| {
+            let (ready, changed_at) = ctx.endpoints[l];
+            let is_ready = match resolved.ready_endpoint {
+                Some((at, is_ready)) if at == changed_at => is_ready,
+                _ => {
+                    // Sorted (sync_endpoints sorts it).
+                    let is_ready = ready.binary_search(&pod.meta.name).is_ok();
+                    resolved.ready_endpoint = Some((changed_at, is_ready));
+                    is_ready
+                }
+            };
+            is_ready_endpoint = is_ready;
+            if is_ready {
+                ctx.offered[l] / ready.len() as i64
+            } else {
+                0
+            }
+        });
+        let samples = scratch;
+        samples.clear();
+        // The running containers, their start times and limits: the previous scrape's when
+        // the pod object is the same one (its statuses are), else read from the object.
+        match &previous_samples {
+            Some(points) if unchanged => samples.extend(points.iter().map(|p| ContainerSample {
+                cpu_usage_us: None,
+                usage: None,
+                ..*p
+            })),
+            _ => {
+                let init_containers = pod.spec.init_containers.len();
+                samples.extend(pod.spec.containers.iter().enumerate().filter_map(|(i, c)| {
+                    let status = pod.status.container_statuses.iter().find(|s| s.name == c.name)?;
+                    let ContainerState::Running { started_at } = status.state else {
+                        return None;
+                    };
+                    let index = u32::try_from(i).expect("fewer than 2^32 containers");
+                    Some(ContainerSample {
+                        index,
+                        start: started_at,
+                        cpu_limit_millis: c.resources.limits.get(&kubesim_api::ResourceName::Cpu),
+                        workload_index: u32::try_from(init_containers + i)
+                            .expect("fewer than 2^32 containers"),
+                        cpu_usage_us: None,
+                        usage: None,
+                    })
+                }));
+            }
+        }
+        // The idle workload of a container without one of its own.
+        let idle = kubesim_workload::PodWorkload::default_for(false);
+        let mut window: Option<SimDuration> = None;
+        let mut complete = true;
+        // Whether every container is rated against the previous scrape and its curves have
+        // settled: then the pod's usage is its class's (see `usage_classes`).
+        let mut steady = ctx.use_classes;
+        for sample in samples.iter_mut() {
+            let (index, start) = (sample.index, sample.start);
+            sample.cpu_usage_us = if ctx.any_node_measures {
+                self.measured_cpu_usage_us(pod, key, &pod.spec.containers[index as usize].name)
+            } else {
+                None
+            };
+            let age = now.saturating_duration_since(start);
+            // The previous point: (when, cumulative CPU then); a fresh container's start counts
+            // as a point with zero usage.
+            let prev = if start < now && age < resolution && age >= FRESH_CONTAINER_MIN {
+                steady = false;
+                Some((start, Some(0)))
+            } else {
+                previous_samples
+                    .as_deref()
+                    .zip(ctx.previous_scrape)
+                    .and_then(|(points, at)| points.iter().find(|p| p.index == index).map(|p| (at, p)))
+                    .filter(|(at, _)| start < *at && now > *at)
+                    .map(|(at, p)| (at, p.cpu_usage_us))
+            };
+            let workload = resolved
+                .workload
+                .as_deref()
+                .and_then(|w| w.containers.get(sample.workload_index as usize))
+                .unwrap_or(&idle);
+            sample.usage = match prev {
+                Some((t, prev_cpu_us)) => {
+                    let window_now = now.saturating_duration_since(t);
+                    window.get_or_insert(window_now);
+                    let (mut cpu, memory) =
+                        container_usage(workload, sample.cpu_limit_millis, start, rate.unwrap_or(0), now);
+                    if let (Some(now_us), Some(prev_us)) = (sample.cpu_usage_us, prev_cpu_us) {
+                        // metrics-server: the average rate between the two points.
+                        let micros = window_now.as_nanos() / 1_000;
+                        let millis =
+                            (now_us.saturating_sub(prev_us) * 1_000).checked_div(micros).unwrap_or(0);
+                        cpu = i64::try_from(millis).unwrap_or(i64::MAX);
+                    }
+                    Some((cpu, memory))
+                }
+                None => {
+                    complete = false;
+                    None
+                }
+            };
+            steady = steady && settled(workload, now.saturating_duration_since(start));
+        }
+        if samples.is_empty() {
+            if let Some(id) = existing {
+                entries.remove(id, classes);
+            }
+            return None;
+        }
+        let window = window.unwrap_or(resolution);
+        // The class the pod's usage is, when it is steady (the class it was in, if unchanged).
+        let class = if steady && complete {
+            let running: Vec<(u32, SimTime)> = samples.iter().map(|s| (s.index, s.start)).collect();
+            let member = ClassMember {
+                workload: resolved.workload.as_ref(),
+                containers: &pod.spec.containers,
+                init_containers: pod.spec.init_containers.len(),
+                running: &running,
+                load: resolved.load.map(|l| u32::try_from(l).expect("fewer than 2^32 loads")),
+                ready: is_ready_endpoint,
+            };
+            match member.key() {
+                Some(key) if old_class != NO_CLASS && classes.key(old_class) == key => old_class,
+                Some(key) => {
+                    let class = classes.join(key, &member);
+                    classes.leave(old_class);
+                    class
+                }
+                None => {
+                    classes.leave(old_class);
+                    NO_CLASS
+                }
+            }
+        } else {
+            classes.leave(old_class);
+            NO_CLASS
+        };
+        let usage: Vec<(i64, i64)> = if cfg!(debug_assertions) && class != NO_CLASS {
+            samples.iter().map(|s| s.usage.unwrap_or_default()).collect()
+        } else {
+            Vec::new()
+        };
+        // The old points' buffer becomes the next pod's scratch.
+        let scratch = previous_samples.map(|mut v| {
+            v.clear();
+            v
+        });
+        let new_samples = std::mem::replace(samples, scratch.unwrap_or_default());
+        let own = complete && class == NO_CLASS;
+        let id = match existing {
+            Some(id) => {
+                entries.set_pod(id, pod);
+                let e = entries.get_mut(id);
+                let old_served = e.served.take();
+                e.served = own.then(|| served_sample(old_served, unchanged, pod, &new_samples, now, window));
+                e.samples = new_samples;
+                e.rate = rate;
+                e.resolved = resolved;
+                e.class = class;
+                id
+            }
+            None => entries.insert(Entry {
+                pod: Arc::clone(pod),
+                name: PodName::from(pod.meta.name.as_str()),
+                class,
+                served: own.then(|| served_sample(None, false, pod, &new_samples, now, window)),
+                samples: new_samples,
+                rate,
+                resolved,
+            }),
+        };
+        let endpoints_stamp = resolved_stamp(ctx, entries.get(id));
+        Some((OrderItem { id, pod: Arc::as_ptr(pod) as usize, class, endpoints_stamp }, usage))
     }
 
     /// External metric values as the external metrics API answers at `now` (read live).
@@ -697,6 +880,12 @@ impl<W: Write> Cluster<W> {
         self.world.ctl.metrics.pod_metrics()
     }
 
+    /// How many usage classes serve the pods' metrics since the last scrape (see
+    /// [`MetricsMode`](crate::MetricsMode)): a diagnostic of how much the classes share.
+    pub fn usage_class_count(&self) -> usize {
+        self.world.ctl.metrics.class_count()
+    }
+
     /// Starts the metrics-server scrape loop without an HPA (e.g. to read [`Cluster::pod_metrics`]).
     pub fn enable_metrics(&mut self) {
         let now = self.queue.now();
@@ -718,7 +907,9 @@ mod tests {
 
     fn entry(pod: Arc<Pod>) -> Entry {
         Entry {
+            name: PodName::from(pod.meta.name.as_str()),
             pod,
+            class: NO_CLASS,
             samples: Vec::new(),
             served: None,
             rate: None,
@@ -787,7 +978,7 @@ mod tests {
                         ids.insert(who, entries.insert(entry(p)));
                     }
                     (1, Some(id)) => {
-                        entries.remove(id);
+                        entries.remove(id, &mut UsageClasses::default());
                         ids.remove(&who);
                     }
                     (_, Some(id)) => {

@@ -368,7 +368,7 @@ mod tests {
             &custom,
             &[ext(&[("q", "orders")], 7000), ext(&[("q", "billing")], 100_000)],
         );
-        let names: Vec<_> = snap.pod_metrics.iter().map(|m| m.pod_name.as_str()).collect();
+        let names: Vec<_> = snap.pod_metrics.iter().map(|(name, _)| name).collect();
         assert_eq!(names, ["web-1", "web-2"]);
         assert_eq!(snap.pods["rps"].len(), 1);
         assert_eq!(snap.pods["rps"][0].value_milli, 5000);
@@ -401,7 +401,7 @@ mod tests {
         sorted.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
         let from_sorted = snapshot_from_api(&h, &selector, &sorted, &metrics, &[], &[]);
         assert_eq!(from_shared, from_sorted);
-        let names: Vec<_> = from_sorted.pod_metrics.iter().map(|m| m.pod_name.as_str()).collect();
+        let names: Vec<_> = from_sorted.pod_metrics.iter().map(|(name, _)| name).collect();
         assert_eq!(names, ["web-1", "web-3"]);
     }
 }

@@ -49,7 +49,9 @@ pub use reconcile::{
     commit_scale, reconcile, reconcile_and_commit, Decision, HpaCondition, HpaConditionType, HpaInput,
     MetricDecision,
 };
-pub use samples::{ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics};
+pub use samples::{
+    ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics, PodMetricsList, ServedPodMetrics,
+};
 pub use spec::{
     Behavior, HpaControllerConfig, HpaSpec, MetricSpec, MetricType, PolicyKind, ResourceTarget, Scale,
     ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,

@@ -49,13 +49,105 @@ pub struct PodMetricValue {
     pub window: SimDuration,
 }
 
+/// One pod's entry in the resource metrics API's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServedPodMetrics {
+    /// The pod's own sample (its `pod_name` names the pod).
+    Own(Arc<PodMetrics>),
+    /// A pod of a usage class: pods whose samples are identical but for the name share one
+    /// sample (see [`PodMetricsList`]), whose own `pod_name` is then not read.
+    Class {
+        /// The pod.
+        pod_name: PodName,
+        /// Index into the list's class samples.
+        class: u32,
+    },
+}
+
+/// The resource metrics API's answer as the controller is given it: one entry per pod that
+/// metrics-server reported, in the API's order.
+///
+/// A metrics model serves thousands of pods whose usage is identical between transitions (the
+/// ready replicas of one Deployment under an evenly spread load); rewriting and re-reading a
+/// sample per pod every 15 s was most of a large run. Such pods name a *class sample* instead,
+/// rewritten once per class. The controller sees the same `(name, sample)` pairs either way
+/// ([`PodMetricsList::iter`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodMetricsList {
+    items: Vec<ServedPodMetrics>,
+    /// The class samples `ServedPodMetrics::Class` entries index (shared with the model that
+    /// wrote them).
+    classes: Arc<Vec<PodMetrics>>,
+}
+
+impl PodMetricsList {
+    /// A list of `items` whose class entries index `classes`. An entry naming a class that
+    /// `classes` lacks is not listed (as if metrics-server had not reported the pod).
+    pub fn new(items: Vec<ServedPodMetrics>, classes: Arc<Vec<PodMetrics>>) -> Self {
+        PodMetricsList { items, classes }
+    }
+
+    /// No pod reported.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// How many entries the list holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// `(pod name, sample)` of every entry, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &PodMetrics)> + Clone {
+        let classes = &self.classes;
+        self.items.iter().filter_map(move |item| match item {
+            ServedPodMetrics::Own(m) => Some((m.pod_name.as_str(), &**m)),
+            ServedPodMetrics::Class { pod_name, class } => {
+                classes.get(*class as usize).map(|m| (pod_name.as_str(), m))
+            }
+        })
+    }
+
+    /// The entries as given.
+    pub fn items(&self) -> &[ServedPodMetrics] {
+        &self.items
+    }
+
+    /// The pods' own samples, to edit (tests and tools adjusting an answer).
+    pub fn own_mut(&mut self) -> impl Iterator<Item = &mut Arc<PodMetrics>> {
+        self.items.iter_mut().filter_map(|item| match item {
+            ServedPodMetrics::Own(m) => Some(m),
+            ServedPodMetrics::Class { .. } => None,
+        })
+    }
+
+    /// Gives the entries back (a caller that keeps its list between reads reuses it).
+    pub fn into_items(self) -> Vec<ServedPodMetrics> {
+        self.items
+    }
+}
+
+impl From<Vec<Arc<PodMetrics>>> for PodMetricsList {
+    fn from(own: Vec<Arc<PodMetrics>>) -> Self {
+        own.into_iter().collect()
+    }
+}
+
+impl FromIterator<Arc<PodMetrics>> for PodMetricsList {
+    fn from_iter<I: IntoIterator<Item = Arc<PodMetrics>>>(own: I) -> Self {
+        PodMetricsList {
+            items: own.into_iter().map(ServedPodMetrics::Own).collect(),
+            classes: Arc::default(),
+        }
+    }
+}
+
 /// Every metric value the controller can read at one moment. An absent entry behaves like a
 /// metrics API that returned nothing (an error for that metric).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
-    /// Resource metrics API: one entry per pod that metrics-server reported. Shared: a metrics
-    /// server model can hand out its current samples without copying them per reader.
-    pub pod_metrics: Vec<Arc<PodMetrics>>,
+    /// Resource metrics API: one entry per pod that metrics-server reported.
+    pub pod_metrics: PodMetricsList,
     /// Custom metrics API, Pods metrics: metric name → per-pod values.
     pub pods: BTreeMap<String, Vec<PodMetricValue>>,
     /// Custom metrics API, Object metrics: (metric name, `kind/name`) → value in milli-units.
@@ -145,9 +237,9 @@ pub(crate) fn resource_samples<'s>(
     resource: &'s ResourceName,
     container: Option<&'s str>,
 ) -> impl Iterator<Item = (&'s str, PodMetric)> + Clone + 's {
-    snapshot.pod_metrics.iter().filter_map(move |m| {
+    snapshot.pod_metrics.iter().filter_map(move |(name, m)| {
         let value = resource_value(m, resource, container)?;
-        Some((m.pod_name.as_str(), PodMetric { value, timestamp: m.timestamp, window: m.window }))
+        Some((name, PodMetric { value, timestamp: m.timestamp, window: m.window }))
     })
 }
 

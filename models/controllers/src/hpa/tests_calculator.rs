@@ -195,7 +195,7 @@ fn container_resource_uses_only_the_named_container() {
         side.resources.requests = kubesim_api::ResourceList::new().with_cpu_millis(100);
         pod.spec.containers.push(side);
     }
-    for m in &mut snap.pod_metrics {
+    for m in snap.pod_metrics.own_mut() {
         std::sync::Arc::make_mut(m).containers.push(super::samples::ContainerMetrics {
             name: "sidecar".into(),
             usage: kubesim_api::ResourceList::new().with_cpu_millis(900),

@@ -397,7 +397,7 @@ fn an_autoscaling_episode_with_behavior_follows_policies_and_windows() {
         let per_pod = total_millis / i64::from(current);
         let p = pods(&vec![1000; current as usize]);
         let mut snap = cpu_usage(&vec![per_pod; current as usize]);
-        for m in &mut snap.pod_metrics {
+        for m in snap.pod_metrics.own_mut() {
             std::sync::Arc::make_mut(m).timestamp = now;
         }
         let input = HpaInput {

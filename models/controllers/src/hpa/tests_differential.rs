@@ -13,7 +13,9 @@ use sim_core::{SimDuration, SimTime};
 
 use super::pod_facts::FactPod;
 use super::reconcile::{reconcile_with, HpaInput};
-use super::samples::{ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics};
+use super::samples::{
+    ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics, PodMetricsList, ServedPodMetrics,
+};
 use super::spec::{HpaControllerConfig, HpaSpec, MetricSpec, ResourceTarget, Scale, ValueTarget};
 use super::state::HpaState;
 use super::testutil::NOW;
@@ -189,6 +191,33 @@ fn case(names: u16, max_pods: usize) -> impl Strategy<Value = Case> {
         )
 }
 
+/// `list` with every sample that another one equals but for the pod name served from a shared
+/// class sample (the first of them stays the pod's own, so both kinds of entry are exercised).
+fn as_classes(list: &PodMetricsList) -> PodMetricsList {
+    let mut classes: Vec<PodMetrics> = Vec::new();
+    let mut items = Vec::new();
+    for (name, m) in list.iter() {
+        let nameless = PodMetrics { pod_name: Default::default(), ..m.clone() };
+        let first = list
+            .iter()
+            .position(|(_, o)| PodMetrics { pod_name: Default::default(), ..o.clone() } == nameless);
+        let mine = list.iter().position(|(n, o)| n == name && o == m);
+        if first == mine {
+            items.push(ServedPodMetrics::Own(Arc::new(m.clone())));
+            continue;
+        }
+        let class = match classes.iter().position(|c| *c == nameless) {
+            Some(i) => i,
+            None => {
+                classes.push(nameless);
+                classes.len() - 1
+            }
+        };
+        items.push(ServedPodMetrics::Class { pod_name: name.into(), class: class as u32 });
+    }
+    PodMetricsList::new(items, Arc::new(classes))
+}
+
 /// The new reconcile (with `Pod` and with `Arc<Pod>`; with `FactPod` checked equal to the latter)
 /// and the oracle's, as `Debug` text.
 fn both(c: &Case) -> (String, String, String) {
@@ -207,6 +236,12 @@ fn both(c: &Case) -> (String, String, String) {
     let mut kept_state = HpaState::default();
     let kept_decision = reconcile(&c.config, &kept_input, &mut kept_state);
     assert_eq!(format!("{kept_decision:?} {kept_state:?}"), format!("{arc:?} {arc_state:?}"));
+    // The same samples with identical ones shared as usage classes decide the same.
+    let classed = MetricsSnapshot { pod_metrics: as_classes(&c.snapshot.pod_metrics), ..c.snapshot.clone() };
+    let classed_input = HpaInput { spec: &c.spec, scale, pods: &shared, metrics: &classed, now: NOW };
+    let mut classed_state = HpaState::default();
+    let classed_decision = reconcile(&c.config, &classed_input, &mut classed_state);
+    assert_eq!(format!("{classed_decision:?} {classed_state:?}"), format!("{arc:?} {arc_state:?}"));
     let mut old_state = HpaState::default();
     let old = reconcile_with(&c.config, &input, &mut old_state, tests_oracle::compute_metric);
     (format!("{new:?} {new_state:?}"), format!("{arc:?} {arc_state:?}"), format!("{old:?} {old_state:?}"))

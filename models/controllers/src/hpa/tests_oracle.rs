@@ -23,7 +23,7 @@ fn resource_metrics(
         return Err(HpaError::NoMetricsReturned { api: "resource metrics" });
     }
     let mut out = PodMetricsInfo::new();
-    for m in &snapshot.pod_metrics {
+    for (pod_name, m) in snapshot.pod_metrics.iter() {
         let value = match container {
             Some(name) => m
                 .containers
@@ -42,7 +42,7 @@ fn resource_metrics(
             }
         };
         if let Some(value) = value {
-            out.insert(m.pod_name.to_string(), PodMetric { value, timestamp: m.timestamp, window: m.window });
+            out.insert(pod_name.to_string(), PodMetric { value, timestamp: m.timestamp, window: m.window });
         }
     }
     Ok(out)
