@@ -14,7 +14,7 @@ use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api, targe
 use kubesim_controllers::hpa::pod_facts::FactPod;
 use kubesim_controllers::hpa::{
     commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, MetricType,
-    PodMetricsList, Scale,
+    PodMetricsList, Scale, ServedPodMetrics,
 };
 
 use super::*;
@@ -33,6 +33,11 @@ pub(super) struct HpaSlot {
     /// is unchanged, no target pod was written and the list is reused without walking it
     /// (`None`: a selector without `matchLabels`, re-listed every sync).
     pods_written_at: Option<u64>,
+    /// The PodMetrics the metrics client was given at the last sync, and the metrics pipeline's
+    /// version of that answer: reused while the version is unchanged (between two scrapes, and
+    /// across scrapes that only rewrote class samples).
+    served: Vec<ServedPodMetrics>,
+    served_version: Option<u64>,
 }
 
 /// The `type` of a metric line in `HpaDecision` records.
@@ -110,6 +115,8 @@ impl<W: Write> World<W> {
                         last: None,
                         pods: Vec::new(),
                         pods_written_at: None,
+                        served: Vec::new(),
+                        served_version: None,
                     },
                 );
             }
@@ -166,9 +173,12 @@ impl<W: Write> World<W> {
         // matches; unlabelled: names a target pod), straight in the decision core's sample form:
         // `snapshot_from_api` gets none to convert and fills the other metrics APIs' answers.
         let ns = hpa.meta.namespace.as_str();
-        let served = ctl
-            .metrics
-            .served_for(ns, target_selector, |name| pods.iter().any(|p| p.pod().meta.name == name));
+        let served_version = ctl.metrics.served_version(ns, target_selector);
+        let served = if served_version.is_some() && slot.served_version == served_version {
+            std::mem::take(&mut slot.served)
+        } else {
+            ctl.metrics.served_for(ns, target_selector, |name| pods.iter().any(|p| p.pod().meta.name == name))
+        };
         // The custom metrics API is read only for Pods and Object metrics.
         let reads_custom = hpa.metrics.iter().any(|m| {
             matches!(
@@ -194,6 +204,8 @@ impl<W: Write> World<W> {
         }
         slot.pods = pods;
         slot.pods_written_at = written_at;
+        slot.served = std::mem::take(&mut snapshot.pod_metrics).into_items();
+        slot.served_version = served_version;
         let hpa_name = key.to_string();
         let scaling_active = decision
             .conditions

@@ -137,8 +137,21 @@ struct Entries {
     /// Slot numbers (in pod key order) by namespace and each label of the entry's pod, and those
     /// without labels: the HPA starts from its selector's smallest list in its namespace instead
     /// of every entry.
-    by_label: BTreeMap<String, BTreeMap<(String, String), Vec<u32>>>,
+    by_label: BTreeMap<String, BTreeMap<(String, String), LabelList>>,
     unlabelled: Vec<u32>,
+    /// The last version given to a label list.
+    last_version: u64,
+}
+
+/// The entries carrying one label, and a version that changes whenever what the metrics API
+/// serves for any of them may have: an entry joins or leaves the list, its own sample is
+/// rewritten, or it joins or leaves a usage class. Versions are unique across lists (one
+/// counter), so a reader that kept what it built from a list at version `v` may reuse it while
+/// the list is at `v`.
+#[derive(Debug, Default)]
+struct LabelList {
+    ids: Vec<u32>,
+    version: u64,
 }
 
 impl Entries {
@@ -215,9 +228,11 @@ impl Entries {
                 Some(list) => list,
                 None => namespace.entry((k.clone(), v.clone())).or_default(),
             };
-            if let Err(at) = Self::position(slots, list, id) {
-                list.insert(at, id);
+            if let Err(at) = Self::position(slots, &list.ids, id) {
+                list.ids.insert(at, id);
             }
+            self.last_version += 1;
+            list.version = self.last_version;
         }
     }
 
@@ -235,16 +250,30 @@ impl Entries {
         for (k, v) in labels {
             let pair = (k, v);
             let Some(list) = namespace.get_mut(&pair as &dyn crate::store::LabelPair) else { continue };
-            if let Ok(at) = Self::position(slots, list, id) {
-                list.remove(at);
+            if let Ok(at) = Self::position(slots, &list.ids, id) {
+                list.ids.remove(at);
             }
-            if list.is_empty() {
+            self.last_version += 1;
+            list.version = self.last_version;
+            if list.ids.is_empty() {
                 // Rollouts mint a label value (pod-template-hash) per ReplicaSet: drop spent ones.
                 namespace.remove(&pair as &dyn crate::store::LabelPair);
             }
         }
         if namespace.is_empty() {
             self.by_label.remove(meta.namespace.as_str());
+        }
+    }
+
+    /// Marks what is served for entry `id` as changed (see [`LabelList`]).
+    fn touch(&mut self, id: u32) {
+        let meta = &self.slots[id as usize].as_ref().expect("occupied").pod.meta;
+        let Some(namespace) = self.by_label.get_mut(meta.namespace.as_str()) else { return };
+        for (k, v) in &meta.labels {
+            if let Some(list) = namespace.get_mut(&(k, v) as &dyn crate::store::LabelPair) {
+                self.last_version += 1;
+                list.version = self.last_version;
+            }
         }
     }
 
@@ -286,7 +315,9 @@ impl MetricsPipeline {
             .match_labels
             .iter()
             .map(|pair| {
-                in_namespace.and_then(|n| n.get(&pair as &dyn crate::store::LabelPair)).unwrap_or(&NONE)
+                in_namespace
+                    .and_then(|n| n.get(&pair as &dyn crate::store::LabelPair))
+                    .map_or(&NONE, |list| &list.ids)
             })
             .min_by_key(|ids| ids.len());
         // The labelled entries of a list are in the namespace, and a selector of one label and
@@ -322,6 +353,23 @@ impl MetricsPipeline {
                 all.into_iter().filter_map(|e| served(e, !e.pod.meta.labels.is_empty())).collect()
             }
         }
+    }
+
+    /// A version of what [`MetricsPipeline::served_for`] answers for `namespace` and `selector`
+    /// that changes whenever the answer may: `Some` for a selector of one label and nothing else
+    /// while every entry is labelled (the answer is then that label's list, whatever the target
+    /// pods are), `None` when the answer must be computed.
+    pub(super) fn served_version(&self, namespace: &str, selector: &LabelSelector) -> Option<u64> {
+        let entries = &self.entries;
+        if selector.match_labels.len() != 1
+            || !selector.match_expressions.is_empty()
+            || !entries.unlabelled.is_empty()
+        {
+            return None;
+        }
+        let pair = selector.match_labels.iter().next()?;
+        let list = entries.by_label.get(namespace)?.get(&pair as &dyn crate::store::LabelPair)?;
+        Some(list.version)
     }
 
     /// The usage classes' samples, which [`MetricsPipeline::served_for`]'s class entries index.
@@ -586,6 +634,7 @@ impl<W: Write> World<W> {
                             if is_ready != classes.key(item.class).ready {
                                 item.class = classes.set_ready(item.class, is_ready);
                                 entries.get_mut(item.id).class = item.class;
+                                entries.touch(item.id);
                             }
                         }
                     }
@@ -836,11 +885,16 @@ impl<W: Write> World<W> {
                 entries.set_pod(id, pod);
                 let e = entries.get_mut(id);
                 let old_served = e.served.take();
+                let was_own = old_served.is_some();
                 e.served = own.then(|| served_sample(old_served, unchanged, pod, &new_samples, now, window));
                 e.samples = new_samples;
                 e.rate = rate;
                 e.resolved = resolved;
                 e.class = class;
+                // What an HPA reads for the pod changed, unless it stays in its class.
+                if own || was_own || class != old_class {
+                    entries.touch(id);
+                }
                 id
             }
             None => entries.insert(Entry {
@@ -955,7 +1009,7 @@ mod tests {
             .flat_map(|(ns, pairs)| {
                 pairs.iter().map(move |((k, v), ids)| ((ns.clone(), k.clone(), v.clone()), ids))
             })
-            .map(|(label, ids)| (label, ids.iter().map(key).collect()))
+            .map(|(label, list)| (label, list.ids.iter().map(key).collect()))
             .collect();
         (by_label, entries.unlabelled.iter().map(key).collect())
     }
@@ -989,7 +1043,7 @@ mod tests {
                     _ => {}
                 }
                 prop_assert_eq!(indexed(&entries), naive(&entries));
-                prop_assert!(entries.by_label.values().all(|pairs| !pairs.is_empty() && pairs.values().all(|ids| !ids.is_empty())));
+                prop_assert!(entries.by_label.values().all(|pairs| !pairs.is_empty() && pairs.values().all(|list| !list.ids.is_empty())));
             }
         }
     }
