@@ -54,6 +54,10 @@ pub struct ApiStore {
     /// removal of a pod carrying it: a reader that saw the same stamp knows no pod with that label
     /// changed since (the HPA re-lists its target's pods only then).
     label_written_at: BTreeMap<(String, String), u64>,
+    /// Keys of the pods written or removed since the last [`Self::take_pod_changes`], once a
+    /// reader asked for them ([`Self::track_pod_changes`]): the metrics pipeline revisits only
+    /// those instead of walking every pod per scrape.
+    pod_changes: Option<Vec<PodKey>>,
 }
 
 impl ApiStore {
@@ -77,6 +81,24 @@ impl ApiStore {
     /// All pods in key order.
     pub fn pods(&self) -> impl Iterator<Item = &Arc<Pod>> {
         self.pods.values()
+    }
+
+    /// Starts logging the keys of written and removed pods (idempotent).
+    pub fn track_pod_changes(&mut self) {
+        self.pod_changes.get_or_insert_with(Vec::new);
+    }
+
+    /// The keys of the pods written or removed since the last call (in write order, with
+    /// repeats), or `None` when changes are not tracked. Tracking continues.
+    pub fn take_pod_changes(&mut self) -> Option<Vec<kubesim_api::Shared<ObjectKey>>> {
+        self.pod_changes.as_mut().map(std::mem::take)
+    }
+
+    /// All pods with their shared keys, in key order.
+    pub fn pods_with_shared_keys(
+        &self,
+    ) -> impl Iterator<Item = (&kubesim_api::Shared<ObjectKey>, &Arc<Pod>)> {
+        self.pods.iter()
     }
 
     /// All pods with their keys, in key order (no key is built).
@@ -172,13 +194,19 @@ impl ApiStore {
         }
         self.stamp_labels(&pod.meta.labels, pod.meta.resource_version);
         let pod = Arc::new(pod);
+        if let Some(changes) = &mut self.pod_changes {
+            changes.push(key.clone());
+        }
         self.pods.insert(key, Arc::clone(&pod));
         pod
     }
 
     /// Removes a pod object.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Arc<Pod>> {
-        let pod = self.pods.remove(key)?;
+        let (shared_key, pod) = self.pods.remove_entry(key)?;
+        if let Some(changes) = &mut self.pod_changes {
+            changes.push(shared_key);
+        }
         let rv = self.next_resource_version();
         self.stamp_labels(&pod.meta.labels, rv);
         self.unindex(key, owner_uid(&pod), pod.spec.node_name.clone());

@@ -32,7 +32,7 @@
 use kubesim_api::autoscaling::{
     ContainerUsage, CustomMetricValue, DescribedObject, ExternalMetricValue, PodMetrics as ApiPodMetrics,
 };
-use kubesim_api::{ContainerState, LabelSelector, ObjectKey, Pod, PodPhase, ResourceList};
+use kubesim_api::{ContainerState, LabelSelector, ObjectKey, Pod, PodPhase, ResourceList, Shared};
 use kubesim_controllers::hpa::pod_name::PodName;
 use kubesim_controllers::hpa::{ContainerMetrics, PodMetrics as SamplePodMetrics, ServedPodMetrics};
 
@@ -71,6 +71,8 @@ struct Entry {
     /// The pod object as the scrape saw it (the store's `Arc`): the served PodMetrics' labels and
     /// container names come from it.
     pod: Arc<Pod>,
+    /// The store's key of the pod (shared with the store).
+    key: Shared<ObjectKey>,
     /// The pod's name, inline: what an HPA's read of a classed pod needs besides its class.
     name: PodName,
     /// The pod's usage class ([`NO_CLASS`]: served from `served`, if at all).
@@ -139,6 +141,8 @@ struct Entries {
     /// of every entry.
     by_label: BTreeMap<String, BTreeMap<(String, String), LabelList>>,
     unlabelled: Vec<u32>,
+    /// Slot numbers by pod key: where a scrape finds the entry of a pod the store says changed.
+    slot_of: BTreeMap<Shared<ObjectKey>, u32>,
     /// The last version given to a label list.
     last_version: u64,
 }
@@ -164,6 +168,7 @@ impl Entries {
     }
 
     fn insert(&mut self, entry: Entry) -> u32 {
+        let key = entry.key.clone();
         let id = match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = Some(entry);
@@ -174,6 +179,7 @@ impl Entries {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pods")
             }
         };
+        self.slot_of.insert(key, id);
         self.index(id);
         id
     }
@@ -183,6 +189,7 @@ impl Entries {
         self.unindex(id);
         if let Some(entry) = self.slots[id as usize].take() {
             classes.leave(entry.class);
+            self.slot_of.remove(&entry.key);
         }
         self.free.push(id);
     }
@@ -449,6 +456,39 @@ struct ScrapeContext<'a> {
     endpoints: Vec<(&'a [String], u64)>,
 }
 
+/// A classed pod whose object and Services are unchanged keeps its class, unless its Service's
+/// ready endpoints changed and it joined or left them (re-checked by `name`, without reading the
+/// pod; `name`: the pod's, when the caller has it at hand, else read from its entry).
+fn keep_classed(
+    mut item: OrderItem,
+    name: Option<&str>,
+    ctx: &ScrapeContext<'_>,
+    entries: &mut Entries,
+    classes: &mut UsageClasses,
+) -> OrderItem {
+    if let Some(load) = classes.key(item.class).load {
+        let (ready, stamp) = ctx.endpoints[load as usize];
+        if stamp != item.endpoints_stamp {
+            item.endpoints_stamp = stamp;
+            let entry_name;
+            let name = match name {
+                Some(name) => name,
+                None => {
+                    entry_name = entries.get(item.id).name.clone();
+                    entry_name.as_str()
+                }
+            };
+            let is_ready = ready.binary_search_by(|endpoint| endpoint.as_str().cmp(name)).is_ok();
+            if is_ready != classes.key(item.class).ready {
+                item.class = classes.set_ready(item.class, is_ready);
+                entries.get_mut(item.id).class = item.class;
+                entries.touch(item.id);
+            }
+        }
+    }
+    item
+}
+
 /// The endpoints stamp the entry's readiness was checked against (0 without a load).
 fn resolved_stamp(ctx: &ScrapeContext<'_>, entry: &Entry) -> u64 {
     match (entry.resolved.load, entry.resolved.ready_endpoint) {
@@ -511,6 +551,7 @@ impl<W: Write> World<W> {
         if self.ctl.metrics.timer.is_some() {
             return;
         }
+        self.store.track_pod_changes();
         let res = self.config.metrics_resolution.as_nanos().max(1);
         let at = SimTime::from_nanos(now.as_nanos().div_ceil(res) * res);
         self.ctl.metrics.timer =
@@ -593,6 +634,7 @@ impl<W: Write> World<W> {
         let services_version = self.ctl.services_version;
         let services_unchanged =
             std::mem::replace(&mut self.ctl.metrics.services_version, services_version) == services_version;
+        let changes = self.store.take_pod_changes();
         // Simulated nodes never measure: skip the per-container runtime lookup altogether.
         let any_node_measures = self.nodes.iter().any(|n| n.runtime.measures_cpu_usage());
         // Each load's offered rate at this instant, evaluated once per scrape.
@@ -612,72 +654,131 @@ impl<W: Write> World<W> {
             endpoints: (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect(),
         };
         let old_order = std::mem::take(&mut entries.order);
-        let mut old = old_order.iter().copied().peekable();
         let mut order = Vec::with_capacity(old_order.len());
         let mut scratch: Vec<ContainerSample> = Vec::new();
         let mut joined: Vec<(u32, Vec<(i64, i64)>)> = Vec::new();
-        for (key, pod) in self.store.pods_with_keys() {
-            // An unchanged pod is the very object its entry holds: no key compare needed, and
-            // it is still running and bound (entries are kept for such pods only).
-            let pod_address = Arc::as_ptr(pod) as usize;
-            let unchanged = old.peek().is_some_and(|item| item.pod == pod_address);
-            if unchanged && services_unchanged {
-                let mut item = *old.peek().expect("peeked");
-                if item.class != NO_CLASS {
-                    // Still in its class, unless its Service's ready endpoints changed and it
-                    // joined or left them (re-checked by name, without reading the pod).
-                    if let Some(load) = classes.key(item.class).load {
-                        let (ready, stamp) = ctx.endpoints[load as usize];
-                        if stamp != item.endpoints_stamp {
-                            item.endpoints_stamp = stamp;
-                            let is_ready = ready.binary_search(&key.name).is_ok();
-                            if is_ready != classes.key(item.class).ready {
-                                item.class = classes.set_ready(item.class, is_ready);
-                                entries.get_mut(item.id).class = item.class;
-                                entries.touch(item.id);
-                            }
-                        }
-                    }
-                    old.next();
-                    order.push(item);
-                    continue;
-                }
-            }
-            let existing = if unchanged {
-                old.next().map(|item| item.id)
-            } else {
-                let this = (key.namespace.as_str(), key.name.as_str());
-                while let Some(item) = old.next_if(|item| entries.get(item.id).key() < this) {
-                    entries.remove(item.id, &mut classes);
-                }
-                let existing = old.next_if(|item| entries.get(item.id).key() == this).map(|item| item.id);
-                if pod.status.phase != PodPhase::Running || !pod.is_bound() {
-                    if let Some(id) = existing {
-                        entries.remove(id, &mut classes);
-                    }
-                    continue;
-                }
-                existing
-            };
-            let scraped = self.scrape_pod(
-                &ctx,
-                key,
-                pod,
-                unchanged,
-                existing,
-                &mut entries,
-                &mut classes,
-                &mut scratch,
-            );
-            if let Some((item, usage)) = scraped {
+        let mut scrape = |this: &Self,
+                          entries: &mut Entries,
+                          classes: &mut UsageClasses,
+                          order: &mut Vec<OrderItem>,
+                          key: &Shared<ObjectKey>,
+                          pod: &Arc<Pod>,
+                          unchanged: bool,
+                          existing: Option<u32>| {
+            if let Some((item, usage)) =
+                this.scrape_pod(&ctx, key, pod, unchanged, existing, entries, classes, &mut scratch)
+            {
                 if cfg!(debug_assertions) && item.class != NO_CLASS {
                     joined.push((item.class, usage));
                 }
                 order.push(item);
             }
-        }
-        for item in old {
-            entries.remove(item.id, &mut classes);
+        };
+        // The pods written or removed since the last scrape, when only those need a look: the
+        // others are unchanged objects, and a classed one among them is skipped as in the full walk.
+        let changes = changes.filter(|c| {
+            ctx.use_classes
+                && services_unchanged
+                && previous_scrape.is_some()
+                && c.len() < old_order.len() / 4
+        });
+        if let Some(mut changes) = changes {
+            changes.sort_unstable();
+            changes.dedup();
+            let mut dirty = vec![false; entries.slots.len()];
+            // New pods (no entry yet) that now run, with where they go in the key order.
+            let mut arrivals: Vec<(usize, Shared<ObjectKey>)> = Vec::new();
+            for key in changes {
+                match entries.slot_of.get(&key) {
+                    Some(&id) => dirty[id as usize] = true,
+                    None => {
+                        let runs = self
+                            .store
+                            .pod(&key)
+                            .is_some_and(|p| p.status.phase == PodPhase::Running && p.is_bound());
+                        if runs {
+                            let this = (key.namespace.as_str(), key.name.as_str());
+                            let at = old_order.partition_point(|item| entries.get(item.id).key() < this);
+                            arrivals.push((at, key));
+                        }
+                    }
+                }
+            }
+            let mut arrivals = arrivals.into_iter().peekable();
+            for (at, &item) in old_order.iter().enumerate() {
+                while let Some((_, key)) = arrivals.next_if(|(position, _)| *position == at) {
+                    let pod = self.store.pod(&key).expect("checked above");
+                    scrape(self, &mut entries, &mut classes, &mut order, &key, pod, false, None);
+                }
+                if !dirty[item.id as usize] {
+                    if item.class != NO_CLASS {
+                        order.push(keep_classed(item, None, &ctx, &mut entries, &mut classes));
+                    } else {
+                        // Unchanged, but rated anew each scrape until it has a class.
+                        let entry = entries.get(item.id);
+                        let (key, pod) = (entry.key.clone(), Arc::clone(&entry.pod));
+                        scrape(self, &mut entries, &mut classes, &mut order, &key, &pod, true, Some(item.id));
+                    }
+                    continue;
+                }
+                let key = entries.get(item.id).key.clone();
+                match self.store.pod(&key) {
+                    Some(pod) if pod.status.phase == PodPhase::Running && pod.is_bound() => {
+                        let unchanged = Arc::ptr_eq(pod, &entries.get(item.id).pod);
+                        scrape(
+                            self,
+                            &mut entries,
+                            &mut classes,
+                            &mut order,
+                            &key,
+                            pod,
+                            unchanged,
+                            Some(item.id),
+                        );
+                    }
+                    _ => entries.remove(item.id, &mut classes),
+                }
+            }
+            for (_, key) in arrivals {
+                let pod = self.store.pod(&key).expect("checked above");
+                scrape(self, &mut entries, &mut classes, &mut order, &key, pod, false, None);
+            }
+        } else {
+            let mut old = old_order.iter().copied().peekable();
+            for (key, pod) in self.store.pods_with_shared_keys() {
+                // An unchanged pod is the very object its entry holds: no key compare needed, and
+                // it is still running and bound (entries are kept for such pods only).
+                let pod_address = Arc::as_ptr(pod) as usize;
+                let unchanged = old.peek().is_some_and(|item| item.pod == pod_address);
+                if unchanged && services_unchanged {
+                    let item = *old.peek().expect("peeked");
+                    if item.class != NO_CLASS {
+                        old.next();
+                        order.push(keep_classed(item, Some(&key.name), &ctx, &mut entries, &mut classes));
+                        continue;
+                    }
+                }
+                let existing = if unchanged {
+                    old.next().map(|item| item.id)
+                } else {
+                    let this = (key.namespace.as_str(), key.name.as_str());
+                    while let Some(item) = old.next_if(|item| entries.get(item.id).key() < this) {
+                        entries.remove(item.id, &mut classes);
+                    }
+                    let existing = old.next_if(|item| entries.get(item.id).key() == this).map(|item| item.id);
+                    if pod.status.phase != PodPhase::Running || !pod.is_bound() {
+                        if let Some(id) = existing {
+                            entries.remove(id, &mut classes);
+                        }
+                        continue;
+                    }
+                    existing
+                };
+                scrape(self, &mut entries, &mut classes, &mut order, key, pod, unchanged, existing);
+            }
+            for item in old {
+                entries.remove(item.id, &mut classes);
+            }
         }
         entries.order = order;
         if let Some(previous) = previous_scrape {
@@ -709,7 +810,7 @@ impl<W: Write> World<W> {
     fn scrape_pod(
         &self,
         ctx: &ScrapeContext<'_>,
-        key: &ObjectKey,
+        key: &Shared<ObjectKey>,
         pod: &Arc<Pod>,
         unchanged: bool,
         existing: Option<u32>,
@@ -899,6 +1000,7 @@ impl<W: Write> World<W> {
             }
             None => entries.insert(Entry {
                 pod: Arc::clone(pod),
+                key: key.clone(),
                 name: PodName::from(pod.meta.name.as_str()),
                 class,
                 served: own.then(|| served_sample(None, false, pod, &new_samples, now, window)),
@@ -962,6 +1064,7 @@ mod tests {
     fn entry(pod: Arc<Pod>) -> Entry {
         Entry {
             name: PodName::from(pod.meta.name.as_str()),
+            key: Shared::new(pod.meta.key()),
             pod,
             class: NO_CLASS,
             samples: Vec::new(),
