@@ -16,6 +16,7 @@
 //! containers → probes, restarts per policy with CrashLoopBackOff → termination (deletion:
 //! SIGTERM, grace, SIGKILL; terminal phase; removal confirmed) or eviction.
 
+mod table;
 mod types;
 mod worker;
 
@@ -36,6 +37,7 @@ use crate::qos::container_oom_score_adj;
 use crate::runtime::{ContainerId, ContainerRole, RuntimeCommand, RuntimeEvent, SandboxId};
 use crate::termination::plan_kill;
 
+use table::PodTable;
 use types::TimerKind;
 pub use types::{KubeletConfig, KubeletEffect, KubeletInput, ProbeMode, TimerToken};
 use worker::{Phase, PodWorker, Teardown, Termination};
@@ -65,8 +67,8 @@ pub struct Kubelet {
     /// When the kubelet last started (origin of the eviction manager's ticks).
     started_at: SimTime,
     next_pod: u32,
-    by_key: BTreeMap<ObjectKey, u32>,
-    pods: BTreeMap<u32, PodWorker>,
+    /// Admitted pods by local number, with an index by key.
+    pods: PodTable,
     crash_backoff: CrashLoopBackoff<(u32, u8)>,
     pull_backoff: BTreeMap<(u32, u8), PullBackoff>,
     eviction: EvictionState,
@@ -89,8 +91,7 @@ impl Kubelet {
             up: false,
             started_at: SimTime::ZERO,
             next_pod: 0,
-            by_key: BTreeMap::new(),
-            pods: BTreeMap::new(),
+            pods: PodTable::default(),
             pull_backoff: BTreeMap::new(),
             eviction: EvictionState::default(),
             last_eviction_check: None,
@@ -117,12 +118,12 @@ impl Kubelet {
 
     /// Ready pods (Ready condition True).
     pub fn ready_pods(&self) -> usize {
-        self.pods.values().filter(|p| p.conds[2].on).count()
+        self.pods.values().filter(|p| p.ready()).count()
     }
 
     /// The running instance of container `name` of pod `key`, if it runs here.
     pub fn running_container(&self, key: &ObjectKey, name: &str) -> Option<ContainerId> {
-        let id = *self.by_key.get(key)?;
+        let id = self.pods.id_of(&key.namespace, &key.name)?;
         let p = self.pods.get(&id)?;
         let idx = (0..p.containers.len()).find(|&i| p.spec_of(i).name == name)?;
         let c = &p.containers[idx];
@@ -140,7 +141,7 @@ impl Kubelet {
 
     /// The pod object the kubelet runs `key` from, if it runs it.
     pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<Pod>> {
-        self.pods.get(self.by_key.get(key)?).map(|w| &w.pod)
+        self.pods.get(&self.pods.id_of(&key.namespace, &key.name)?).map(|w| &w.pod)
     }
 
     /// Shares `pod`, a newer version of a pod this kubelet runs that differs from the one it was
@@ -149,8 +150,8 @@ impl Kubelet {
     /// the key and status fields it wrote itself, so nothing it does changes. Ignored for a pod it
     /// does not run, another incarnation (uid) or a different spec.
     pub fn share_pod(&mut self, pod: &Arc<Pod>) {
-        let Some(id) = self.by_key.get(&pod.meta.key()) else { return };
-        let Some(worker) = self.pods.get_mut(id) else { return };
+        let Some(id) = self.pods.id_of(&pod.meta.namespace, &pod.meta.name) else { return };
+        let Some(worker) = self.pods.get_mut(&id) else { return };
         if Arc::ptr_eq(&worker.pod, pod) {
             return;
         }
@@ -176,7 +177,6 @@ impl Kubelet {
             self.stop(out);
         }
         self.pods.clear();
-        self.by_key.clear();
         self.crash_backoff = CrashLoopBackoff::new(self.config.crash_backoff);
         self.pull_backoff.clear();
         self.eviction = EvictionState::default();
@@ -247,12 +247,12 @@ impl Kubelet {
                 };
                 engine.container_started(since);
                 if let (worker::ProbeEngine::Executed(new), Some(worker::ProbeEngine::Executed(old))) =
-                    (&mut engine, c.probes.as_deref())
+                    (&mut engine, c.probes.as_ref())
                 {
                     new.discard_answers_due_to(old);
                 }
-                p.containers[i].probes = Some(Box::new(engine));
-                p.containers[i].probe_due = None;
+                p.containers[i].probes = Some(engine);
+                p.containers[i].set_probe_due(None);
             }
         }
         for id in ids {
@@ -260,7 +260,7 @@ impl Kubelet {
             for i in 0..n {
                 self.probe_step(now, id, i as u8, out);
                 // Actions that came due while stopped run now.
-                if self.pods.get(&id).and_then(|p| p.containers[i].action_due).is_some_and(|t| t <= now) {
+                if self.pods.get(&id).and_then(|p| p.containers[i].action_due()).is_some_and(|t| t <= now) {
                     self.on_action(now, id, i as u8, out);
                 }
             }
@@ -285,9 +285,9 @@ impl Kubelet {
         // Timers die with the process; forget them (the driver may still deliver them: ignored).
         for (id, p) in self.pods.iter_mut() {
             for (i, c) in p.containers.iter_mut().enumerate() {
-                if c.probe_due.take().is_some() {
+                if c.take_probe_due().is_some() {
                     out.push(KubeletEffect::CancelTimer {
-                        token: TimerToken::container(TimerKind::Probe, *id, i as u8),
+                        token: TimerToken::container(TimerKind::Probe, id, i as u8),
                     });
                 }
             }
@@ -306,8 +306,7 @@ impl Kubelet {
         workload: Option<Arc<PodWorkload>>,
         out: &mut Vec<KubeletEffect>,
     ) {
-        let key = pod.meta.key();
-        if self.by_key.contains_key(&key) {
+        if self.pods.id_of(&pod.meta.namespace, &pod.meta.name).is_some() {
             return; // already known: assignment is idempotent
         }
         let requests = effective_pod_resources(&pod.spec, |c| &c.resources.requests);
@@ -315,27 +314,25 @@ impl Kubelet {
             let mut status = pod.status.clone();
             status.phase = PodPhase::Failed;
             status.reason = Some(format!("OutOf{resource}"));
-            out.push(KubeletEffect::PodStatusUpdate { key, status });
+            out.push(KubeletEffect::PodStatusUpdate { key: pod.meta.key(), status });
             return;
         }
         let id = self.next_pod;
         self.next_pod = self.next_pod.wrapping_add(1);
-        let worker =
-            match PodWorker::new(pod.clone(), workload.clone(), now, self.config.probe_mode, requests) {
-                Ok(w) => w,
-                Err(e) => {
-                    // Upstream validation would have rejected the pod; fail it rather than panic.
-                    let mut status = pod.status.clone();
-                    status.phase = PodPhase::Failed;
-                    status.reason = Some(format!("InvalidProbe: {e}"));
-                    out.push(KubeletEffect::PodStatusUpdate { key, status });
-                    return;
-                }
-            };
+        let worker = match PodWorker::new(id, pod.clone(), workload.clone(), now, self.config.probe_mode) {
+            Ok(w) => w,
+            Err(e) => {
+                // Upstream validation would have rejected the pod; fail it rather than panic.
+                let mut status = pod.status.clone();
+                status.phase = PodPhase::Failed;
+                status.reason = Some(format!("InvalidProbe: {e}"));
+                out.push(KubeletEffect::PodStatusUpdate { key: pod.meta.key(), status });
+                return;
+            }
+        };
         let mut worker = worker;
         recover_from_status(&mut worker, now);
-        self.by_key.insert(key, id);
-        self.pods.insert(id, worker);
+        self.pods.insert(worker);
         self.mark(id);
         out.push(KubeletEffect::Runtime(RuntimeCommand::CreateSandbox {
             sandbox: SandboxId(u64::from(id)),
@@ -347,7 +344,9 @@ impl Kubelet {
     /// The first resource the pod does not fit in, as upstream names it (`cpu`, `memory`, `pods`).
     fn admission_failure(&self, requests: &kubesim_api::ResourceList) -> Option<String> {
         let alloc = &self.config.allocatable;
-        let active: Vec<&PodWorker> = self.pods.values().filter(|p| p.terminal.is_none()).collect();
+        // Each active pod's requests, recomputed from its spec (the workers keep no copy).
+        let active: Vec<kubesim_api::ResourceList> =
+            self.pods.values().filter(|p| p.terminal.is_none()).map(PodWorker::requests).collect();
         if let Some(max_pods) = alloc.get(&ResourceName::Pods) {
             if active.len() as i64 + 1 > max_pods {
                 return Some("pods".into());
@@ -357,7 +356,7 @@ impl Kubelet {
             if amount <= 0 || *name == ResourceName::Pods {
                 continue;
             }
-            let used: i64 = active.iter().map(|p| p.requests.get_or_zero(name)).sum();
+            let used: i64 = active.iter().map(|r| r.get_or_zero(name)).sum();
             if used.saturating_add(amount) > alloc.get_or_zero(name) {
                 return Some(name.as_str().to_string());
             }
@@ -472,7 +471,7 @@ impl Kubelet {
         if let Some(pr) = &mut c.probes {
             pr.container_stopped(term.at, &c.workload.health);
         }
-        let probe_token = c.probe_due.take().map(|_| TimerToken::container(TimerKind::Probe, id, idx));
+        let probe_token = c.take_probe_due().map(|_| TimerToken::container(TimerKind::Probe, id, idx));
         let policy = p.pod.spec.restart_policy;
         let restarts = p.teardown == Teardown::None && c.restarts(policy, term.exit_code);
         let role = c.role;
@@ -677,8 +676,7 @@ impl Kubelet {
                 key: key.clone(),
                 status: p.status(self.reasons.get(&id).copied()),
             });
-            out.push(KubeletEffect::PodRemoved { key: key.clone() });
-            self.by_key.remove(&key);
+            out.push(KubeletEffect::PodRemoved { key });
             self.reasons.remove(&id);
             for i in 0..p.containers.len() as u8 {
                 self.crash_backoff.remove(&(id, i));
@@ -696,7 +694,7 @@ impl Kubelet {
         grace: Option<SimDuration>,
         out: &mut Vec<KubeletEffect>,
     ) {
-        let Some(&id) = self.by_key.get(key) else {
+        let Some(id) = self.pods.id_of(&key.namespace, &key.name) else {
             // Unknown or rejected at admission: nothing runs, removal is immediate.
             out.push(KubeletEffect::PodRemoved { key: key.clone() });
             return;
@@ -723,9 +721,9 @@ impl Kubelet {
     fn working_set(&self, now: SimTime) -> (Vec<(u32, i64)>, i64) {
         let mut per_pod = Vec::with_capacity(self.pods.len());
         let mut total = 0i64;
-        for (id, p) in &self.pods {
+        for (id, p) in self.pods.iter() {
             let mut ws = 0i64;
-            for c in &p.containers {
+            for c in p.containers.iter() {
                 if let Phase::Running(since) = c.phase {
                     ws = ws.saturating_add(
                         c.workload.memory_bytes.value_at(now.saturating_duration_since(since)),
@@ -797,7 +795,7 @@ impl Kubelet {
                     EvictionCandidate {
                         key: id,
                         memory_usage_bytes: Some(ws),
-                        memory_request_bytes: p.requests.memory_bytes(),
+                        memory_request_bytes: p.requests().memory_bytes(),
                         priority: p.pod.priority(),
                     }
                 })
@@ -832,10 +830,13 @@ impl Kubelet {
                 }
             }
             TimerKind::Probe => {
-                let due =
-                    self.pods.get(&id).and_then(|p| p.containers.get(idx as usize)).and_then(|c| c.probe_due);
+                let due = self
+                    .pods
+                    .get(&id)
+                    .and_then(|p| p.containers.get(idx as usize))
+                    .and_then(|c| c.probe_due());
                 if due == Some(now) {
-                    self.pods.get_mut(&id).expect("checked").containers[idx as usize].probe_due = None;
+                    self.pods.get_mut(&id).expect("checked").containers[idx as usize].set_probe_due(None);
                     self.probe_step(now, id, idx, out);
                 }
             }
@@ -844,9 +845,9 @@ impl Kubelet {
                     .pods
                     .get(&id)
                     .and_then(|p| p.containers.get(idx as usize))
-                    .and_then(|c| c.action_due);
+                    .and_then(|c| c.action_due());
                 if due == Some(now) {
-                    self.pods.get_mut(&id).expect("checked").containers[idx as usize].action_due = None;
+                    self.pods.get_mut(&id).expect("checked").containers[idx as usize].set_action_due(None);
                     self.on_action(now, id, idx, out);
                 }
             }
@@ -859,7 +860,7 @@ impl Kubelet {
             return;
         }
         let c = &mut p.containers[idx as usize];
-        c.action_due = None;
+        c.set_action_due(None);
         match c.phase {
             Phase::PullFailed { error, retry_at, shown_backoff } => {
                 if now < retry_at {
@@ -925,7 +926,7 @@ impl Kubelet {
             return;
         }
         let was = (c.started(), c.ready());
-        let Some(worker::ProbeEngine::Executed(engine)) = c.probes.as_deref_mut() else { return };
+        let Some(worker::ProbeEngine::Executed(engine)) = c.probes.as_mut() else { return };
         let Some(transition) = engine.finish(kind, success, at) else {
             // Counted, but no cached result changed: nothing observable happens.
             return;
@@ -977,25 +978,25 @@ impl Kubelet {
 
     fn set_probe(&mut self, id: u32, idx: u8, at: Option<SimTime>, out: &mut Vec<KubeletEffect>) {
         let Some(c) = self.pods.get_mut(&id).and_then(|p| p.containers.get_mut(idx as usize)) else { return };
-        if c.probe_due != at {
+        if c.probe_due() != at {
             let token = TimerToken::container(TimerKind::Probe, id, idx);
             out.push(match at {
                 Some(at) => KubeletEffect::SetTimer { at, token },
                 None => KubeletEffect::CancelTimer { token },
             });
-            c.probe_due = at;
+            c.set_probe_due(at);
         }
     }
 
     fn set_action(&mut self, id: u32, idx: u8, at: Option<SimTime>, out: &mut Vec<KubeletEffect>) {
         let Some(c) = self.pods.get_mut(&id).and_then(|p| p.containers.get_mut(idx as usize)) else { return };
-        if c.action_due != at {
+        if c.action_due() != at {
             let token = TimerToken::container(TimerKind::Action, id, idx);
             out.push(match at {
                 Some(at) => KubeletEffect::SetTimer { at, token },
                 None => KubeletEffect::CancelTimer { token },
             });
-            c.action_due = at;
+            c.set_action_due(at);
         }
     }
 
