@@ -170,22 +170,30 @@ impl ApiStore {
             None => PodKey::new(key),
         };
         let mut labels_unchanged = false;
+        // Status writes (most writes) keep the owner and the node: their index entries stay.
+        let mut placement_unchanged = false;
         if let Some(old) = self.pods.get(&key) {
-            let (owner, node) = (owner_uid(old), old.spec.node_name.clone());
+            placement_unchanged = old.spec.node_name == pod.spec.node_name
+                && old.meta.controller_ref().map(|o| &o.uid) == pod.meta.controller_ref().map(|o| &o.uid);
             labels_unchanged = old.meta.labels == pod.meta.labels;
             let old_labels = if labels_unchanged { None } else { Some(old.meta.labels.clone()) };
-            self.unindex(&key, owner, node);
+            if !placement_unchanged {
+                let (owner, node) = (owner_uid(old), old.spec.node_name.clone());
+                self.unindex(&key, owner, node);
+            }
             if let Some(labels) = old_labels {
                 // The pods carrying the old labels changed too (this one left them).
                 self.stamp_labels(&labels, pod.meta.resource_version);
                 self.unindex_labels(&key, &labels);
             }
         }
-        if let Some(owner) = owner_uid(&pod) {
-            self.pods_by_owner.entry(owner).or_default().insert(key.clone());
-        }
-        if let Some(node) = &pod.spec.node_name {
-            self.pods_by_node.entry(node.clone()).or_default().insert(key.clone());
+        if !placement_unchanged {
+            if let Some(owner) = owner_uid(&pod) {
+                self.pods_by_owner.entry(owner).or_default().insert(key.clone());
+            }
+            if let Some(node) = &pod.spec.node_name {
+                self.pods_by_node.entry(node.clone()).or_default().insert(key.clone());
+            }
         }
         if !labels_unchanged {
             for (k, v) in &pod.meta.labels {
@@ -394,6 +402,57 @@ mod tests {
         assert_eq!(s.pods_on_node("n1").count(), 0);
         assert_eq!(s.pods_of_owner("u1").count(), 1);
         assert!(s.pod(&ObjectKey::new("default", "a")).unwrap().meta.resource_version > 0);
+    }
+
+    proptest::proptest! {
+        /// Writes that keep or change a pod's owner and node, and removals, in any order: the
+        /// owner and node indexes always equal a scan of the pods, and the change log names
+        /// every written or removed key.
+        #[test]
+        fn owner_and_node_indexes_equal_a_scan_and_every_change_is_logged(
+            ops in proptest::collection::vec((0usize..5, 0usize..3, 0usize..3, proptest::bool::ANY), 1..60)
+        ) {
+            let mut s = ApiStore::default();
+            s.track_pod_changes();
+            let owners = ["u1", "u2", "u3"];
+            let nodes = [None, Some("n1"), Some("n2")];
+            for (who, owner, node, remove) in ops {
+                let name = format!("p{who}");
+                let key = ObjectKey::new("default", &name);
+                if remove {
+                    let existed = s.remove_pod(&key).is_some();
+                    let logged = s.take_pod_changes().unwrap();
+                    proptest::prop_assert_eq!(logged.len(), usize::from(existed));
+                } else {
+                    s.put_pod(pod(&name, owners[owner], nodes[node]));
+                    let logged = s.take_pod_changes().unwrap();
+                    proptest::prop_assert!(logged.len() == 1 && *logged[0] == key);
+                }
+                for o in owners {
+                    let mut indexed: Vec<String> = s.pods_of_owner(o).map(|p| p.meta.name.clone()).collect();
+                    let mut scanned: Vec<String> = s
+                        .pods()
+                        .filter(|p| owner_uid(p).as_deref() == Some(o))
+                        .map(|p| p.meta.name.clone())
+                        .collect();
+                    indexed.sort();
+                    scanned.sort();
+                    proptest::prop_assert_eq!(indexed, scanned);
+                }
+                for n in ["n1", "n2"] {
+                    let mut indexed: Vec<String> = s.pods_on_node(n).map(|p| p.meta.name.clone()).collect();
+                    let mut scanned: Vec<String> = s
+                        .pods()
+                        .filter(|p| p.spec.node_name.as_deref() == Some(n))
+                        .map(|p| p.meta.name.clone())
+                        .collect();
+                    indexed.sort();
+                    scanned.sort();
+                    proptest::prop_assert_eq!(indexed, scanned);
+                }
+                proptest::prop_assert!(s.pods_by_owner.values().chain(s.pods_by_node.values()).all(|set| !set.is_empty()));
+            }
+        }
     }
 
     #[test]

@@ -344,19 +344,43 @@ impl Kubelet {
     /// The first resource the pod does not fit in, as upstream names it (`cpu`, `memory`, `pods`).
     fn admission_failure(&self, requests: &kubesim_api::ResourceList) -> Option<String> {
         let alloc = &self.config.allocatable;
-        // Each active pod's requests, recomputed from its spec (the workers keep no copy).
-        let active: Vec<kubesim_api::ResourceList> =
-            self.pods.values().filter(|p| p.terminal.is_none()).map(PodWorker::requests).collect();
+        // The resources to check, in the order upstream checks them, and what the active pods
+        // use of each.
+        let checked: Vec<(&ResourceName, i64)> =
+            requests.iter().filter(|(name, amount)| *amount > 0 && **name != ResourceName::Pods).collect();
+        let mut used = vec![0i64; checked.len()];
+        let mut active = 0i64;
+        // Each active pod's requests, recomputed from its spec (the workers keep no copy) once
+        // per run of pods sharing their container lists (pods of one template): a node holds
+        // up to 110 pods and every admission sums them all.
+        let mut last: Option<((usize, usize), kubesim_api::ResourceList)> = None;
+        for worker in self.pods.values().filter(|p| p.terminal.is_none()) {
+            active += 1;
+            let spec = &worker.pod.spec;
+            let lists = spec
+                .overhead
+                .is_empty()
+                .then(|| (spec.containers.as_ptr() as usize, spec.init_containers.as_ptr() as usize));
+            let pod_requests = match &last {
+                Some((at, r)) if Some(*at) == lists => r,
+                _ => {
+                    let r = worker.requests();
+                    &last.insert((lists.unwrap_or((0, 0)), r)).1
+                }
+            };
+            for ((name, _), sum) in checked.iter().zip(&mut used) {
+                *sum += pod_requests.get_or_zero(name);
+            }
+            if lists.is_none() {
+                last = None;
+            }
+        }
         if let Some(max_pods) = alloc.get(&ResourceName::Pods) {
-            if active.len() as i64 + 1 > max_pods {
+            if active + 1 > max_pods {
                 return Some("pods".into());
             }
         }
-        for (name, amount) in requests.iter() {
-            if amount <= 0 || *name == ResourceName::Pods {
-                continue;
-            }
-            let used: i64 = active.iter().map(|r| r.get_or_zero(name)).sum();
+        for ((name, amount), used) in checked.into_iter().zip(used) {
             if used.saturating_add(amount) > alloc.get_or_zero(name) {
                 return Some(name.as_str().to_string());
             }
