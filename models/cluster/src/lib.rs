@@ -25,6 +25,7 @@
 //! | `cluster::{replicaset, deployment}` | the ReplicaSet and Deployment controllers and the controller sync round |
 //! | `cluster::ctl` | the second controller group's state, timers ([`CtlEvent`](cluster::CtlEvent)), pod-change hook and the scheduler's view of Services, ReplicaSet selectors and PDBs |
 //! | `cluster::metrics_pipeline` | metrics-server model: 15 s scrapes, PodMetrics with its freshness rules, the `requests_per_second` Pods metric, external series |
+//! | `cluster::usage_classes` | the pods whose served usage is identical but for the name share one sample per scrape (`MetricsMode`) |
 //! | `cluster::hpa` | the HPA controller: reconcile every sync period, scale the target Deployment, `HpaDecision`/`HpaScaled` records |
 //! | `cluster::endpoints` | the EndpointSlice controller: ready endpoints per Service (what request-driven load spreads over) |
 //! | `cluster::disruption` | PDB status, the Eviction API, `kubectl drain` with 5 s retries |

@@ -28,6 +28,17 @@
 //! Approximation (fidelity note): metrics-server reports the *average* CPU rate between its two
 //! points; here the demand at the scrape instant stands for that average. For piecewise-constant
 //! demand the two differ only in the one window that contains a change.
+//!
+//! How a scrape stays cheap at scale (the values served are the same either way):
+//! * **Usage classes** ([`super::usage_classes`]): a steady pod (every container rated against
+//!   the previous scrape, curves settled) is served its class's sample, one per ReplicaSet and
+//!   readiness rather than one per pod; [`MetricsMode::PerPod`] turns them off (the oracle).
+//! * **Changed pods only**: the store logs the keys of the pods written or removed; a scrape
+//!   revisits those, the pods without a class, and the classed pods whose Service's ready
+//!   endpoints changed. The first scrape, a Service change or a large change set walk every pod.
+//! * **Versioned answers**: every label list of the entries carries a version that moves when
+//!   what is served for any of its pods may have changed, so an HPA reuses the PodMetrics it was
+//!   given while its selector's list is unchanged.
 
 use kubesim_api::autoscaling::{
     ContainerUsage, CustomMetricValue, DescribedObject, ExternalMetricValue, PodMetrics as ApiPodMetrics,
@@ -1037,7 +1048,7 @@ impl<W: Write> Cluster<W> {
     }
 
     /// How many usage classes serve the pods' metrics since the last scrape (see
-    /// [`MetricsMode`](crate::MetricsMode)): a diagnostic of how much the classes share.
+    /// [`MetricsMode`]): a diagnostic of how much the classes share.
     pub fn usage_class_count(&self) -> usize {
         self.world.ctl.metrics.class_count()
     }
