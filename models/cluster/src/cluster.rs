@@ -574,14 +574,26 @@ fn phase_str(p: PodPhase) -> &'static str {
     }
 }
 
+/// Appends a record to `log`, unless an earlier write failed; a failure is kept in `error` (the
+/// caller reports it). For code that holds other parts of the world borrowed.
+fn record_to<W: Write, T: Serialize>(
+    log: &mut EventLog<W>,
+    error: &mut Option<LogError>,
+    now: SimTime,
+    kind: &str,
+    body: &T,
+) {
+    if error.is_some() {
+        return;
+    }
+    if let Err(e) = log.record(now, kind, body) {
+        *error = Some(e);
+    }
+}
+
 impl<W: Write> World<W> {
     fn record<T: Serialize>(&mut self, now: SimTime, kind: &str, body: &T) {
-        if self.error.is_some() {
-            return;
-        }
-        if let Err(e) = self.log.record(now, kind, body) {
-            self.error = Some(e);
-        }
+        record_to(&mut self.log, &mut self.error, now, kind, body);
     }
 
     fn take_error(&mut self) -> Result<(), ClusterError> {

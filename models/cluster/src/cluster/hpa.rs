@@ -38,6 +38,9 @@ pub(super) struct HpaSlot {
     /// across scrapes that only rewrote class samples).
     served: Vec<ServedPodMetrics>,
     served_version: Option<u64>,
+    /// The HPA's key as the records name it, and its target's key (kept while the target is).
+    name: Option<String>,
+    target: Option<ObjectKey>,
 }
 
 /// The `type` of a metric line in `HpaDecision` records.
@@ -117,6 +120,8 @@ impl<W: Write> World<W> {
                         pods_written_at: None,
                         served: Vec::new(),
                         served_version: None,
+                        name: None,
+                        target: None,
                     },
                 );
             }
@@ -130,30 +135,31 @@ impl<W: Write> World<W> {
     /// lookup of each): with thousands of HPAs syncing every 15 s, the copies and repeated map
     /// searches were a visible share of the run.
     pub(super) fn hpa_sync(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
-        if !self.store.hpas.contains_key(key) {
-            self.ctl.hpas.remove(key);
+        let external = self.external_metric_values(now);
+        let World { store, ctl, config, deployment_status, log, error, .. } = self;
+        let Some(hpa) = store.hpas.get(key) else {
+            ctl.hpas.remove(key);
             return;
-        }
-        let period = self.config.hpa.sync_period.max(SimDuration::from_nanos(1));
+        };
+        let period = config.hpa.sync_period.max(SimDuration::from_nanos(1));
         let next =
             q.schedule_at(now + period, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
-        let external = self.external_metric_values(now);
-        let World { store, ctl, config, deployment_status, .. } = self;
-        let hpa = &store.hpas[key];
         let Some(slot) = ctl.hpas.get_mut(key) else { return };
         slot.timer = Some(next);
-        let target = ObjectKey::new(&hpa.meta.namespace, &hpa.scale_target_ref.name);
-        let target_name = format!("{}/{}", hpa.scale_target_ref.kind, hpa.scale_target_ref.name);
-        let deployment = match hpa.scale_target_ref.kind.as_str() {
-            "Deployment" => store.deployments.get(&target).map(|d| (&d.selector, d.replicas)),
+        let target_ref = &hpa.scale_target_ref;
+        if slot.target.as_ref().is_none_or(|t| t.namespace != hpa.meta.namespace || t.name != target_ref.name)
+        {
+            slot.target = Some(ObjectKey::new(&hpa.meta.namespace, &target_ref.name));
+        }
+        let target = slot.target.as_ref().expect("set above");
+        let target_name = || format!("{}/{}", target_ref.kind, target_ref.name);
+        let deployment = match target_ref.kind.as_str() {
+            "Deployment" => store.deployments.get(target).map(|d| (&d.selector, d.replicas)),
             _ => None,
         };
         let Some((target_selector, spec_replicas)) = deployment else {
-            self.record(
-                now,
-                "HpaTargetMissing",
-                &rec::HpaTargetMissing { hpa: &key.to_string(), target: &target_name },
-            );
+            let missing = rec::HpaTargetMissing { hpa: &key.to_string(), target: &target_name() };
+            record_to(log, error, now, "HpaTargetMissing", &missing);
             return;
         };
         let written_at = store.selected_pods_written_at(target_selector);
@@ -192,10 +198,8 @@ impl<W: Write> World<W> {
         let no_pod_metrics: &[kubesim_api::autoscaling::PodMetrics] = &[];
         let mut snapshot = snapshot_from_api(hpa, target_selector, &pods, no_pod_metrics, &custom, &external);
         snapshot.pod_metrics = PodMetricsList::new(served, ctl.metrics.class_samples());
-        let scale = Scale {
-            spec_replicas,
-            status_replicas: deployment_status.get(&target).map_or(0, |s| s.replicas),
-        };
+        let scale =
+            Scale { spec_replicas, status_replicas: deployment_status.get(target).map_or(0, |s| s.replicas) };
         let input = HpaInput { spec: &slot.spec, scale, pods: &pods, metrics: &snapshot, now };
         let decision = reconcile(&config.hpa, &input, &mut slot.state);
         if decision.rescale {
@@ -206,7 +210,7 @@ impl<W: Write> World<W> {
         slot.pods_written_at = written_at;
         slot.served = std::mem::take(&mut snapshot.pod_metrics).into_items();
         slot.served_version = served_version;
-        let hpa_name = key.to_string();
+        let hpa_name = slot.name.get_or_insert_with(|| key.to_string());
         let scaling_active = decision
             .conditions
             .iter()
@@ -230,7 +234,7 @@ impl<W: Write> World<W> {
             })
             .collect();
         let record = rec::HpaDecision {
-            hpa: &hpa_name,
+            hpa: hpa_name,
             current_replicas: decision.current_replicas,
             desired_replicas: decision.desired_replicas,
             recommendation: decision.recommendation,
@@ -238,26 +242,27 @@ impl<W: Write> World<W> {
             scaling_active,
             metrics,
         };
-        self.record(now, "HpaDecision", &record);
-        if decision.rescale {
-            self.record(
-                now,
-                "HpaScaled",
-                &rec::HpaScaled {
-                    hpa: &hpa_name,
-                    target: &target_name,
-                    from: decision.current_replicas,
-                    to: decision.desired_replicas,
-                    limited_by: limited_by_str(decision.limited_by),
-                },
-            );
-            if let Some(mut deployment) = self.store.deployments.get(&target).cloned() {
-                deployment.replicas = decision.desired_replicas;
-                self.apply_deployment(deployment, now, q);
-            }
+        record_to(log, error, now, "HpaDecision", &record);
+        if !decision.rescale {
+            slot.last = Some(decision);
+            return;
         }
-        let Some(slot) = self.ctl.hpas.get_mut(key) else { return };
+        let scaled = rec::HpaScaled {
+            hpa: hpa_name,
+            target: &target_name(),
+            from: decision.current_replicas,
+            to: decision.desired_replicas,
+            limited_by: limited_by_str(decision.limited_by),
+        };
+        record_to(log, error, now, "HpaScaled", &scaled);
+        let rescaled = store.deployments.get(target).cloned().map(|mut deployment| {
+            deployment.replicas = decision.desired_replicas;
+            deployment
+        });
         slot.last = Some(decision);
+        if let Some(deployment) = rescaled {
+            self.apply_deployment(deployment, now, q);
+        }
     }
 }
 
