@@ -32,7 +32,8 @@ pub use meta::{Labels, ObjectKey, ObjectMeta, OwnerReference};
 pub use node::{ContainerImage, Node, NodeCondition, NodeConditionType, NodeSpec, NodeStatus};
 pub use pod::{
     ConditionStatus, Container, ContainerState, ContainerStatus, Pod, PodCondition, PodConditionType,
-    PodPhase, PodSpec, PodStatus, PreemptionPolicy, Probe, ProbeAction, PullPolicy, RestartPolicy,
+    PodPhase, PodSpec, PodSpecExtras, PodStatus, PreemptionPolicy, Probe, ProbeAction, PullPolicy,
+    RestartPolicy,
 };
 pub use resources::{ResourceList, ResourceName, ResourceRequirements};
 pub use scheduling::{
