@@ -12,7 +12,7 @@
 //! | [`resources`] | `ResourceName`, `ResourceList` (cpu in millicores, the rest in base units) |
 //! | [`selectors`] | label selectors and node selectors with upstream matching rules |
 //! | [`scheduling`] | taints, tolerations, affinity, topology spread, host ports |
-//! | [`pod`] | `Pod`, containers, probes, status |
+//! | [`pod`] | `Pod`, containers, probes, status; `PodSpec` keeps its rarely set fields in one shared `PodSpecExtras` |
 //! | [`node`] | `Node`, conditions, images |
 //! | [`shared`] | `Shared<T>`: copy-on-write values, so pods stamped from one template share labels and containers |
 //! | [`workloads`] | PriorityClass, ReplicaSet, Deployment, Job |
