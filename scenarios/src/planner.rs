@@ -79,7 +79,7 @@ pub fn pod_request(pod: &Pod) -> ResourceList {
     for c in &pod.spec.init_containers {
         sum.max_with(&c.resources.requests);
     }
-    sum.add_all(&pod.spec.overhead);
+    sum.add_all(&pod.spec.extras.overhead);
     sum
 }
 

@@ -12,7 +12,7 @@
 //! | [`resources`] | `ResourceName`, `ResourceList` (cpu in millicores, the rest in base units) |
 //! | [`selectors`] | label selectors and node selectors with upstream matching rules |
 //! | [`scheduling`] | taints, tolerations, affinity, topology spread, host ports |
-//! | [`pod`] | `Pod`, containers, probes, status |
+//! | [`pod`] | `Pod`, containers, probes, status; `PodSpec` keeps its rarely set fields in one shared `PodSpecExtras` |
 //! | [`node`] | `Node`, conditions, images |
 //! | [`shared`] | `Shared<T>`: copy-on-write values, so pods stamped from one template share labels and containers |
 //! | [`workloads`] | PriorityClass, ReplicaSet, Deployment, Job |
@@ -32,7 +32,8 @@ pub use meta::{Labels, ObjectKey, ObjectMeta, OwnerReference};
 pub use node::{ContainerImage, Node, NodeCondition, NodeConditionType, NodeSpec, NodeStatus};
 pub use pod::{
     ConditionStatus, Container, ContainerState, ContainerStatus, Pod, PodCondition, PodConditionType,
-    PodPhase, PodSpec, PodStatus, PreemptionPolicy, Probe, ProbeAction, PullPolicy, RestartPolicy,
+    PodPhase, PodSpec, PodSpecExtras, PodStatus, PreemptionPolicy, Probe, ProbeAction, PullPolicy,
+    RestartPolicy,
 };
 pub use resources::{ResourceList, ResourceName, ResourceRequirements};
 pub use scheduling::{

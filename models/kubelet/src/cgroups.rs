@@ -117,8 +117,8 @@ pub fn effective_pod_resources(spec: &PodSpec, pick: impl Fn(&Container) -> &Res
     }
     total.add_all(&sidecars);
     total.max_with(&init_peak);
-    if !total.is_empty() || !spec.overhead.is_empty() {
-        total.add_all(&spec.overhead);
+    if !total.is_empty() || !spec.extras.overhead.is_empty() {
+        total.add_all(&spec.extras.overhead);
     }
     total
 }

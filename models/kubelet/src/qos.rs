@@ -48,6 +48,7 @@ pub fn pod_qos(spec: &PodSpec) -> QosClass {
     let mut limits = ResourceList::new();
     let mut guaranteed = true;
     let pod_level = spec
+        .extras
         .resources
         .as_ref()
         .filter(|r| r.requests.iter().chain(r.limits.iter()).any(|(name, _)| is_qos_resource(name)));
@@ -94,7 +95,7 @@ pub fn container_oom_score_adj(
     container: &Container,
     node_memory_capacity_bytes: i64,
 ) -> i64 {
-    if spec.priority_class_name.as_deref() == Some(SYSTEM_NODE_CRITICAL) {
+    if spec.extras.priority_class_name.as_deref() == Some(SYSTEM_NODE_CRITICAL) {
         return GUARANTEED_OOM_SCORE_ADJ;
     }
     match pod_qos(spec) {
@@ -195,7 +196,7 @@ mod tests {
     fn pod_level_resources_replace_the_container_view() {
         let mut spec = pod(vec![container(None, None, None, None)]);
         let rl = ResourceList::new().with_cpu_millis(500).with_memory_bytes(GI);
-        spec.resources = Some(ResourceRequirements { requests: rl.clone(), limits: rl });
+        spec.extras.resources = Some(ResourceRequirements { requests: rl.clone(), limits: rl });
         assert_eq!(pod_qos(&spec), QosClass::Guaranteed);
     }
 
@@ -222,7 +223,7 @@ mod tests {
     #[test]
     fn node_critical_pods_get_the_guaranteed_score_and_sidecars_are_capped() {
         let mut crit = pod(vec![container(None, None, None, None)]);
-        crit.priority_class_name = Some(SYSTEM_NODE_CRITICAL.into());
+        crit.extras.priority_class_name = Some(SYSTEM_NODE_CRITICAL.into());
         assert_eq!(container_oom_score_adj(&crit, &crit.containers[0], GI), -997);
 
         let cap = 4 * GI;

@@ -35,7 +35,7 @@ enum Resolution {
 }
 
 fn resolve_spec(spec: &mut PodSpec, classes: &[&PriorityClass]) -> Result<Resolution, String> {
-    let class = match &spec.priority_class_name {
+    let class = match &spec.extras.priority_class_name {
         Some(name) => match classes.iter().find(|c| &c.meta.name == name) {
             Some(c) => Some(*c),
             None if spec.priority.is_some() => {
@@ -59,8 +59,8 @@ fn resolve_spec(spec: &mut PodSpec, classes: &[&PriorityClass]) -> Result<Resolu
     }
     spec.priority = Some(value);
     if let Some(c) = class {
-        if spec.priority_class_name.is_none() {
-            spec.priority_class_name = Some(c.meta.name.clone());
+        if spec.extras.priority_class_name.is_none() {
+            spec.extras.priority_class_name = Some(c.meta.name.clone());
         }
         if c.preemption_policy == PreemptionPolicy::Never {
             spec.preemption_policy = PreemptionPolicy::Never;

@@ -146,21 +146,21 @@ fn placement_constraints_convert_with_defaults() {
     let c = cluster();
     let spec = &c.pods[0].spec;
     assert_eq!(spec.node_name.as_deref(), Some("node-a"));
-    assert_eq!(spec.scheduler_name, "default-scheduler");
+    assert_eq!(spec.extras.scheduler_name, "default-scheduler");
     assert_eq!(spec.termination_grace_period, SimDuration::from_secs(30));
     assert_eq!(spec.tolerations.len(), 2);
     assert_eq!(spec.tolerations[1].operator, TolerationOperator::Exists);
     assert_eq!(spec.tolerations[1].effect, Some(TaintEffect::NoExecute));
     assert_eq!(spec.tolerations[1].toleration_seconds, Some(300));
-    let node_affinity = &spec.affinity.node_affinity;
+    let node_affinity = &spec.extras.affinity.node_affinity;
     let required = node_affinity.required.as_ref().unwrap();
     assert_eq!(required.terms[0].match_expressions[0].values, ["eu-west-1a", "eu-west-1b"]);
     assert_eq!(node_affinity.preferred[0].weight, 20);
-    let anti = &spec.affinity.pod_anti_affinity.preferred[0];
+    let anti = &spec.extras.affinity.pod_anti_affinity.preferred[0];
     assert_eq!(anti.weight, 100);
     assert_eq!(anti.term.topology_key, "kubernetes.io/hostname");
-    assert!(spec.affinity.pod_affinity.is_empty());
-    let spread = &spec.topology_spread_constraints[0];
+    assert!(spec.extras.affinity.pod_affinity.is_empty());
+    let spread = &spec.extras.topology_spread_constraints[0];
     assert_eq!(spread.when_unsatisfiable, UnsatisfiableConstraintAction::DoNotSchedule);
     assert_eq!(spread.min_domains, Some(2));
     assert_eq!(spread.node_affinity_policy, NodeInclusionPolicy::Honor);
@@ -186,7 +186,7 @@ fn pod_status_and_timestamps_are_read() {
         Some(SimTime::from_nanos((MAY_FIRST_NOON + 2400) * 1_000_000_000 + 500_000_000))
     );
     assert!(old.meta.is_terminating());
-    assert_eq!(old.spec.scheduler_name, "batch-scheduler");
+    assert_eq!(old.spec.extras.scheduler_name, "batch-scheduler");
     assert_eq!(old.spec.restart_policy, RestartPolicy::Never);
     assert_eq!(old.spec.termination_grace_period, SimDuration::from_secs(5));
     assert_eq!(old.spec.containers[0].image_pull_policy, PullPolicy::Always, ":latest");
@@ -212,7 +212,7 @@ fn priorities_resolve_from_classes_and_the_global_default() {
     assert_eq!(c.pods[0].spec.priority, Some(1000));
     // No class named: the global default `batch-low` (value -10, preemptionPolicy Never) applies.
     assert_eq!(c.pods[1].spec.priority, Some(-10));
-    assert_eq!(c.pods[1].spec.priority_class_name.as_deref(), Some("batch-low"));
+    assert_eq!(c.pods[1].spec.extras.priority_class_name.as_deref(), Some("batch-low"));
     assert_eq!(c.pods[1].spec.preemption_policy, PreemptionPolicy::Never);
 }
 

@@ -304,7 +304,7 @@ impl Scheduler {
     }
 
     fn profile_for(&self, pod: &Pod) -> Option<usize> {
-        self.profiles.iter().position(|f| f.profile_name() == pod.spec.scheduler_name)
+        self.profiles.iter().position(|f| f.profile_name() == pod.spec.extras.scheduler_name)
     }
 
     /// Adds a pod. Bound pods (`spec.nodeName`) count against their node; unbound pods whose

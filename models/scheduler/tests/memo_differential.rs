@@ -117,16 +117,16 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
                 effect: Some(TaintEffect::NoSchedule),
                 toleration_seconds: None,
             });
-            p.spec.affinity.node_affinity.preferred =
+            p.spec.extras.affinity.node_affinity.preferred =
                 vec![PreferredSchedulingTerm { weight: 5, preference: in_term("disk", &["ssd"]) }];
         }
         2 => {
-            p.spec.node_selector.insert("topology.kubernetes.io/zone".into(), "z1".into());
+            p.spec.extras.node_selector.insert("topology.kubernetes.io/zone".into(), "z1".into());
             p.spec.containers = vec![container(cpu, IMAGES[2].0, 8080)].into();
         }
         3 => {
             p.meta.labels.insert("app".into(), "web".into());
-            p.spec.topology_spread_constraints.push(TopologySpreadConstraint {
+            p.spec.extras.topology_spread_constraints.push(TopologySpreadConstraint {
                 max_skew: 1,
                 topology_key: "topology.kubernetes.io/zone".into(),
                 when_unsatisfiable: if v == 0 {
@@ -143,7 +143,7 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
         }
         4 => {
             p.meta.labels.insert("app".into(), "db".into());
-            p.spec.affinity = Affinity {
+            p.spec.extras.affinity = Affinity {
                 pod_anti_affinity: kubesim_api::PodAffinity {
                     required: vec![PodAffinityTerm {
                         label_selector: Some(LabelSelector::from_labels([("app", "db")])),
@@ -162,7 +162,7 @@ fn pod(name: &str, t: u8, v: u8) -> Pod {
         }
         6 => {
             p.spec.node_name = None;
-            p.spec.affinity.node_affinity.required =
+            p.spec.extras.affinity.node_affinity.required =
                 Some(NodeSelector { terms: vec![in_term("disk", &["ssd"])] });
             p.spec.tolerations.push(Toleration {
                 key: String::new(),

@@ -366,7 +366,7 @@ impl World {
             .collect();
         let feasible_views: Vec<&NodeWithPods> =
             feasible.iter().map(|id| &views[all.iter().position(|a| a == id).unwrap()]).collect();
-        let require_all = !incoming.spec.topology_spread_constraints.is_empty();
+        let require_all = !incoming.spec.extras.topology_spread_constraints.is_empty();
         let naive = SpreadScoreState::compute(
             incoming,
             constraints,
@@ -489,7 +489,7 @@ fn incoming_with(kind: usize, ns: usize, action: UnsatisfiableConstraintAction) 
     if kind >= 3 {
         let sel = selectors()[kind % selectors().len()].clone();
         for key in [HOSTNAME, ZONE] {
-            p.spec.topology_spread_constraints.push(TopologySpreadConstraint {
+            p.spec.extras.topology_spread_constraints.push(TopologySpreadConstraint {
                 max_skew: 2,
                 topology_key: key.into(),
                 when_unsatisfiable: action,
@@ -505,7 +505,7 @@ fn incoming_with(kind: usize, ns: usize, action: UnsatisfiableConstraintAction) 
             });
         }
         if kind == 4 {
-            p.spec.node_selector.insert(ZONE.into(), "z1".into());
+            p.spec.extras.node_selector.insert(ZONE.into(), "z1".into());
         }
     }
     p

@@ -312,7 +312,7 @@ impl RowParser for PodParser {
             ..Default::default()
         };
         let mut pod = objects::pod(&namespace, TRACE, parts);
-        pod.spec.node_selector = node_selector;
+        pod.spec.extras.node_selector = node_selector;
         Ok(Some(Raw {
             t: arrival,
             kind: RawKind::Pod { pod: Box::new(pod), started: None, duration: run, usage },

@@ -282,10 +282,10 @@ fn apply_gpu_models(spec: &mut kubesim_api::PodSpec, mut models: Vec<String>) {
     match models.len() {
         0 => {}
         1 => {
-            spec.node_selector.insert(GPU_MODEL_LABEL.to_string(), models.remove(0));
+            spec.extras.node_selector.insert(GPU_MODEL_LABEL.to_string(), models.remove(0));
         }
         _ => {
-            spec.affinity.node_affinity = NodeAffinity {
+            spec.extras.affinity.node_affinity = NodeAffinity {
                 required: Some(NodeSelector {
                     terms: vec![NodeSelectorTerm {
                         match_expressions: vec![NodeSelectorRequirement {

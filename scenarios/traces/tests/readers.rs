@@ -85,13 +85,14 @@ fn openb_fixture_converts_nodes_and_gpu_pods_exactly() {
     // pod-0002: 8 whole GPUs, two acceptable models → required node affinity `In`.
     let (p2, _, _, _) = ps[2];
     assert_eq!((req(p2, GPU_RESOURCE), req(p2, GPU_MILLI_RESOURCE)), (8, 8000));
-    let term = &p2.spec.affinity.node_affinity.required.as_ref().unwrap().terms[0].match_expressions[0];
+    let term =
+        &p2.spec.extras.affinity.node_affinity.required.as_ref().unwrap().terms[0].match_expressions[0];
     assert_eq!(term.operator, NodeSelectorOperator::In);
     assert_eq!(term.values, vec!["V100M16".to_string(), "V100M32".to_string()]);
     // pod-0003: never scheduled → duration from creation (900 − 300); one model → nodeSelector.
     let (p3, d3, _, _) = ps[3];
     assert_eq!(d3, Some(SimDuration::from_secs(600)));
-    assert_eq!(p3.spec.node_selector.get(GPU_MODEL_LABEL).map(String::as_str), Some("P100"));
+    assert_eq!(p3.spec.extras.node_selector.get(GPU_MODEL_LABEL).map(String::as_str), Some("P100"));
     // pod-0004: no deletion → long-running.
     assert_eq!(ps[4].1, None);
     assert_eq!(ps[4].0.spec.restart_policy, RestartPolicy::Always);

@@ -48,7 +48,7 @@ impl<W: Write> World<W> {
         }
         pod.meta.creation_timestamp = now;
         if pod.spec.priority.is_none() {
-            let class = match &pod.spec.priority_class_name {
+            let class = match &pod.spec.extras.priority_class_name {
                 Some(name) => self.store.priority_classes.get(name),
                 None => self.store.priority_classes.values().find(|pc| pc.global_default),
             };

@@ -125,7 +125,7 @@ pub fn pod_request(
     container: Option<&str>,
     pod_level_resources: bool,
 ) -> Result<i64, HpaError> {
-    let pod_level = pod.spec.resources.as_ref().filter(|r| !r.requests.is_empty());
+    let pod_level = pod.spec.extras.resources.as_ref().filter(|r| !r.requests.is_empty());
     match (pod_level, container) {
         (Some(r), None) if pod_level_resources => match amount(&r.requests, resource) {
             Some(v) => Ok(milli_value(resource, v)),

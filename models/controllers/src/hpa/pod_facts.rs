@@ -45,6 +45,7 @@ impl PodFacts {
             start_time: pod.status.start_time,
             request_lists: pod
                 .spec
+                .extras
                 .resources
                 .is_none()
                 .then(|| (pod.spec.containers.as_ptr() as usize, pod.spec.init_containers.as_ptr() as usize)),

@@ -90,7 +90,7 @@ prop_compose! {
                 Some(c) => ResourceList::new().with_cpu_millis(c),
                 None => ResourceList::new().with_memory_bytes(1 << 29),
             };
-            p.spec.resources = Some(ResourceRequirements { requests: r, ..Default::default() });
+            p.spec.extras.resources = Some(ResourceRequirements { requests: r, ..Default::default() });
         }
         p
     }

@@ -129,7 +129,7 @@ fn pod_requests(
 ) -> Result<BTreeMap<String, i64>, HpaError> {
     let mut out = BTreeMap::new();
     for pod in pods {
-        let pod_level = pod.spec.resources.as_ref().filter(|r| !r.requests.is_empty());
+        let pod_level = pod.spec.extras.resources.as_ref().filter(|r| !r.requests.is_empty());
         let request = match (pod_level, container) {
             (Some(r), None) if pod_level_resources => match r.requests.get(resource) {
                 Some(v) => milli_value(resource, v),

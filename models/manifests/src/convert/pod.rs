@@ -6,8 +6,8 @@ use kubesim_api::pod::DEFAULT_SCHEDULER_NAME;
 use kubesim_api::{
     Affinity, ConditionStatus, Container, ContainerPort, ContainerState, ContainerStatus, NodeAffinity,
     NodeInclusionPolicy, Pod, PodAffinity, PodAffinityTerm, PodCondition, PodConditionType, PodPhase,
-    PodSpec, PodStatus, PreemptionPolicy, PreferredSchedulingTerm, Probe, ProbeAction, Protocol, PullPolicy,
-    ResourceRequirements, RestartPolicy, TaintEffect, Toleration, TolerationOperator,
+    PodSpec, PodSpecExtras, PodStatus, PreemptionPolicy, PreferredSchedulingTerm, Probe, ProbeAction,
+    Protocol, PullPolicy, ResourceRequirements, RestartPolicy, TaintEffect, Toleration, TolerationOperator,
     TopologySpreadConstraint, UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
 };
 use sim_core::SimDuration;
@@ -58,54 +58,60 @@ pub(crate) fn pod_spec(s: &corev1::PodSpec, field: &str) -> FieldResult<PodSpec>
             format!("invalid value {termination_grace_seconds}: must be greater than or equal to 0"),
         ));
     }
-    Ok(PodSpec {
-        containers: containers.into(),
-        init_containers: init_containers.into(),
-        overhead: resource_list(s.overhead.as_ref(), &format!("{field}.overhead"))?,
-        resources: s
-            .resources
-            .as_ref()
-            .map(|r| requirements(r, &format!("{field}.resources")))
-            .transpose()?,
-        priority: s.priority,
+    // Fallible fields are converted in upstream field order, so the first error reported is the same.
+    let overhead = resource_list(s.overhead.as_ref(), &format!("{field}.overhead"))?;
+    let resources =
+        s.resources.as_ref().map(|r| requirements(r, &format!("{field}.resources"))).transpose()?;
+    let preemption_policy =
+        preemption_policy(s.preemption_policy.as_deref(), &format!("{field}.preemptionPolicy"))?;
+    let affinity = s
+        .affinity
+        .as_ref()
+        .map(|a| affinity(a, &format!("{field}.affinity")))
+        .transpose()?
+        .unwrap_or_default();
+    let tolerations = s
+        .tolerations
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, t)| toleration(t, &format!("{field}.tolerations[{i}]")))
+        .collect::<FieldResult<_>>()?;
+    let topology_spread_constraints = s
+        .topology_spread_constraints
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, t)| spread_constraint(t, &format!("{field}.topologySpreadConstraints[{i}]")))
+        .collect::<FieldResult<_>>()?;
+    let restart_policy = restart_policy(s.restart_policy.as_deref(), &format!("{field}.restartPolicy"))?
+        .unwrap_or(RestartPolicy::Always);
+    let extras = PodSpecExtras {
+        overhead,
+        resources,
         priority_class_name: s.priority_class_name.clone().filter(|n| !n.is_empty()),
-        preemption_policy: preemption_policy(
-            s.preemption_policy.as_deref(),
-            &format!("{field}.preemptionPolicy"),
-        )?,
-        node_name: s.node_name.clone().filter(|n| !n.is_empty()),
         node_selector: s.node_selector.clone().unwrap_or_default(),
-        affinity: s
-            .affinity
-            .as_ref()
-            .map(|a| affinity(a, &format!("{field}.affinity")))
-            .transpose()?
-            .unwrap_or_default(),
-        tolerations: s
-            .tolerations
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, t)| toleration(t, &format!("{field}.tolerations[{i}]")))
-            .collect::<FieldResult<_>>()?,
-        topology_spread_constraints: s
-            .topology_spread_constraints
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, t)| spread_constraint(t, &format!("{field}.topologySpreadConstraints[{i}]")))
-            .collect::<FieldResult<_>>()?,
+        affinity,
+        topology_spread_constraints,
         scheduler_name: s
             .scheduler_name
             .clone()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| DEFAULT_SCHEDULER_NAME.to_string()),
         scheduling_gates: s.scheduling_gates.iter().flatten().map(|g| g.name.clone()).collect(),
-        restart_policy: restart_policy(s.restart_policy.as_deref(), &format!("{field}.restartPolicy"))?
-            .unwrap_or(RestartPolicy::Always),
-        termination_grace_period: SimDuration::from_secs(termination_grace_seconds as u64),
         active_deadline_seconds: s.active_deadline_seconds,
+    };
+    Ok(PodSpec {
+        containers: containers.into(),
+        init_containers: init_containers.into(),
+        priority: s.priority,
+        preemption_policy,
+        node_name: s.node_name.clone().filter(|n| !n.is_empty()),
+        tolerations,
+        restart_policy,
+        termination_grace_period: SimDuration::from_secs(termination_grace_seconds as u64),
         host_network,
+        extras: extras.into(),
     })
 }
 

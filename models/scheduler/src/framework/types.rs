@@ -182,7 +182,7 @@ fn pod_requests(pod: &Pod, opts: PodResourcesOptions, non_zero: Option<(bool, bo
     }
     reqs.max_with(&init_peak);
     if opts.pod_level_resources {
-        if let Some(pod_level) = &pod.spec.resources {
+        if let Some(pod_level) = &pod.spec.extras.resources {
             for (name, v) in pod_level.requests.iter() {
                 if matches!(name, ResourceName::Cpu | ResourceName::Memory) || name.is_hugepages() {
                     reqs.set_named(name, v);
@@ -190,7 +190,7 @@ fn pod_requests(pod: &Pod, opts: PodResourcesOptions, non_zero: Option<(bool, bo
             }
         }
     }
-    for (name, v) in pod.spec.overhead.iter() {
+    for (name, v) in pod.spec.extras.overhead.iter() {
         reqs.add_named(name, v);
     }
     reqs
@@ -210,7 +210,7 @@ pub struct PodResources {
 /// Computes [`PodResources`] as upstream `PodInfo.calculateResource`.
 pub fn compute_pod_resources(pod: &Pod, opts: PodResourcesOptions) -> PodResources {
     let requests = pod_requests(pod, opts, None);
-    let pod_level = opts.pod_level_resources.then_some(pod.spec.resources.as_ref()).flatten();
+    let pod_level = opts.pod_level_resources.then_some(pod.spec.extras.resources.as_ref()).flatten();
     let default_cpu = !pod_level.is_some_and(|r| r.requests.contains(&ResourceName::Cpu));
     let default_memory = !pod_level.is_some_and(|r| r.requests.contains(&ResourceName::Memory));
     let non_zero = if default_cpu || default_memory {
@@ -288,13 +288,13 @@ impl PodInfo {
 
     /// True if the pod has pod affinity or anti-affinity terms (upstream `PodsWithAffinity`).
     pub fn has_affinity(&self) -> bool {
-        let a = &self.pod.spec.affinity;
+        let a = &self.pod.spec.extras.affinity;
         !a.pod_affinity.is_empty() || !a.pod_anti_affinity.is_empty()
     }
 
     /// True if the pod has required anti-affinity terms (upstream `PodsWithRequiredAntiAffinity`).
     pub fn has_required_anti_affinity(&self) -> bool {
-        !self.pod.spec.affinity.pod_anti_affinity.required.is_empty()
+        !self.pod.spec.extras.affinity.pod_anti_affinity.required.is_empty()
     }
 }
 
@@ -493,7 +493,7 @@ mod tests {
     #[test]
     fn a_pod_without_containers_gets_no_defaults_but_overhead_counts() {
         let mut pod = Pod::default();
-        pod.spec.overhead = ResourceList::new().with_cpu_millis(250);
+        pod.spec.extras.overhead = ResourceList::new().with_cpu_millis(250);
         let r = compute_pod_resources(&pod, PodResourcesOptions::default());
         assert_eq!((r.requests.milli_cpu, r.non_zero_milli_cpu, r.non_zero_memory), (250, 250, 0));
     }

@@ -43,10 +43,10 @@ pub fn factory(ctx: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
 /// Upstream `nodeaffinity.GetRequiredNodeAffinity(pod).Match(node)`.
 pub fn required_node_affinity_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
     let labels: &Labels = &node.node.meta.labels;
-    if !pod.pod.spec.node_selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+    if !pod.pod.spec.extras.node_selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
         return false;
     }
-    match &pod.pod.spec.affinity.node_affinity.required {
+    match &pod.pod.spec.extras.affinity.node_affinity.required {
         Some(sel) => sel.matches(node.name(), labels),
         None => true,
     }
@@ -80,8 +80,8 @@ impl Plugin for NodeAffinity {
         Locality::Node
     }
     fn same_signature(&self, a: &PodInfo, b: &PodInfo) -> bool {
-        a.pod.spec.node_selector == b.pod.spec.node_selector
-            && a.pod.spec.affinity.node_affinity == b.pod.spec.affinity.node_affinity
+        a.pod.spec.extras.node_selector == b.pod.spec.extras.node_selector
+            && a.pod.spec.extras.affinity.node_affinity == b.pod.spec.extras.affinity.node_affinity
     }
     fn events_to_register(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdded, ClusterEvent::NodeUpdated]
@@ -107,8 +107,9 @@ impl PreFilterPlugin for NodeAffinity {
         pod: &PodInfo,
         _: &Snapshot,
     ) -> (Option<PreFilterResult>, Status) {
-        let required = &pod.pod.spec.affinity.node_affinity.required;
-        if required.is_none() && self.added_required.is_none() && pod.pod.spec.node_selector.is_empty() {
+        let required = &pod.pod.spec.extras.affinity.node_affinity.required;
+        if required.is_none() && self.added_required.is_none() && pod.pod.spec.extras.node_selector.is_empty()
+        {
             return (None, Status::skip());
         }
         let Some(required) = required else { return (None, Status::success()) };
@@ -158,7 +159,8 @@ impl FilterPlugin for NodeAffinity {
 
 impl PreScorePlugin for NodeAffinity {
     fn pre_score(&self, _: &mut CycleState, pod: &PodInfo, _: &[NodeId], _: &Snapshot) -> Status {
-        if pod.pod.spec.affinity.node_affinity.preferred.is_empty() && self.added_preferred.is_empty() {
+        if pod.pod.spec.extras.affinity.node_affinity.preferred.is_empty() && self.added_preferred.is_empty()
+        {
             return Status::skip();
         }
         Status::success()
@@ -168,7 +170,7 @@ impl PreScorePlugin for NodeAffinity {
 impl ScorePlugin for NodeAffinity {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         Ok(preferred_score(&self.added_preferred, node)
-            + preferred_score(&pod.pod.spec.affinity.node_affinity.preferred, node))
+            + preferred_score(&pod.pod.spec.extras.affinity.node_affinity.preferred, node))
     }
 
     fn has_normalize(&self) -> bool {

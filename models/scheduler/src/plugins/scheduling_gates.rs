@@ -27,7 +27,7 @@ impl Plugin for SchedulingGates {
 
 impl PreEnqueuePlugin for SchedulingGates {
     fn pre_enqueue(&self, pod: &PodInfo) -> Status {
-        let gates = &pod.pod.spec.scheduling_gates;
+        let gates = &pod.pod.spec.extras.scheduling_gates;
         if gates.is_empty() {
             Status::success()
         } else {

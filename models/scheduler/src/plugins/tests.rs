@@ -162,7 +162,7 @@ fn fit_filter_checks_extended_resources_unless_ignored() {
 #[test]
 fn fit_filter_counts_pod_overhead() {
     let mut p = Pod::clone(&upstream_pod().pod);
-    p.spec.overhead = ResourceList::new().with_cpu_millis(1500);
+    p.spec.extras.overhead = ResourceList::new().with_cpu_millis(1500);
     let pod = PodInfo::new(p, PodResourcesOptions::default());
     let s = fit(ScoringStrategyType::LeastAllocated, vec![]).filter(
         &CycleState::new(),
@@ -279,16 +279,16 @@ fn node_affinity_filter_needs_node_selector_and_required_terms() {
     n.meta.labels.insert("gen".into(), "0206".into());
     let n = info(n);
     let mut pod = upstream_pod();
-    Arc::make_mut(&mut pod.pod).spec.node_selector.insert("zone".into(), "a".into());
+    Arc::make_mut(&mut pod.pod).spec.extras.node_selector.insert("zone".into(), "a".into());
     assert!(pl.filter(&CycleState::new(), &pod, &n).is_success());
-    Arc::make_mut(&mut pod.pod).spec.affinity.node_affinity.required = Some(NodeSelector {
+    Arc::make_mut(&mut pod.pod).spec.extras.affinity.node_affinity.required = Some(NodeSelector {
         terms: vec![NodeSelectorTerm {
             match_expressions: vec![label_req("gen", NodeSelectorOperator::Gt, &["0204"])],
             ..Default::default()
         }],
     });
     assert!(pl.filter(&CycleState::new(), &pod, &n).is_success(), "0206 > 0204 as integers");
-    Arc::make_mut(&mut pod.pod).spec.node_selector.insert("zone".into(), "b".into());
+    Arc::make_mut(&mut pod.pod).spec.extras.node_selector.insert("zone".into(), "b".into());
     let s = pl.filter(&CycleState::new(), &pod, &n);
     assert_eq!(s.code(), Code::UnschedulableAndUnresolvable);
     assert_eq!(s.reasons(), [super::node_affinity::ERR_REASON_POD]);
@@ -300,7 +300,7 @@ fn node_affinity_pre_filter_skips_or_restricts_to_named_nodes() {
     let (r, s) = pl.pre_filter(&mut CycleState::new(), &upstream_pod(), &Snapshot::new());
     assert!(s.is_skip() && r.is_none());
     let mut pod = upstream_pod();
-    Arc::make_mut(&mut pod.pod).spec.affinity.node_affinity.required = Some(NodeSelector {
+    Arc::make_mut(&mut pod.pod).spec.extras.affinity.node_affinity.required = Some(NodeSelector {
         terms: vec![
             NodeSelectorTerm {
                 match_fields: vec![label_req("metadata.name", NodeSelectorOperator::In, &["n1", "n2"])],
@@ -330,7 +330,7 @@ fn node_affinity_score_sums_matching_preferred_weights_and_normalizes() {
             ..Default::default()
         },
     };
-    Arc::make_mut(&mut pod.pod).spec.affinity.node_affinity.preferred =
+    Arc::make_mut(&mut pod.pod).spec.extras.affinity.node_affinity.preferred =
         vec![pref(2, "foo", "bar"), pref(5, "key", "value")];
     let mut nodes = Vec::new();
     for (i, labels) in
@@ -450,11 +450,11 @@ fn node_local_plugins_tell_pods_apart_exactly_by_the_fields_they_read() {
     assert_eq!(differs(&v), ["NodeName"]);
 
     let mut v = base.clone();
-    v.spec.node_selector.insert("disk".into(), "ssd".into());
+    v.spec.extras.node_selector.insert("disk".into(), "ssd".into());
     assert_eq!(differs(&v), ["NodeAffinity"]);
 
     let mut v = base.clone();
-    v.spec.affinity.node_affinity.preferred = vec![PreferredSchedulingTerm {
+    v.spec.extras.affinity.node_affinity.preferred = vec![PreferredSchedulingTerm {
         weight: 1,
         preference: NodeSelectorTerm {
             match_expressions: vec![NodeSelectorRequirement {

@@ -442,7 +442,7 @@ fn preemption_sees_spread_counts_through_remove_and_add_pod() {
     let snap = snapshot(vec![(cpu_node("n1", 4000), vec![app("w1"), app("w2")]), (zoneless, vec![])]);
     let mut p = app("p");
     p.spec.priority = Some(10);
-    p.spec.topology_spread_constraints = vec![TopologySpreadConstraint {
+    p.spec.extras.topology_spread_constraints = vec![TopologySpreadConstraint {
         max_skew: 1,
         topology_key: HOSTNAME.into(),
         when_unsatisfiable: UnsatisfiableConstraintAction::DoNotSchedule,

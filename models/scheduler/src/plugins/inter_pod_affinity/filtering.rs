@@ -97,7 +97,7 @@ impl AffinityFilterState {
         for info in all_nodes.clone() {
             let node = info.node();
             for existing in info.pods() {
-                if existing.spec.affinity.pod_anti_affinity.required.is_empty() {
+                if existing.spec.extras.affinity.pod_anti_affinity.required.is_empty() {
                     continue;
                 }
                 for t in PodAffinityTerms::required_anti_affinity_of(existing) {

@@ -75,7 +75,7 @@ impl PreFilterPlugin for InterPodAffinity {
     ) -> (Option<PreFilterResult>, Status) {
         // Fast path: nothing can match when the pod has no required terms and no pod anywhere
         // carries required anti-affinity (the state would be empty ⇒ Skip).
-        let a = &pod.pod.spec.affinity;
+        let a = &pod.pod.spec.extras.affinity;
         if a.pod_affinity.required.is_empty()
             && a.pod_anti_affinity.required.is_empty()
             && snapshot.num_pods_with_required_anti_affinity() == 0
@@ -149,7 +149,7 @@ impl PreScorePlugin for InterPodAffinity {
         _feasible: &[NodeId],
         snapshot: &Snapshot,
     ) -> Status {
-        let a = &pod.pod.spec.affinity;
+        let a = &pod.pod.spec.extras.affinity;
         // Fast path: with no preferred terms of its own, only pods with affinity contribute.
         if a.pod_affinity.preferred.is_empty()
             && a.pod_anti_affinity.preferred.is_empty()

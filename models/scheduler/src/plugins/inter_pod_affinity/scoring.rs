@@ -94,7 +94,7 @@ impl AffinityScoreState {
                 continue;
             }
             for existing in info.pods() {
-                let a = &existing.spec.affinity;
+                let a = &existing.spec.extras.affinity;
                 let existing_has_affinity = !a.pod_affinity.is_empty() || !a.pod_anti_affinity.is_empty();
                 // Without preferred terms of its own, only pods with affinity can contribute.
                 if !has_constraints && !existing_has_affinity {

@@ -121,7 +121,7 @@ pub struct PodAffinityTerms {
 impl PodAffinityTerms {
     /// Resolves every term of `pod`.
     pub fn of(pod: &Pod) -> Self {
-        let a = &pod.spec.affinity;
+        let a = &pod.spec.extras.affinity;
         let req = |terms: &[PodAffinityTerm]| terms.iter().map(|t| AffinityTerm::new(pod, t)).collect();
         let pref = |terms: &[kubesim_api::WeightedPodAffinityTerm]| {
             terms
@@ -139,7 +139,14 @@ impl PodAffinityTerms {
 
     /// Resolves only the required anti-affinity terms (what existing pods contribute to Filter).
     pub fn required_anti_affinity_of(pod: &Pod) -> Vec<AffinityTerm> {
-        pod.spec.affinity.pod_anti_affinity.required.iter().map(|t| AffinityTerm::new(pod, t)).collect()
+        pod.spec
+            .extras
+            .affinity
+            .pod_anti_affinity
+            .required
+            .iter()
+            .map(|t| AffinityTerm::new(pod, t))
+            .collect()
     }
 }
 

@@ -83,12 +83,12 @@ fn no_ns() -> NamespaceLabels {
 }
 
 fn with_affinity(mut p: Pod, t: PodAffinityTerm) -> Pod {
-    p.spec.affinity.pod_affinity.required.push(t);
+    p.spec.extras.affinity.pod_affinity.required.push(t);
     p
 }
 
 fn with_anti_affinity(mut p: Pod, t: PodAffinityTerm) -> Pod {
-    p.spec.affinity.pod_anti_affinity.required.push(t);
+    p.spec.extras.affinity.pod_anti_affinity.required.push(t);
     p
 }
 
@@ -269,7 +269,12 @@ fn preferred_affinity_favours_the_domain_of_matching_pods() {
         vec![pod("e1", "n1", &[("security", "S1")]), pod("e2", "n2", &[("security", "S2")])],
     );
     let mut p = pod("p", "", &[]);
-    p.spec.affinity.pod_affinity.preferred.push(weighted(5, term(in_values("security", &["S1"]), "region")));
+    p.spec
+        .extras
+        .affinity
+        .pod_affinity
+        .preferred
+        .push(weighted(5, term(in_values("security", &["S1"]), "region")));
     assert_eq!(scores(&p, &c, AffinityScoreArgs::default()), Some(vec![100, 0, 0]));
 }
 
@@ -279,6 +284,7 @@ fn preferred_anti_affinity_normalizes_negative_scores_from_the_minimum() {
     let c = cluster(three_nodes(), vec![pod("e1", "n1", &[("security", "S1")])]);
     let mut p = pod("p", "", &[]);
     p.spec
+        .extras
         .affinity
         .pod_anti_affinity
         .preferred
@@ -295,8 +301,14 @@ fn mixed_weights_truncate_after_the_float_division() {
         vec![pod("e1", "n1", &[("security", "S1")]), pod("e2", "n2", &[("security", "S2")])],
     );
     let mut p = pod("p", "", &[]);
-    p.spec.affinity.pod_affinity.preferred.push(weighted(8, term(in_values("security", &["S1"]), "region")));
     p.spec
+        .extras
+        .affinity
+        .pod_affinity
+        .preferred
+        .push(weighted(8, term(in_values("security", &["S1"]), "region")));
+    p.spec
+        .extras
         .affinity
         .pod_anti_affinity
         .preferred
@@ -319,6 +331,7 @@ fn existing_pods_required_affinity_adds_the_hard_weight() {
 fn existing_pods_preferred_terms_count_unless_ignored() {
     let mut e1 = pod("e1", "n1", &[]);
     e1.spec
+        .extras
         .affinity
         .pod_anti_affinity
         .preferred
@@ -337,7 +350,7 @@ fn equal_scores_everywhere_normalize_to_zero() {
         vec![pod("e", "n1", &[("a", "b")])],
     );
     let mut p = pod("p", "", &[]);
-    p.spec.affinity.pod_affinity.preferred.push(weighted(5, term(in_values("a", &["b"]), "region")));
+    p.spec.extras.affinity.pod_affinity.preferred.push(weighted(5, term(in_values("a", &["b"]), "region")));
     assert_eq!(scores(&p, &c, AffinityScoreArgs::default()), Some(vec![0, 0]));
 }
 

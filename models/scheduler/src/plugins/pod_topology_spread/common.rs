@@ -138,9 +138,10 @@ impl SpreadConstraint {
 /// affinity (not the profile's addedAffinity).
 pub fn matches_required_node_affinity(pod: &Pod, node: &Node) -> bool {
     let labels = &node.meta.labels;
-    pod.spec.node_selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+    pod.spec.extras.node_selector.iter().all(|(k, v)| labels.get(k) == Some(v))
         && pod
             .spec
+            .extras
             .affinity
             .node_affinity
             .required
@@ -286,9 +287,9 @@ pub fn pod_constraints_with(
     gates: SpreadGates,
     default_selector: impl FnOnce() -> LabelSelector,
 ) -> Vec<SpreadConstraint> {
-    if !pod.spec.topology_spread_constraints.is_empty() {
+    if !pod.spec.extras.topology_spread_constraints.is_empty() {
         return filter_constraints_gated(
-            &pod.spec.topology_spread_constraints,
+            &pod.spec.extras.topology_spread_constraints,
             &pod.meta.labels,
             action,
             gates,

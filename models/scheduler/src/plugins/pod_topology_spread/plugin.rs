@@ -264,7 +264,8 @@ impl PreScorePlugin for PodTopologySpread {
             // What `SpreadScoreState::compute` answers too, without touching the feasible nodes.
             return Status::skip();
         }
-        let require_all = !pod.pod.spec.topology_spread_constraints.is_empty() || !self.system_defaulted;
+        let require_all =
+            !pod.pod.spec.extras.topology_spread_constraints.is_empty() || !self.system_defaulted;
         state.write(self.score_state(&pod.pod, constraints, require_all, feasible, snapshot));
         Status::success()
     }

@@ -83,7 +83,7 @@ fn tsc(
 
 fn incoming(constraints: Vec<TopologySpreadConstraint>) -> Pod {
     let mut p = pod("p", "", &[("foo", "")]);
-    p.spec.topology_spread_constraints = constraints;
+    p.spec.extras.topology_spread_constraints = constraints;
     p
 }
 
@@ -215,7 +215,7 @@ fn node_affinity_policy_honor_counts_only_nodes_the_pod_could_land_on() {
     // Only a (2) and y (3) count: min 2 ⇒ a: 2+1−2 = 1 fits, y: 2 fails. b and x are not
     // counted domains (match 0) and pass here; NodeAffinity would reject them.
     let mut p = incoming(vec![tsc(1, "node", DoNotSchedule, Some(exists("foo")))]);
-    p.spec.affinity.node_affinity.required = Some(affinity_to(&["node-a", "node-y"]));
+    p.spec.extras.affinity.node_affinity.required = Some(affinity_to(&["node-a", "node-y"]));
     let got = filter_all(&p, &cluster(zone_nodes(), two_one_zero_three()));
     assert_eq!(got, codes(&[("node-a", "ok"), ("node-b", "ok"), ("node-x", "ok"), ("node-y", "U")]));
 }
@@ -226,7 +226,7 @@ fn node_affinity_policy_ignore_counts_every_node() {
     let mut c = tsc(1, "node", DoNotSchedule, Some(exists("foo")));
     c.node_affinity_policy = NodeInclusionPolicy::Ignore;
     let mut p = incoming(vec![c]);
-    p.spec.affinity.node_affinity.required = Some(affinity_to(&["node-a", "node-y"]));
+    p.spec.extras.affinity.node_affinity.required = Some(affinity_to(&["node-a", "node-y"]));
     let got = filter_all(&p, &cluster(zone_nodes(), two_one_zero_three()));
     assert_eq!(got[0], ("node-a".to_string(), "U"));
 }
@@ -282,7 +282,8 @@ fn add_and_remove_pod_keep_the_minimum_exact() {
     // removing b's pod drops it to 0 again.
     let cl = cluster(host_nodes(&["node-a", "node-b"]), foo_pods("node-b", 1));
     let p = incoming(vec![tsc(1, HOSTNAME, DoNotSchedule, Some(exists("foo")))]);
-    let constraints = filter_constraints(&p.spec.topology_spread_constraints, &p.meta.labels, DoNotSchedule);
+    let constraints =
+        filter_constraints(&p.spec.extras.topology_spread_constraints, &p.meta.labels, DoNotSchedule);
     let mut s = SpreadFilterState::compute(&p, constraints, cl.iter(), false);
     assert_eq!(s.min_match(0), 0);
     let extra = pod("extra", "node-a", &[("foo", "")]);
@@ -306,7 +307,7 @@ fn match_label_keys_narrow_the_selector_to_the_pods_own_value() {
     c.match_label_keys = vec!["rev".into(), "absent".into()];
     let mut p = incoming(vec![c]);
     p.meta.labels.insert("rev".into(), "2".into());
-    let got = filter_constraints(&p.spec.topology_spread_constraints, &p.meta.labels, DoNotSchedule);
+    let got = filter_constraints(&p.spec.extras.topology_spread_constraints, &p.meta.labels, DoNotSchedule);
     let sel = got[0].selector.as_ref().unwrap();
     assert!(sel.matches(&labels(&[("foo", ""), ("rev", "2")])));
     assert!(!sel.matches(&labels(&[("foo", ""), ("rev", "1")])));
@@ -359,7 +360,7 @@ fn default_selector_unions_services_and_ands_the_replicaset_selector() {
 fn scores(p: &Pod, all: &[NodeWithPods], feasible: &[&str], sources: &WorkloadSelectors) -> Option<Vec<i64>> {
     let constraints = pod_constraints(p, ScheduleAnyway, &system_default_constraints(), sources);
     // System defaulting: only the pod's own constraints require every key.
-    let require_all = !p.spec.topology_spread_constraints.is_empty();
+    let require_all = !p.spec.extras.topology_spread_constraints.is_empty();
     let feas: Vec<&NodeWithPods> =
         feasible.iter().map(|f| all.iter().find(|n| n.node.meta.name == *f).unwrap()).collect();
     let state = SpreadScoreState::compute(p, constraints, require_all, &feas, all.iter(), false)?;
@@ -482,7 +483,7 @@ proptest! {
             tsc(1, HOSTNAME, DoNotSchedule, Some(exists("foo"))),
             tsc(1, "zone", DoNotSchedule, Some(exists("foo"))),
         ]);
-        let constraints = filter_constraints(&p.spec.topology_spread_constraints, &p.meta.labels, DoNotSchedule);
+        let constraints = filter_constraints(&p.spec.extras.topology_spread_constraints, &p.meta.labels, DoNotSchedule);
         let mut state = SpreadFilterState::compute(&p, constraints.clone(), cluster(nodes.clone(), pods.clone()).iter(), false);
         for (k, (n, add)) in ops.into_iter().enumerate() {
             if add {
