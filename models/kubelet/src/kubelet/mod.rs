@@ -358,6 +358,7 @@ impl Kubelet {
             active += 1;
             let spec = &worker.pod.spec;
             let lists = spec
+                .extras
                 .overhead
                 .is_empty()
                 .then(|| (spec.containers.as_ptr() as usize, spec.init_containers.as_ptr() as usize));
