@@ -1,8 +1,10 @@
 //! The snapshot's incremental matching-pod counts (`framework::SelectorCounts`) against the naive
 //! count, and PodTopologySpread's PreScore/Score through them against the plugin's naive core
 //! (`SpreadScoreState::compute`, which matches every pod of every node), after random sequences
-//! of pod adds, removes, re-binds, node additions and removals across namespaces; likewise its
-//! PreFilter/Filter against `SpreadFilterState::compute`.
+//! of pod adds, removes, re-binds, node additions, relabellings and removals across namespaces;
+//! likewise its PreFilter/Filter against `SpreadFilterState::compute`. One plugin serves every
+//! check of a case, so its reused PreScore buffers and the snapshot's cached label rows carry
+//! over from cycle to cycle, and some cycle states are kept alive past the next PreScore.
 
 use std::sync::Arc;
 
@@ -89,6 +91,9 @@ enum Op {
     RemoveNode(usize),
     /// Add a node (zone index, 3 = no zone label, 4 = an empty zone label; tainted?).
     AddNode { zone: usize, tainted: bool },
+    /// Move the node at this index to another zone (zone index as in `AddNode`), as a node update
+    /// that changes its labels does.
+    Relabel { node: usize, zone: usize },
     /// Use a selector (registers it lazily, mid-sequence).
     Use { ns: usize, selector: usize },
 }
@@ -110,6 +115,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pod, node, change)| Op::Update { pod, node, change }),
         1 => (0..8usize).prop_map(Op::RemoveNode),
         1 => (0..5usize, any::<bool>()).prop_map(|(zone, tainted)| Op::AddNode { zone, tainted }),
+        1 => (0..8usize, 0..5usize).prop_map(|(node, zone)| Op::Relabel { node, zone }),
         2 => (0..2usize, 0..SELECTORS).prop_map(|(ns, selector)| Op::Use { ns, selector }),
     ]
 }
@@ -119,11 +125,22 @@ struct World {
     next_node: usize,
     next_pod: usize,
     used: Vec<(usize, usize)>,
+    /// The plugin every score check runs through (its PreScore buffers are reused).
+    spread: PodTopologySpread,
+    /// Cycle states kept alive past later PreScores (as a preemption clone could be).
+    kept: Vec<CycleState>,
 }
 
 impl World {
     fn new() -> Self {
-        let mut w = World { snap: Snapshot::new(), next_node: 0, next_pod: 0, used: Vec::new() };
+        let mut w = World {
+            snap: Snapshot::new(),
+            next_node: 0,
+            next_pod: 0,
+            used: Vec::new(),
+            spread: PodTopologySpread::with_system_defaults(),
+            kept: Vec::new(),
+        };
         w.snap.objects = services();
         for zone in 0..3 {
             w.add_node(zone, false);
@@ -136,12 +153,7 @@ impl World {
         self.next_node += 1;
         let mut n = Node { meta: ObjectMeta::named("", &name), ..Default::default() };
         n.meta.labels.insert(HOSTNAME.into(), name.clone());
-        if zone < 3 {
-            n.meta.labels.insert(ZONE.into(), format!("z{zone}"));
-        } else if zone == 4 {
-            // Lands in the same "" domain as nodes without the label.
-            n.meta.labels.insert(ZONE.into(), String::new());
-        }
+        set_zone(&mut n, zone);
         if tainted {
             n.spec.taints.push(Taint {
                 key: "dedicated".into(),
@@ -150,6 +162,14 @@ impl World {
                 time_added: None,
             });
         }
+        self.snap.upsert_node(n);
+        self.snap.refresh_order();
+    }
+
+    fn relabel(&mut self, node: usize, zone: usize) {
+        let nodes = self.live_nodes();
+        let mut n = (*self.snap.node(nodes[node % nodes.len()]).node).clone();
+        set_zone(&mut n, zone);
         self.snap.upsert_node(n);
         self.snap.refresh_order();
     }
@@ -231,6 +251,7 @@ impl World {
                 }
             }
             Op::AddNode { zone, tainted } => self.add_node(zone, tainted),
+            Op::Relabel { node, zone } => self.relabel(node, zone),
             Op::Use { ns, selector } => {
                 let sel = &selectors()[selector];
                 drop(self.snap.register_selector(NAMESPACES[ns], sel));
@@ -338,12 +359,19 @@ impl World {
         Ok(())
     }
 
-    /// PreScore + Score through the plugin (incremental counts) equal the naive core's raw scores.
-    fn check_scores(&self, incoming: &Pod, objects: &Arc<ClusterObjects>) -> Result<(), TestCaseError> {
+    /// PreScore + Score through the plugin (incremental counts) equal the naive core's raw
+    /// scores, node by node (`score`) and all at once (`score_nodes`, which answers from the raw
+    /// scores PreScore kept). Keeps the cycle state alive past the next check when `keep`.
+    fn check_scores(
+        &mut self,
+        incoming: &Pod,
+        objects: &Arc<ClusterObjects>,
+        keep: bool,
+    ) -> Result<(), TestCaseError> {
         // The world's own snapshot, so its derived data (counts, label rows) live across changes.
         let snap = &self.snap;
         prop_assert_eq!(&snap.objects, objects);
-        let pl = PodTopologySpread::with_system_defaults();
+        let pl = &self.spread;
         let info = PodInfo::new(incoming.clone(), Default::default());
         let all: Vec<NodeId> = snap.order().to_vec();
         // Every other node is feasible (so some domains and hosts are missing).
@@ -375,17 +403,63 @@ impl World {
             views.iter(),
             false,
         );
-        match naive {
+        match &naive {
             None => prop_assert!(status.is_skip(), "naive skips, plugin says {}", status),
             Some(core) => {
                 prop_assert!(status.is_success(), "{}", status);
-                for (id, view) in feasible.iter().zip(&feasible_views) {
+                let mut all_at_once = Vec::new();
+                pl.score_nodes(&state, &info, &feasible, snap, &mut all_at_once)
+                    .map_err(|s| TestCaseError::fail(s.to_string()))?;
+                prop_assert_eq!(all_at_once.len(), feasible.len());
+                for ((id, view), batch) in feasible.iter().zip(&feasible_views).zip(&all_at_once) {
                     let got = pl
                         .score(&state, &info, snap.node(*id))
                         .map_err(|s| TestCaseError::fail(s.to_string()))?;
-                    prop_assert_eq!(got, core.score(incoming, *view), "node {}", snap.node(*id).name());
+                    let want = core.score(incoming, *view);
+                    prop_assert_eq!(got, want, "node {}", snap.node(*id).name());
+                    prop_assert_eq!((batch.node, batch.score), (*id, want), "node {}", snap.node(*id).name());
                 }
+                // Another node list than PreScore's (reversed): recomputed, same numbers.
+                let reversed: Vec<NodeId> = feasible.iter().rev().copied().collect();
+                let mut other = Vec::new();
+                pl.score_nodes(&state, &info, &reversed, snap, &mut other)
+                    .map_err(|s| TestCaseError::fail(s.to_string()))?;
+                let want: Vec<_> = all_at_once.iter().rev().map(|s| (s.node, s.score)).collect();
+                let got: Vec<_> = other.iter().map(|s| (s.node, s.score)).collect();
+                prop_assert_eq!(got, want);
             }
+        }
+        if let (Some(core), Some(&first)) = (&naive, feasible.first().filter(|_| keep)) {
+            // A copy of the incoming pod lands on a feasible node after PreScore: that node's
+            // score is counted anew (PreScore's zone counts, the host count of now), the others
+            // still come from PreScore.
+            let mut copy = incoming.clone();
+            copy.meta.name = format!("p{}", self.next_pod);
+            self.next_pod += 1;
+            self.snap.add_pod(first, Arc::new(PodInfo::new(copy, Default::default())));
+            let snap = &self.snap;
+            let mut after = Vec::new();
+            self.spread
+                .score_nodes(&state, &info, &feasible, snap, &mut after)
+                .map_err(|s| TestCaseError::fail(s.to_string()))?;
+            for (id, got) in feasible.iter().zip(&after) {
+                let n = snap.node(*id);
+                let view = NodeWithPods {
+                    node: (*n.node).clone(),
+                    pods: n.pods.iter().map(|p| p.pod.as_ref().clone()).collect(),
+                };
+                prop_assert_eq!(
+                    got.score,
+                    core.score(incoming, &view),
+                    "node {} after a pod landed",
+                    n.name()
+                );
+            }
+        }
+        if keep {
+            self.kept.push(state);
+        } else if self.kept.len() > 3 {
+            self.kept.clear();
         }
         Ok(())
     }
@@ -426,6 +500,18 @@ impl World {
             prop_assert_eq!(got.is_success(), want == SpreadVerdict::Fits, "node {}", n.name());
         }
         Ok(())
+    }
+}
+
+/// Sets a node's zone label: zone index < 3 ⇒ `z{zone}`, 3 ⇒ none, 4 ⇒ empty (which lands in
+/// the same "" domain as nodes without the label).
+fn set_zone(n: &mut Node, zone: usize) {
+    if zone < 3 {
+        n.meta.labels.insert(ZONE.into(), format!("z{zone}"));
+    } else if zone == 4 {
+        n.meta.labels.insert(ZONE.into(), String::new());
+    } else {
+        n.meta.labels.remove(ZONE);
     }
 }
 
@@ -542,14 +628,14 @@ proptest! {
         for (i, op) in ops.iter().enumerate() {
             w.apply(op);
             if i % 10 == 0 {
-                for (k, ns) in &kinds {
-                    w.check_scores(&incoming(*k, *ns), &objects)?;
+                for (j, (k, ns)) in kinds.iter().enumerate() {
+                    w.check_scores(&incoming(*k, *ns), &objects, (i + j) % 3 == 0)?;
                     w.check_filter(&incoming_with(*k, *ns, UnsatisfiableConstraintAction::DoNotSchedule))?;
                 }
             }
         }
-        for (k, ns) in &kinds {
-            w.check_scores(&incoming(*k, *ns), &objects)?;
+        for (j, (k, ns)) in kinds.iter().enumerate() {
+            w.check_scores(&incoming(*k, *ns), &objects, j % 2 == 0)?;
             w.check_filter(&incoming_with(*k, *ns, UnsatisfiableConstraintAction::DoNotSchedule))?;
         }
         w.check_counts()?;

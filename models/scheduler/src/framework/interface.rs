@@ -296,6 +296,25 @@ pub trait ScorePlugin {
     /// The raw score of one node.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
 
+    /// The raw scores of the `feasible` nodes, in order, appended to `out` (which the caller
+    /// has cleared); stops at the first error. The default calls [`score`](Self::score) per
+    /// node. A plugin that computed every feasible node's score at PreScore overrides it to
+    /// read its state once per cycle rather than once per node; it must append what `score`
+    /// would return for each node.
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        feasible: &[NodeId],
+        snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        for &id in feasible {
+            out.push(NodeScore { node: id, score: self.score(state, pod, snapshot.node(id))? });
+        }
+        Ok(())
+    }
+
     /// True if [`normalize_score`](Self::normalize_score) does anything.
     fn has_normalize(&self) -> bool {
         false

@@ -4,9 +4,9 @@
 //! PodTopologySpread reads each feasible node's topology labels every cycle. Looking them up in
 //! the node's label map touches several scattered heap blocks per node (the node object, the
 //! map's nodes, the key strings), which at thousands of nodes per cycle is most of its PreScore.
-//! Here a node's values are read once per [`Snapshot::stamp`](super::Snapshot::stamp) of its
-//! slot (the stamp changes whenever the node or its pods change and is never reused for a slot)
-//! and kept in flat per-slot arrays; values are interned per key.
+//! Here a node's values are read once per [`Snapshot::node_stamp`](super::Snapshot::node_stamp)
+//! of its slot (that stamp changes whenever the node object may have changed, not with its pods,
+//! and is never reused for a slot) and kept in flat per-slot arrays; values are interned per key.
 
 use std::collections::BTreeMap;
 
@@ -52,36 +52,47 @@ impl NodeLabelCache {
     }
 
     /// The value ids (by key index; [`ABSENT`] where the node lacks the key) of the node in slot
-    /// `id`, whose current stamp is `stamp`; `node` gives the node when its row must be re-read.
+    /// `id`, whose current [`node_stamp`](super::Snapshot::node_stamp) is `stamp`; `node` gives
+    /// the node when its row must be re-read.
+    #[inline]
     pub fn row<'n>(&mut self, id: NodeId, stamp: u64, node: impl FnOnce() -> &'n Node) -> &[u32] {
         let stride = self.keys.len();
         let at = id.index();
+        // PreScore asks for every feasible node every cycle; rows are almost always current.
+        if self.stamps.get(at) != Some(&stamp) {
+            self.reread(at, stamp, node());
+        }
+        &self.rows[at * stride..(at + 1) * stride]
+    }
+
+    /// Reads the row of slot `at` from `node`, which has stamp `stamp`.
+    #[cold]
+    #[inline(never)]
+    fn reread(&mut self, at: usize, stamp: u64, node: &Node) {
+        let stride = self.keys.len();
         if self.stamps.len() <= at {
             self.stamps.resize(at + 1, 0);
             self.rows.resize((at + 1) * stride, ABSENT);
         }
-        if self.stamps[at] != stamp {
-            let labels = &node().meta.labels;
-            for (k, key) in self.keys.iter().enumerate() {
-                self.rows[at * stride + k] = match labels.get(key) {
-                    None => ABSENT,
-                    Some(v) => {
-                        let interned = &mut self.interned[k];
-                        match interned.ids.get(v) {
-                            Some(i) => *i,
-                            None => {
-                                let i = interned.values.len() as u32;
-                                interned.values.push(v.clone());
-                                interned.ids.insert(v.clone(), i);
-                                i
-                            }
+        let labels = &node.meta.labels;
+        for (k, key) in self.keys.iter().enumerate() {
+            self.rows[at * stride + k] = match labels.get(key) {
+                None => ABSENT,
+                Some(v) => {
+                    let interned = &mut self.interned[k];
+                    match interned.ids.get(v) {
+                        Some(i) => *i,
+                        None => {
+                            let i = interned.values.len() as u32;
+                            interned.values.push(v.clone());
+                            interned.ids.insert(v.clone(), i);
+                            i
                         }
                     }
-                };
-            }
-            self.stamps[at] = stamp;
+                }
+            };
         }
-        &self.rows[at * stride..(at + 1) * stride]
+        self.stamps[at] = stamp;
     }
 
     /// The label value with this id under key index `key`.

@@ -852,10 +852,7 @@ impl Framework {
         scratch.totals.clear();
         scratch.totals.resize(feasible.len(), 0);
         self.score_nodes(state, pod, feasible, scratch, record_raw, 0, 0, |_, sp, buf| {
-            for &id in feasible {
-                buf.push(NodeScore { node: id, score: sp.score(state, pod, snapshot.node(id))? });
-            }
-            Ok(())
+            sp.score_nodes(state, pod, feasible, snapshot, buf)
         })
     }
 
@@ -968,10 +965,7 @@ impl Framework {
             }
         }
         self.score_nodes(state, pod, feasible, scratch, record_raw, direct, listed, |_, sp, buf| {
-            for &id in feasible {
-                buf.push(NodeScore { node: id, score: sp.score(state, pod, snapshot.node(id))? });
-            }
-            Ok(())
+            sp.score_nodes(state, pod, feasible, snapshot, buf)
         })
     }
 

@@ -100,6 +100,8 @@ pub struct Snapshot {
     pods_with_required_anti_affinity: usize,
     /// Per slot: the stamp of the node's current content (see [`Snapshot::stamp`]).
     stamps: Vec<u64>,
+    /// Per slot: the stamp of the node object alone (see [`Snapshot::node_stamp`]).
+    node_stamps: Vec<u64>,
     /// The last stamp handed out; stamps start at 1 so 0 never matches a live node.
     last_stamp: u64,
     /// Bumped whenever the node count or the image summary changes (see [`Snapshot::image_generation`]).
@@ -159,6 +161,16 @@ impl Snapshot {
     /// changes, memoised per-node results computed before this call no longer match.
     pub fn node_mut(&mut self, id: NodeId) -> Option<&mut NodeInfo> {
         if self.get(id).is_some() {
+            // The caller may replace the node object too.
+            self.restamp_node(id);
+        }
+        self.slots.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
+    /// [`node_mut`](Self::node_mut) for a change of the node's pods only: the node object (and
+    /// so its [`node_stamp`](Self::node_stamp)) stays as it was.
+    fn pods_mut(&mut self, id: NodeId) -> Option<&mut NodeInfo> {
+        if self.get(id).is_some() {
             self.restamp(id);
         }
         self.slots.get_mut(id.index()).and_then(Option::as_mut)
@@ -171,6 +183,16 @@ impl Snapshot {
     #[inline]
     pub fn stamp(&self, id: NodeId) -> u64 {
         self.stamps.get(id.index()).copied().unwrap_or(0)
+    }
+
+    /// Like [`stamp`](Self::stamp), but changes only when the node object in this slot may have
+    /// changed (added, updated, removed, or handed out by [`node_mut`](Self::node_mut)), not
+    /// when its pods do: what is derived from the node's labels alone (the
+    /// [`NodeLabelCache`](super::NodeLabelCache) rows) stays valid while it does. Never reused
+    /// for a slot.
+    #[inline]
+    pub fn node_stamp(&self, id: NodeId) -> u64 {
+        self.node_stamps.get(id.index()).copied().unwrap_or(0)
     }
 
     /// Changes whenever [`len`](Self::len) or any [`image_num_nodes`](Self::image_num_nodes)
@@ -190,6 +212,15 @@ impl Snapshot {
             self.stamps.resize(id.index() + 1, 0);
         }
         self.stamps[id.index()] = self.last_stamp;
+    }
+
+    /// A fresh [`stamp`](Self::stamp) and [`node_stamp`](Self::node_stamp) (the same value).
+    fn restamp_node(&mut self, id: NodeId) {
+        self.restamp(id);
+        if self.node_stamps.len() <= id.index() {
+            self.node_stamps.resize(id.index() + 1, 0);
+        }
+        self.node_stamps[id.index()] = self.last_stamp;
     }
 
     /// The id of the node with this name.
@@ -236,7 +267,7 @@ impl Snapshot {
     }
 
     /// Interned label values of the nodes by slot, for the keys registered with
-    /// [`NodeLabelCache::key_index`]; pass [`stamp`](Self::stamp) to `row`.
+    /// [`NodeLabelCache::key_index`]; pass [`node_stamp`](Self::node_stamp) to `row`.
     pub fn node_labels(&self) -> MutexGuard<'_, NodeLabelCache> {
         self.node_labels.get()
     }
@@ -308,7 +339,7 @@ impl Snapshot {
         self.tree.add(&zone, id);
         self.zone_of[id.index()] = zone;
         self.slots[id.index()] = Some(NodeInfo::new(id, Arc::new(node)));
-        self.restamp(id);
+        self.restamp_node(id);
         self.count_images(id, 1);
         self.image_generation += 1;
         self.order_dirty = true;
@@ -331,7 +362,7 @@ impl Snapshot {
             self.untrack_affinity(p, -1);
         }
         self.free_slots.push(id);
-        self.restamp(id);
+        self.restamp_node(id);
         self.image_generation += 1;
         self.order_dirty = true;
         info.pods
@@ -355,7 +386,7 @@ impl Snapshot {
         self.pod_node.insert(pod.key.clone(), id);
         self.untrack_affinity(&pod, 1);
         self.selector_counts.get().pod_added(id, &pod.pod);
-        if let Some(info) = self.node_mut(id) {
+        if let Some(info) = self.pods_mut(id) {
             info.add_pod(pod);
         }
         true
@@ -379,11 +410,11 @@ impl Snapshot {
             self.remove_pod(&pod.key);
             return self.add_pod(id, pod);
         }
-        if let Some(old) = self.node_mut(id).and_then(|info| info.remove_pod(&pod.key)) {
+        if let Some(old) = self.pods_mut(id).and_then(|info| info.remove_pod(&pod.key)) {
             self.untrack_affinity(&old, -1);
         }
         self.untrack_affinity(&pod, 1);
-        if let Some(info) = self.node_mut(id) {
+        if let Some(info) = self.pods_mut(id) {
             info.add_pod(pod);
         }
         true
@@ -392,7 +423,7 @@ impl Snapshot {
     /// Removes an assigned pod wherever it is. Returns it and its node.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<(NodeId, Arc<PodInfo>)> {
         let id = self.pod_node.remove(key)?;
-        let pod = self.node_mut(id)?.remove_pod(key)?;
+        let pod = self.pods_mut(id)?.remove_pod(key)?;
         self.untrack_affinity(&pod, -1);
         self.selector_counts.get().pod_removed(id, &pod.pod);
         Some((id, pod))
@@ -424,6 +455,40 @@ mod tests {
         }
         s.refresh_order();
         assert_eq!(names(&s), ["a1", "b1", "c1", "a2", "b2", "a3"]);
+    }
+
+    #[test]
+    fn the_node_stamp_moves_with_the_node_object_but_not_with_its_pods() {
+        let mut s = Snapshot::new();
+        let id = s.upsert_node(node("n1", Some("a")));
+        let (stamp, node_stamp) = (s.stamp(id), s.node_stamp(id));
+        assert_ne!(node_stamp, 0);
+        let mut pod = kubesim_api::Pod::default();
+        pod.meta.name = "p".into();
+        pod.meta.namespace = "default".into();
+        let key = pod.meta.key();
+        s.add_pod(id, Arc::new(PodInfo::new(pod.clone(), Default::default())));
+        pod.status.nominated_node_name = Some("x".into());
+        s.replace_pod(id, Arc::new(PodInfo::new(pod, Default::default())));
+        s.remove_pod(&key);
+        // Three pod changes: three new stamps, the same node stamp.
+        assert!(s.stamp(id) >= stamp + 3);
+        assert_eq!(s.node_stamp(id), node_stamp);
+        // A node update, mutable access, removal and re-use of the slot each give a new one.
+        let mut seen = vec![node_stamp];
+        s.upsert_node(node("n1", Some("b")));
+        seen.push(s.node_stamp(id));
+        s.node_mut(id);
+        seen.push(s.node_stamp(id));
+        s.remove_node("n1");
+        seen.push(s.node_stamp(id));
+        assert_eq!(s.upsert_node(node("n2", Some("a"))), id, "the slot is reused");
+        seen.push(s.node_stamp(id));
+        let mut distinct = seen.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), seen.len(), "{seen:?}");
+        assert_eq!(s.node_stamp(id), s.stamp(id));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use kubesim_api::{LabelSelector, Node, Pod, TopologySpreadConstraint, UnsatisfiableConstraintAction};
+use kubesim_api::{
+    LabelSelector, Node, NodeInclusionPolicy, Pod, TopologySpreadConstraint, UnsatisfiableConstraintAction,
+};
 
 use kubesim_api::meta::well_known;
 
@@ -11,11 +13,14 @@ use super::common::{
     pod_constraints_with, system_default_constraints, ClusterObjects, SpreadConstraint, SpreadGates,
 };
 use super::filtering::{SpreadFilterState, SpreadVerdict};
-use super::scoring::{score_for_count, topology_normalizing_weight, SpreadScoreState};
+use super::scoring::{
+    normalized_score, round_half_away_from_zero, score_for_count, topology_normalizing_weight,
+    SpreadScoreState,
+};
 use super::workload_index::WorkloadIndex;
 use super::{NodePods, NAME};
 use crate::config::args::{DefaultingType, PluginArgs};
-use crate::framework::node_labels::ABSENT;
+use crate::framework::node_labels::{NodeLabelCache, ABSENT};
 use crate::framework::{
     ClusterEvent, CycleState, FilterPlugin, NodeId, NodeInfo, NodeScore, Plugin, PluginContext, PodInfo,
     PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, SelectorId, Snapshot, Status,
@@ -44,6 +49,8 @@ pub struct PodTopologySpread {
     /// The [`WorkloadIndex`] of the cluster objects it was last built for (rebuilt when the
     /// snapshot carries other objects).
     workload_index: IndexCache,
+    /// PreScore's buffers, reused from cycle to cycle (shared by clones; cycles run one at a time).
+    pre_score_buffers: Arc<Mutex<PreScoreBuffers>>,
 }
 
 /// The cluster objects a [`WorkloadIndex`] was built for, and the index (shared by clones).
@@ -68,6 +75,7 @@ pub fn factory(ctx: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
             node_inclusion_policy: ctx.options.feature_enabled("NodeInclusionPolicyInPodTopologySpread"),
         },
         workload_index: Arc::default(),
+        pre_score_buffers: Arc::default(),
     }))
 }
 
@@ -80,6 +88,7 @@ impl PodTopologySpread {
             taint_comparison_operators: false,
             gates: SpreadGates::default(),
             workload_index: Arc::default(),
+            pre_score_buffers: Arc::default(),
         }
     }
 
@@ -117,11 +126,60 @@ impl PodTopologySpread {
 struct ScoreState {
     core: SpreadScoreState,
     ignored: BTreeSet<NodeId>,
-    /// Per node slot, the node's position in `raw` (`u32::MAX`: not feasible).
+    /// The raw scores of the feasible nodes (shared with the plugin, which reuses the buffers
+    /// once the cycle's state is gone).
+    raw: Arc<RawScores>,
+}
+
+/// The feasible nodes PreScore saw, each with its snapshot stamp at PreScore and its raw score.
+/// Score answers from here for the same feasible list and a node with that same stamp, else
+/// computes the node's score from [`SpreadScoreState`] and its pods.
+#[derive(Debug, Default)]
+struct RawScores {
+    feasible: Vec<NodeId>,
+    stamps: Vec<u64>,
+    raw: Vec<i64>,
+}
+
+/// PreScore's working buffers, kept by the plugin so a cycle allocates none of them.
+#[derive(Debug, Default)]
+struct PreScoreBuffers {
+    /// The last cycle's raw scores, reused when no cycle state holds them any more.
+    raw: Option<Arc<RawScores>>,
+    /// Per constraint: a hostname constraint.
+    is_host: Vec<bool>,
+    /// Per constraint: its key's index in the snapshot's `NodeLabelCache`.
+    key_of: Vec<usize>,
+    /// Per constraint: the domains (value ids) in order of first appearance.
+    domains: Vec<Vec<u32>>,
+    /// Per constraint: value id → domain index (`u32::MAX`: none). All `u32::MAX` between cycles.
+    domain_index: Vec<Vec<u32>>,
+    /// See [`PreScoreCells`].
+    cells: PreScoreCells,
+    /// Per node slot, the node's position among the feasible nodes (`u32::MAX`: not feasible).
+    /// All `u32::MAX` between cycles.
     position: Vec<u32>,
-    /// Per feasible node, its `generation` at PreScore and its raw score. Score answers from here
-    /// for a node with that same generation, else computes it from `core` and the node's pods.
-    raw: Vec<(u64, i64)>,
+    /// Per constraint: matching pods per domain.
+    domain_counts: Vec<Vec<i64>>,
+    /// Per hostname constraint: matching pods per feasible node.
+    host_counts: Vec<Vec<i64>>,
+    /// One node's value ids (by constraint).
+    node_row: Vec<u32>,
+}
+
+/// Clears each of the first `n` vectors, keeping exactly `n`.
+fn reset_nested<T>(v: &mut Vec<Vec<T>>, n: usize) {
+    v.resize_with(n, Vec::new);
+    v.iter_mut().for_each(Vec::clear);
+}
+
+/// Copies the value ids of the node in slot `id` for the keys `key_of` into `out`.
+#[inline]
+fn read_row(labels: &mut NodeLabelCache, snapshot: &Snapshot, key_of: &[usize], id: NodeId, out: &mut [u32]) {
+    let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
+    for (o, k) in out.iter_mut().zip(key_of) {
+        *o = row[*k];
+    }
 }
 
 /// In [`PreScoreCells`]: the node lacks the constraint's key (the constraint adds nothing).
@@ -288,27 +346,36 @@ impl PodTopologySpread {
         feasible: &[NodeId],
         snapshot: &Snapshot,
     ) -> ScoreState {
+        let mut guard = self.pre_score_buffers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bufs = &mut *guard;
+        // The last cycle's raw scores, unless a cycle state (or a clone of it) still holds them.
+        let mut raw_scores = bufs.raw.take().unwrap_or_default();
+        if Arc::get_mut(&mut raw_scores).is_none() {
+            raw_scores = Arc::default();
+        }
+        let out = Arc::get_mut(&mut raw_scores).expect("a new Arc is not shared");
         let nc = constraints.len();
-        let is_host: Vec<bool> = constraints.iter().map(|c| c.topology_key == well_known::HOSTNAME).collect();
+        bufs.is_host.clear();
+        bufs.is_host.extend(constraints.iter().map(|c| c.topology_key == well_known::HOSTNAME));
+        let is_host = &bufs.is_host;
         // Topology values as interned ids per node slot (value id 0 is ""): no label map lookups.
         let mut labels = snapshot.node_labels();
-        let key_of: Vec<usize> = constraints.iter().map(|c| labels.key_index(&c.topology_key)).collect();
-        let mut row_of = |id: NodeId, out: &mut [u32]| {
-            let row = labels.row(id, snapshot.stamp(id), || &snapshot.node(id).node);
-            for (o, k) in out.iter_mut().zip(&key_of) {
-                *o = row[*k];
-            }
-        };
+        bufs.key_of.clear();
+        bufs.key_of.extend(constraints.iter().map(|c| labels.key_index(&c.topology_key)));
+        let key_of = &bufs.key_of;
         // Per constraint: the domains (value ids) in order of first appearance, and value id →
         // domain index (`u32::MAX`: none).
-        let mut domains: Vec<Vec<u32>> = vec![Vec::new(); nc];
-        let mut domain_index: Vec<Vec<u32>> = vec![Vec::new(); nc];
-        let mut cells: PreScoreCells = vec![0; feasible.len() * nc];
+        reset_nested(&mut bufs.domains, nc);
+        bufs.domain_index.resize_with(nc, Vec::new);
+        let (domains, domain_index) = (&mut bufs.domains, &mut bufs.domain_index);
+        let cells = &mut bufs.cells;
+        cells.clear();
+        cells.resize(feasible.len() * nc, 0);
         let mut ignored = BTreeSet::new();
         let mut ignored_names = BTreeSet::new();
         for (p, id) in feasible.iter().enumerate() {
             let row = &mut cells[p * nc..(p + 1) * nc];
-            row_of(*id, row);
+            read_row(&mut labels, snapshot, key_of, *id, row);
             // Upstream `nodeLabelsMatchSpreadConstraints`.
             if require_all && row.contains(&ABSENT) {
                 ignored.insert(*id);
@@ -341,25 +408,33 @@ impl PodTopologySpread {
             })
             .collect();
 
-        let mut position = vec![u32::MAX; snapshot.slot_count()];
+        let position = &mut bufs.position;
+        if position.len() < snapshot.slot_count() {
+            position.resize(snapshot.slot_count(), u32::MAX);
+        }
         for (p, id) in feasible.iter().enumerate() {
             position[id.index()] = p as u32;
         }
 
         // Matching pods per domain, and per feasible node for hostname constraints.
-        let mut domain_counts: Vec<Vec<i64>> = domains.iter().map(|d| vec![0; d.len()]).collect();
-        let mut host_counts: Vec<Vec<i64>> = vec![Vec::new(); nc];
+        reset_nested(&mut bufs.domain_counts, nc);
+        reset_nested(&mut bufs.host_counts, nc);
+        let (domain_counts, host_counts) = (&mut bufs.domain_counts, &mut bufs.host_counts);
+        for i in 0..nc {
+            if is_host[i] {
+                host_counts[i].resize(feasible.len(), 0);
+            } else {
+                domain_counts[i].resize(domains[i].len(), 0);
+            }
+        }
         let namespace = &pod.meta.namespace;
         let mut registered: Option<(&LabelSelector, SelectorId)> = None;
-        let mut node_row = vec![0u32; nc];
+        let node_row = &mut bufs.node_row;
+        node_row.clear();
+        node_row.resize(nc, 0);
         for (i, c) in constraints.iter().enumerate() {
             // A nil selector selects nothing: every count is 0.
-            let Some(selector) = c.selector.as_ref() else {
-                if is_host[i] {
-                    host_counts[i] = vec![0; feasible.len()];
-                }
-                continue;
-            };
+            let Some(selector) = c.selector.as_ref() else { continue };
             if !is_host[i] && domains[i].is_empty() {
                 continue;
             }
@@ -370,22 +445,28 @@ impl PodTopologySpread {
             };
             registered = Some((selector, id));
             if is_host[i] {
-                let mut on_node = vec![0; feasible.len()];
+                let on_node = &mut host_counts[i];
                 for (node_id, n) in counts.per_node(id) {
                     if let Some(&p) = position.get(node_id.index()).filter(|p| **p != u32::MAX) {
                         on_node[p as usize] = i64::from(*n);
                     }
                 }
-                host_counts[i] = on_node;
                 continue;
             }
+            // Without a nodeSelector or required node affinity to honour and with taints
+            // ignored, every node passes the inclusion policies: no need to look at it.
+            let includes_every_node = c.node_taints_policy != NodeInclusionPolicy::Honor
+                && (c.node_affinity_policy != NodeInclusionPolicy::Honor
+                    || (pod.spec.node_selector.is_empty()
+                        && pod.spec.affinity.node_affinity.required.is_none()));
             for (node_id, n) in counts.per_node(id) {
                 let Some(info) = snapshot.get(*node_id) else { continue };
-                row_of(*node_id, &mut node_row);
+                read_row(&mut labels, snapshot, key_of, *node_id, node_row);
                 if require_all && node_row.contains(&ABSENT) {
                     continue;
                 }
-                if !c.includes_node(pod, &info.node, self.taint_comparison_operators) {
+                if !includes_every_node && !c.includes_node(pod, &info.node, self.taint_comparison_operators)
+                {
                     continue;
                 }
                 let value = node_row[i];
@@ -397,7 +478,10 @@ impl PodTopologySpread {
         }
 
         // Raw scores: upstream `Score`, Σ over the constraints whose key the node has.
-        let mut raw = Vec::with_capacity(feasible.len());
+        out.feasible.clear();
+        out.feasible.extend_from_slice(feasible);
+        out.stamps.clear();
+        out.raw.clear();
         for (p, id) in feasible.iter().enumerate() {
             let row = &cells[p * nc..(p + 1) * nc];
             let mut score = 0.0f64;
@@ -414,8 +498,8 @@ impl PodTopologySpread {
                 };
                 score += score_for_count(cnt, c.max_skew, weights[i]);
             }
-            // Go's math.Round rounds half away from zero, as f64::round does.
-            raw.push((snapshot.node(*id).generation, if is_ignored { 0 } else { score.round() as i64 }));
+            out.stamps.push(snapshot.stamp(*id));
+            out.raw.push(if is_ignored { 0 } else { round_half_away_from_zero(score) });
         }
 
         let topology_value_to_pod_counts = (0..nc)
@@ -427,27 +511,58 @@ impl PodTopologySpread {
                     .collect()
             })
             .collect();
+        // Leave the per-slot and per-value indexes all `u32::MAX` for the next cycle.
+        for id in feasible {
+            position[id.index()] = u32::MAX;
+        }
+        for (index, values) in domain_index.iter_mut().zip(domains.iter()) {
+            for v in values {
+                index[*v as usize] = u32::MAX;
+            }
+        }
         let core = SpreadScoreState {
             constraints,
             ignored_nodes: ignored_names,
             topology_value_to_pod_counts,
             topology_normalizing_weight: weights,
         };
-        ScoreState { core, ignored, position, raw }
+        bufs.raw = Some(raw_scores.clone());
+        ScoreState { core, ignored, raw: raw_scores }
     }
 }
 
 impl ScorePlugin for PodTopologySpread {
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        // One node on its own: no stamp to check PreScore's raw score against, so count its pods.
         let s = state
             .read::<ScoreState>()
             .ok_or_else(|| Status::error(format!("reading {NAME} PreScore state")))?;
-        let at = s.position.get(node.id.index()).map_or(u32::MAX, |p| *p);
-        match s.raw.get(at as usize) {
-            Some((generation, raw)) if *generation == node.generation => Ok(*raw),
-            // A node changed since PreScore: count its pods now.
-            _ => Ok(s.core.score(&pod.pod, node)),
+        Ok(s.core.score(&pod.pod, node))
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        feasible: &[NodeId],
+        snapshot: &Snapshot,
+        out: &mut Vec<NodeScore>,
+    ) -> Result<(), Status> {
+        let s = state
+            .read::<ScoreState>()
+            .ok_or_else(|| Status::error(format!("reading {NAME} PreScore state")))?;
+        let r = &*s.raw;
+        let same_nodes = r.feasible.as_slice() == feasible;
+        for (p, &id) in feasible.iter().enumerate() {
+            let score = if same_nodes && snapshot.stamp(id) == r.stamps[p] {
+                r.raw[p]
+            } else {
+                // A node PreScore did not see as it is now: count its pods.
+                s.core.score(&pod.pod, snapshot.node(id))
+            };
+            out.push(NodeScore { node: id, score });
         }
+        Ok(())
     }
 
     fn has_normalize(&self) -> bool {
@@ -458,7 +573,15 @@ impl ScorePlugin for PodTopologySpread {
         let Some(s) = state.read::<ScoreState>() else {
             return Status::error(format!("reading {NAME} PreScore state"));
         };
-        s.core.normalize_flags(scores.iter_mut().map(|ns| (s.ignored.contains(&ns.node), &mut ns.score)));
+        let ignored = &s.ignored;
+        let (mut min_score, mut max_score) = (i64::MAX, 0i64);
+        for ns in scores.iter().filter(|ns| !ignored.contains(&ns.node)) {
+            min_score = min_score.min(ns.score);
+            max_score = max_score.max(ns.score);
+        }
+        for ns in scores.iter_mut() {
+            ns.score = normalized_score(ignored.contains(&ns.node), ns.score, min_score, max_score);
+        }
         Status::success()
     }
 }

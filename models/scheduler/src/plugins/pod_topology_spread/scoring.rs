@@ -36,6 +36,43 @@ pub fn score_for_count(cnt: i64, max_skew: i32, weight: f64) -> f64 {
     cnt as f64 * weight + f64::from(max_skew - 1)
 }
 
+/// `x.round() as i64`: Go's `math.Round` (half away from zero) then the conversion, without
+/// the libm call `f64::round` compiles to on baseline x86-64 (it was a visible share of
+/// PreScore). Below 2^52 in magnitude the truncation and the fractional part `x − trunc(x)` are
+/// exact, so comparing the fraction with ±0.5 rounds exactly as `round` does; larger values,
+/// infinities and NaN go through `round` itself.
+#[inline]
+pub fn round_half_away_from_zero(x: f64) -> i64 {
+    const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+    if x.abs() < TWO_POW_52 {
+        let t = x as i64;
+        let frac = x - t as f64;
+        if frac >= 0.5 {
+            t + 1
+        } else if frac <= -0.5 {
+            t - 1
+        } else {
+            t
+        }
+    } else {
+        x.round() as i64
+    }
+}
+
+/// Upstream `NormalizeScore` for one node, given the smallest and largest raw score of the
+/// nodes that are not ignored: ignored nodes get 0; if the largest is 0 everyone else gets 100;
+/// otherwise `100·(max + min − s)/max`.
+#[inline]
+pub fn normalized_score(ignored: bool, score: i64, min_score: i64, max_score: i64) -> i64 {
+    if ignored {
+        0
+    } else if max_score == 0 {
+        MAX_NODE_SCORE
+    } else {
+        MAX_NODE_SCORE * (max_score + min_score - score) / max_score
+    }
+}
+
 impl SpreadScoreState {
     /// Upstream `PreScore` (after the constraints were chosen). Returns `None` for Skip: no soft
     /// constraints, or no nodes at all.
@@ -174,7 +211,7 @@ impl SpreadScoreState {
             score += score_for_count(cnt, c.max_skew, self.topology_normalizing_weight[i]);
         }
         // Go's math.Round rounds half away from zero, as f64::round does.
-        score.round() as i64
+        round_half_away_from_zero(score)
     }
 
     /// Upstream `NormalizeScore` over `(node name, raw score)` pairs: ignored nodes get 0; if the
@@ -196,13 +233,67 @@ impl SpreadScoreState {
             }
         }
         for (ignored, s) in scores {
-            *s = if ignored {
-                0
-            } else if max_score == 0 {
-                MAX_NODE_SCORE
-            } else {
-                MAX_NODE_SCORE * (max_score + min_score - *s) / max_score
-            };
+            *s = normalized_score(ignored, *s, min_score, max_score);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The values `round` treats specially: halves, their neighbours, and the edges of the
+    /// exact range.
+    fn tricky(k: i64) -> Vec<f64> {
+        let half = k as f64 + 0.5;
+        vec![
+            half,
+            -half,
+            half.next_up(),
+            half.next_down(),
+            (-half).next_up(),
+            (-half).next_down(),
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            -4_503_599_627_370_495.5,
+            9.3e18,
+            -9.3e18,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -0.0,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn rounding_without_libm_equals_f64_round(x in any::<f64>(), k in -1_000_000i64..1_000_000) {
+            prop_assert_eq!(round_half_away_from_zero(x), x.round() as i64, "{}", x);
+            for y in tricky(k) {
+                prop_assert_eq!(round_half_away_from_zero(y), y.round() as i64, "{}", y);
+            }
+        }
+
+        #[test]
+        fn rounding_scores_of_every_size_equals_f64_round(
+            cnt in 0i64..2_000_000,
+            max_skew in 1i32..100,
+            size in 0usize..100_000,
+        ) {
+            let x = score_for_count(cnt, max_skew, topology_normalizing_weight(size));
+            prop_assert_eq!(round_half_away_from_zero(x), x.round() as i64);
+        }
+    }
+
+    #[test]
+    fn halves_round_away_from_zero() {
+        // Go's math.Round: 2.5 → 3, −2.5 → −3, 0.49999999999999994 → 0.
+        assert_eq!(round_half_away_from_zero(2.5), 3);
+        assert_eq!(round_half_away_from_zero(-2.5), -3);
+        assert_eq!(round_half_away_from_zero(0.499_999_999_999_999_94), 0);
+        assert_eq!(round_half_away_from_zero(2.499_999_999_999_999_6), 2);
     }
 }
