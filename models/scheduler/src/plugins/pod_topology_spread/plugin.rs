@@ -457,8 +457,8 @@ impl PodTopologySpread {
             // ignored, every node passes the inclusion policies: no need to look at it.
             let includes_every_node = c.node_taints_policy != NodeInclusionPolicy::Honor
                 && (c.node_affinity_policy != NodeInclusionPolicy::Honor
-                    || (pod.spec.node_selector.is_empty()
-                        && pod.spec.affinity.node_affinity.required.is_none()));
+                    || (pod.spec.extras.node_selector.is_empty()
+                        && pod.spec.extras.affinity.node_affinity.required.is_none()));
             for (node_id, n) in counts.per_node(id) {
                 let Some(info) = snapshot.get(*node_id) else { continue };
                 read_row(&mut labels, snapshot, key_of, *node_id, node_row);
