@@ -1,4 +1,5 @@
-//! A fixed scheduler-only workload shaped like the scale scenario (`/work/scale/s10-24h.yaml`):
+//! A fixed scheduler-only workload shaped like the scale scenario (`scenarios/library/scale-5k.yaml`
+//! and its shrunk copies from `benches/scale-5k-shrink.sh`):
 //! nodes of 16 CPU / 64 GiB / 110 pods in three zones with hostname labels; apps that are each a
 //! ReplicaSet behind a Service, so every pod gets the system default spreading constraints
 //! (hostname and zone, soft) with a selector from the Service and the ReplicaSet. Phase 1 creates
@@ -6,7 +7,8 @@
 //! ReplicaSet's pods are scheduled, then the old ones are deleted). Prints the number bound and an
 //! FNV-1a digest of every decision, so two builds can be checked to decide identically.
 //!
-//! For `perf stat -e instructions:u` before/after a change:
+//! To compare two builds by instructions (`perf stat -e instructions:u`, or
+//! `valgrind --tool=cachegrind --cache-sim=no` where the machine exposes no counters):
 //! `cargo run --release -p kubesim-scheduler --example spread_probe -- 5000 300 100 [rollouts]`
 //! (nodes, apps, replicas per app, apps rolled out; defaults 5000 300 100 100).
 
