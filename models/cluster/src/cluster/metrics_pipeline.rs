@@ -169,6 +169,14 @@ struct LabelList {
     version: u64,
 }
 
+impl LabelList {
+    /// Gives the list the next version of the counter `last_version`.
+    fn bump(&mut self, last_version: &mut u64) {
+        *last_version += 1;
+        self.version = *last_version;
+    }
+}
+
 impl Entries {
     fn get(&self, id: u32) -> &Entry {
         self.slots[id as usize].as_ref().expect("indexed slots are occupied")
@@ -249,8 +257,7 @@ impl Entries {
             if let Err(at) = Self::position(slots, &list.ids, id) {
                 list.ids.insert(at, id);
             }
-            self.last_version += 1;
-            list.version = self.last_version;
+            list.bump(&mut self.last_version);
         }
     }
 
@@ -271,8 +278,7 @@ impl Entries {
             if let Ok(at) = Self::position(slots, &list.ids, id) {
                 list.ids.remove(at);
             }
-            self.last_version += 1;
-            list.version = self.last_version;
+            list.bump(&mut self.last_version);
             if list.ids.is_empty() {
                 // Rollouts mint a label value (pod-template-hash) per ReplicaSet: drop spent ones.
                 namespace.remove(&pair as &dyn crate::store::LabelPair);
@@ -289,8 +295,7 @@ impl Entries {
         let Some(namespace) = self.by_label.get_mut(meta.namespace.as_str()) else { return };
         for (k, v) in &meta.labels {
             if let Some(list) = namespace.get_mut(&(k, v) as &dyn crate::store::LabelPair) {
-                self.last_version += 1;
-                list.version = self.last_version;
+                list.bump(&mut self.last_version);
             }
         }
     }
@@ -467,6 +472,24 @@ struct ScrapeContext<'a> {
     endpoints: Vec<(&'a [String], u64)>,
 }
 
+impl ScrapeContext<'_> {
+    /// A pod's share of load `load`: its offered rate spread evenly over the Service's ready
+    /// endpoints, 0 for a pod that is not one.
+    fn share(&self, load: usize, ready_endpoint: bool) -> i64 {
+        if ready_endpoint {
+            self.offered[load] / self.endpoints[load].0.len() as i64
+        } else {
+            0
+        }
+    }
+
+    /// Whether the pod `name` is one of load `load`'s ready endpoints (sorted by
+    /// `sync_endpoints`).
+    fn is_ready_endpoint(&self, load: usize, name: &str) -> bool {
+        self.endpoints[load].0.binary_search_by(|endpoint| endpoint.as_str().cmp(name)).is_ok()
+    }
+}
+
 /// A classed pod whose object and Services are unchanged keeps its class, unless its Service's
 /// ready endpoints changed and it joined or left them (re-checked by `name`, without reading the
 /// pod; `name`: the pod's, when the caller has it at hand, else read from its entry).
@@ -478,7 +501,7 @@ fn keep_classed(
     classes: &mut UsageClasses,
 ) -> OrderItem {
     if let Some(load) = classes.key(item.class).load {
-        let (ready, stamp) = ctx.endpoints[load as usize];
+        let stamp = ctx.endpoints[load as usize].1;
         if stamp != item.endpoints_stamp {
             item.endpoints_stamp = stamp;
             let entry_name;
@@ -489,7 +512,7 @@ fn keep_classed(
                     entry_name.as_str()
                 }
             };
-            let is_ready = ready.binary_search_by(|endpoint| endpoint.as_str().cmp(name)).is_ok();
+            let is_ready = ctx.is_ready_endpoint(load as usize, name);
             if is_ready != classes.key(item.class).ready {
                 item.class = classes.set_ready(item.class, is_ready);
                 entries.get_mut(item.id).class = item.class;
@@ -626,9 +649,12 @@ impl<W: Write> World<W> {
 
     /// One scrape: new points, then what the metrics APIs serve until the next one.
     ///
-    /// The store's pods and the last scrape's order are walked side by side (both in key order).
-    /// A pod in a usage class whose object, Services and ready endpoints are as they were costs a
-    /// pointer compare; every other running pod takes the per-pod path ([`World::scrape_pod`]).
+    /// Usually only the pods the store logged as written or removed since the last scrape, the
+    /// entries without a class and the classed pods whose ready endpoints changed are looked at,
+    /// in the last scrape's key order; the first scrape, a Service change or a large change set
+    /// walk the store's pods and that order side by side instead. Either way a classed pod whose
+    /// object, Services and ready endpoints are as they were keeps its class untouched, and every
+    /// other running pod takes the per-pod path ([`World::scrape_pod`]).
     pub(super) fn metrics_scrape(&mut self, now: SimTime, q: &mut EventQueue<Event>) {
         let resolution = self.config.metrics_resolution;
         self.ctl.metrics.timer = Some(
@@ -794,12 +820,7 @@ impl<W: Write> World<W> {
         entries.order = order;
         if let Some(previous) = previous_scrape {
             classes.refresh(now, now.saturating_duration_since(previous), |load, ready| {
-                let (endpoints, _) = ctx.endpoints[load as usize];
-                if ready {
-                    ctx.offered[load as usize] / endpoints.len() as i64
-                } else {
-                    0
-                }
+                ctx.share(load as usize, ready)
             });
         }
         // The oracle: a pod that joined a class is served exactly what its own points give.
@@ -844,22 +865,17 @@ impl<W: Write> World<W> {
         // 0 if it is not one (membership re-checked only when the endpoints changed).
         let mut is_ready_endpoint = false;
         let rate = resolved.load.map(|l| {
-            let (ready, changed_at) = ctx.endpoints[l];
+            let changed_at = ctx.endpoints[l].1;
             let is_ready = match resolved.ready_endpoint {
                 Some((at, is_ready)) if at == changed_at => is_ready,
                 _ => {
-                    // Sorted (sync_endpoints sorts it).
-                    let is_ready = ready.binary_search(&pod.meta.name).is_ok();
+                    let is_ready = ctx.is_ready_endpoint(l, &pod.meta.name);
                     resolved.ready_endpoint = Some((changed_at, is_ready));
                     is_ready
                 }
             };
             is_ready_endpoint = is_ready;
-            if is_ready {
-                ctx.offered[l] / ready.len() as i64
-            } else {
-                0
-            }
+            ctx.share(l, is_ready)
         });
         let samples = scratch;
         samples.clear();

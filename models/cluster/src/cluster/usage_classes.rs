@@ -93,6 +93,18 @@ struct Class {
     rate: Option<i64>,
 }
 
+impl Class {
+    /// A class of one member.
+    fn new(
+        key: ClassKey,
+        workload: Option<Arc<PodWorkload>>,
+        containers: Shared<Vec<Container>>,
+        running: Vec<(u32, SimTime)>,
+    ) -> Self {
+        Class { key, members: 1, workload, containers, running, rate: None }
+    }
+}
+
 /// The classes and their samples.
 #[derive(Debug, Default)]
 pub(super) struct UsageClasses {
@@ -111,14 +123,12 @@ impl UsageClasses {
             self.class_mut(id).members += 1;
             return id;
         }
-        self.insert(Class {
+        self.insert(Class::new(
             key,
-            members: 1,
-            workload: member.workload.cloned(),
-            containers: member.containers.clone(),
-            running: member.running.to_vec(),
-            rate: None,
-        })
+            member.workload.cloned(),
+            member.containers.clone(),
+            member.running.to_vec(),
+        ))
     }
 
     fn insert(&mut self, class: Class) -> u32 {
@@ -168,14 +178,8 @@ impl UsageClasses {
                 new
             }
             None => {
-                let class = Class {
-                    key,
-                    members: 1,
-                    workload: class.workload.clone(),
-                    containers: class.containers.clone(),
-                    running: class.running.clone(),
-                    rate: None,
-                };
+                let class =
+                    Class::new(key, class.workload.clone(), class.containers.clone(), class.running.clone());
                 self.insert(class)
             }
         };
