@@ -109,6 +109,13 @@ pub struct MetricRow {
 pub trait MetricsSink {
     /// Records one sample.
     fn record(&mut self, time: SimTime, metric: &str, object: &str, value: f64) -> Result<(), ReportError>;
+
+    /// False when this sink would discard every row of `metric`: a producer may then skip
+    /// building them (at full scale the per-container rows are ~450,000 formatted names per
+    /// sample that nothing reads). True by default.
+    fn wants(&self, _metric: &str) -> bool {
+        true
+    }
 }
 
 /// Streams `metrics.csv` rows to a writer as they are recorded.

@@ -173,9 +173,14 @@ mod tests {
     use crate::run::{run_retention, run_scenario_retaining, SCHEDULING_LATENCY};
 
     fn run_with(file: &str, retention: Retention) -> (RunResult, MetricsTable) {
+        let mut csv = MetricsTable::new();
+        let run = run_into(file, retention, &mut csv);
+        (run, csv)
+    }
+
+    fn run_into<M: kubesim_reports::MetricsSink>(file: &str, retention: Retention, out: &mut M) -> RunResult {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("library").join(file);
         let scenario = crate::load(&path).expect("library scenario loads");
-        let mut csv = MetricsTable::new();
         let options = RunOptions::default();
         let (run, _) = run_scenario_retaining(
             &mut VirtualTime,
@@ -183,11 +188,39 @@ mod tests {
             &options,
             retention,
             std::io::sink(),
-            &mut csv,
+            out,
             &mut |_, _| {},
         )
         .expect("runs");
-        (run, csv)
+        run
+    }
+
+    /// A run whose output discards the metrics (`NullSink`) does not build the per-container
+    /// rows its table has dropped, and its table is the same as when every row is built and
+    /// streamed to an output that keeps them.
+    #[test]
+    fn skipped_container_rows_are_counted_as_dropped_rows() {
+        let bulky = [
+            "container_cpu_usage_millicores",
+            "container_cpu_throttled_ratio",
+            "container_memory_working_set_bytes",
+        ];
+        let file = "hpa-flash-crowd.yaml";
+        let (built, csv) = run_with(file, Retention::bulky(bulky, 0, 0));
+        let skipped = run_into(file, Retention::bulky(bulky, 0, 0), &mut crate::run::NullSink);
+        let dropped: usize =
+            bulky.iter().map(|m| csv.series_by_object(m).values().map(Vec::len).sum::<usize>()).sum();
+        assert!(dropped > 0, "the run records container metrics");
+        assert_eq!(built.metrics.dropped_rows() as usize, dropped);
+        assert_eq!(skipped.metrics.dropped_rows(), built.metrics.dropped_rows());
+        assert_eq!(skipped.metrics.dropped_metrics(), built.metrics.dropped_metrics());
+        assert_eq!(skipped.metrics.last_time(), built.metrics.last_time());
+        assert_eq!(skipped.metrics.len(), built.metrics.len());
+        assert!(skipped.metrics.rows().into_iter().map(|r| r.to_row()).eq(built
+            .metrics
+            .rows()
+            .into_iter()
+            .map(|r| r.to_row())));
     }
 
     /// The per-container and per-pod metrics a large run drops from its table feed no output:

@@ -132,6 +132,16 @@ impl<M: MetricsSink> TeeSink<'_, M> {
         self.table.record(t, metric, object, value)?;
         Ok(())
     }
+
+    /// False when both the output and the table would discard `metric`'s rows.
+    fn wants(&self, metric: &str) -> bool {
+        self.out.wants(metric) || self.table.keeps(metric)
+    }
+
+    /// Counts `rows` rows of `metric` that were not built because nothing wanted them.
+    fn count_skipped(&mut self, t: SimTime, metric: &str, rows: u64) {
+        self.table.count_skipped(t, metric, rows);
+    }
 }
 
 /// A sink that drops everything (for sweeps that only need the table).
@@ -141,6 +151,10 @@ pub struct NullSink;
 impl MetricsSink for NullSink {
     fn record(&mut self, _: SimTime, _: &str, _: &str, _: f64) -> Result<(), kubesim_reports::ReportError> {
         Ok(())
+    }
+
+    fn wants(&self, _: &str) -> bool {
+        false
     }
 }
 
@@ -348,8 +362,20 @@ pub(crate) fn sample<W: Write, M: MetricsSink>(
         let ratio = if *want > 0.0 { have / want } else { 1.0 };
         sink.record(t, names::DEPLOYMENT_AVAILABILITY_RATIO, d, ratio)?;
     }
-    for s in cluster.sample_node_metrics() {
+    // Per-container rows are built only for a sink that keeps them.
+    let container_metrics = [
+        kubesim_cluster::metrics::names::CONTAINER_CPU_USAGE,
+        kubesim_cluster::metrics::names::CONTAINER_CPU_THROTTLED,
+        kubesim_cluster::metrics::names::CONTAINER_MEMORY_WORKING_SET,
+    ]
+    .map(report_metric_name);
+    let per_container = container_metrics.iter().any(|m| sink.wants(m));
+    let (samples, skipped) = cluster.sample_node_metrics_where(per_container);
+    for s in samples {
         sink.record(t, report_metric_name(s.metric), &s.object, s.value)?;
+    }
+    for metric in container_metrics {
+        sink.count_skipped(t, metric, skipped);
     }
     for key in hpas {
         if let Some(d) = cluster.hpa_decision(key) {

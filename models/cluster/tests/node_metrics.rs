@@ -86,3 +86,27 @@ fn a_pod_created_with_its_own_workload_runs_it_instead_of_the_selected_one() {
     assert_eq!(value(&s, names::CONTAINER_CPU_USAGE, "traced/app"), 50.0);
     assert_eq!(value(&s, names::CONTAINER_MEMORY_WORKING_SET, "traced/app"), (32 * MIB) as f64);
 }
+
+#[test]
+fn skipping_the_container_rows_keeps_the_node_rows_and_the_later_averages() {
+    // Two clusters sampled at the same instants, one without per-container rows: same node rows,
+    // one skipped container per running container, and the next full sample reads the same
+    // averages (the runtimes' accounting advanced either way).
+    let mut full = cluster(2, ClusterConfig::default());
+    let mut lean = cluster(2, ClusterConfig::default());
+    for c in [&mut full, &mut lean] {
+        c.apply_deployment(deployment("web", 3, "web:v1")).unwrap();
+        c.run_until(SimTime::from_secs(10)).unwrap();
+    }
+    let all = full.sample_node_metrics();
+    let (nodes_only, skipped) = lean.sample_node_metrics_where(false);
+    let per_container = |s: &MetricSample| s.metric.starts_with("container_");
+    assert_eq!(skipped, 3, "three pods of one container each");
+    assert_eq!(all.iter().filter(|s| per_container(s)).count(), 3 * 3);
+    let node_rows: Vec<_> = all.iter().filter(|s| !per_container(s)).collect();
+    assert_eq!(node_rows, nodes_only.iter().collect::<Vec<_>>());
+    for c in [&mut full, &mut lean] {
+        c.run_until(SimTime::from_secs(20)).unwrap();
+    }
+    assert_eq!(full.sample_node_metrics(), lean.sample_node_metrics());
+}

@@ -185,6 +185,26 @@ impl MetricsTable {
         self.rows += 1;
     }
 
+    /// False once `metric` is dropped (its rows are only counted from then on).
+    pub fn keeps(&self, metric: &str) -> bool {
+        self.metric_ids.get(metric).is_none_or(|&m| self.metrics[m as usize].dropped.is_none())
+    }
+
+    /// Counts `rows` rows of the dropped `metric` at `time` that the producer did not build
+    /// (it asked [`Self::keeps`] first): the same bookkeeping as pushing them one by one.
+    pub fn count_skipped(&mut self, time: SimTime, metric: &str, rows: u64) {
+        if rows == 0 {
+            return;
+        }
+        debug_assert!(!self.keeps(metric), "only a dropped metric's rows may be skipped");
+        self.last_time = Some(self.last_time.map_or(time, |t| t.max(time)));
+        let m = self.metric_id(metric);
+        if let Some(dropped) = &mut self.metrics[m as usize].dropped {
+            *dropped += rows;
+            self.dropped_rows += rows;
+        }
+    }
+
     fn metric_id(&mut self, metric: &str) -> u32 {
         if let Some(&m) = self.metric_ids.get(metric) {
             return m;

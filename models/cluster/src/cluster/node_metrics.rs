@@ -12,7 +12,16 @@ impl<W: Write> Cluster<W> {
     /// sampling instant (after [`Cluster::sample_metrics`]): the CPU figures are averages since
     /// the previous call. Crashed nodes report nothing.
     pub fn sample_node_metrics(&mut self) -> Vec<MetricSample> {
+        self.sample_node_metrics_where(true).0
+    }
+
+    /// As [`Cluster::sample_node_metrics`], but the per-container rows are built only when
+    /// `per_container`; otherwise they are skipped and only counted: the second value is the
+    /// number of containers whose three rows were skipped. The runtimes' accounting advances
+    /// either way, so a later sample reads the same averages.
+    pub fn sample_node_metrics_where(&mut self, per_container: bool) -> (Vec<MetricSample>, u64) {
         let now = self.queue.now();
+        let mut skipped = 0u64;
         let w = &mut self.world;
         let mut out = Vec::new();
         for i in 0..w.nodes.len() {
@@ -26,6 +35,10 @@ impl<W: Write> Cluster<W> {
                 cpu_millis += u.cpu_millis;
                 memory_bytes = memory_bytes.saturating_add(u.memory_working_set_bytes);
                 let Some((pod, container)) = slot.kubelet.container_owner(u.container) else { continue };
+                if !per_container {
+                    skipped += 1;
+                    continue;
+                }
                 // `ObjectKey`'s display (no namespace: the name alone), then the container.
                 let object = match pod.meta.namespace.as_str() {
                     "" => format!("{}/{container}", pod.meta.name),
@@ -61,6 +74,6 @@ impl<W: Write> Cluster<W> {
                 value: ratio(memory_bytes as f64, alloc.memory_bytes()),
             });
         }
-        out
+        (out, skipped)
     }
 }
