@@ -24,9 +24,14 @@ pub struct ApiStore {
     uid_counter: u64,
     /// Nodes by name.
     pub nodes: BTreeMap<String, Node>,
-    /// Pods by key. The key is allocated once per pod and shared by every index below (a
-    /// `PodKey` clone is a reference-count increment, not two strings).
-    pods: BTreeMap<PodKey, Arc<Pod>>,
+    /// Pods by key, as their slot in `pod_slots`. The key is allocated once per pod and shared
+    /// by every index below (a `PodKey` clone is a reference-count increment, not two strings).
+    pods: BTreeMap<PodKey, u32>,
+    /// The pods themselves, by slot: an index entry carries its pod's slot, so walking an index
+    /// reads each pod directly instead of searching `pods` by key string. Free slots are reused
+    /// (lowest freed last: `free_slots` is a stack); slots never leak into any answer's order.
+    pod_slots: Vec<Option<Arc<Pod>>>,
+    free_slots: Vec<u32>,
     /// ReplicaSets. Read freely; add, replace and remove them through
     /// [`Self::put_replica_set`] and [`Self::remove_replica_set`], which keep the owner index.
     pub replica_sets: BTreeMap<ObjectKey, ReplicaSet>,
@@ -45,11 +50,11 @@ pub struct ApiStore {
     pub pdbs: BTreeMap<ObjectKey, PodDisruptionBudget>,
     /// Jobs.
     pub jobs: BTreeMap<ObjectKey, Job>,
-    pods_by_owner: BTreeMap<String, BTreeSet<PodKey>>,
-    pods_by_node: BTreeMap<String, BTreeSet<PodKey>>,
+    pods_by_owner: BTreeMap<String, BTreeSet<Indexed>>,
+    pods_by_node: BTreeMap<String, BTreeSet<Indexed>>,
     /// Pods by each of their labels: what selector lookups (HPA targets, endpoints) start from
     /// instead of walking every pod.
-    pods_by_label: BTreeMap<(String, String), BTreeSet<PodKey>>,
+    pods_by_label: BTreeMap<(String, String), BTreeSet<Indexed>>,
     /// Per label pair (while some pod carries it), the resourceVersion of the last write or
     /// removal of a pod carrying it: a reader that saw the same stamp knows no pod with that label
     /// changed since (the HPA re-lists its target's pods only then).
@@ -75,12 +80,21 @@ impl ApiStore {
 
     /// A pod by key.
     pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<Pod>> {
-        self.pods.get(key)
+        self.pods.get(key).map(|&slot| self.slot(slot))
     }
 
     /// All pods in key order.
     pub fn pods(&self) -> impl Iterator<Item = &Arc<Pod>> {
-        self.pods.values()
+        self.pods.values().map(|&slot| self.slot(slot))
+    }
+
+    /// The pod in `slot` (every slot the map or an index names is filled).
+    fn slot(&self, slot: u32) -> &Arc<Pod> {
+        self.pod_slots[slot as usize].as_ref().expect("an indexed pod slot is filled")
+    }
+
+    fn indexed<'a>(&'a self, set: &'a BTreeSet<Indexed>) -> impl Iterator<Item = &'a Arc<Pod>> + 'a {
+        set.iter().map(|e| self.slot(e.slot))
     }
 
     /// Starts logging the keys of written and removed pods (idempotent).
@@ -98,12 +112,12 @@ impl ApiStore {
     pub fn pods_with_shared_keys(
         &self,
     ) -> impl Iterator<Item = (&kubesim_api::Shared<ObjectKey>, &Arc<Pod>)> {
-        self.pods.iter()
+        self.pods.iter().map(|(k, &slot)| (k, self.slot(slot)))
     }
 
     /// All pods with their keys, in key order (no key is built).
     pub fn pods_with_keys(&self) -> impl Iterator<Item = (&ObjectKey, &Arc<Pod>)> {
-        self.pods.iter().map(|(k, p)| (&**k, p))
+        self.pods.iter().map(|(k, &slot)| (&**k, self.slot(slot)))
     }
 
     /// Number of pod objects (including terminating ones).
@@ -113,12 +127,12 @@ impl ApiStore {
 
     /// Keys of the pods whose controller owner has `uid`.
     pub fn pods_of_owner(&self, uid: &str) -> impl Iterator<Item = &Arc<Pod>> {
-        self.pods_by_owner.get(uid).into_iter().flatten().filter_map(|k| self.pods.get(k))
+        self.pods_by_owner.get(uid).into_iter().flat_map(|set| self.indexed(set))
     }
 
     /// Pods bound to `node`.
     pub fn pods_on_node(&self, node: &str) -> impl Iterator<Item = &Arc<Pod>> {
-        self.pods_by_node.get(node).into_iter().flatten().filter_map(|k| self.pods.get(k))
+        self.pods_by_node.get(node).into_iter().flat_map(|set| self.indexed(set))
     }
 
     /// Pods of `namespace` that `selector` matches, in key order (as a filter of [`Self::pods`]
@@ -128,11 +142,15 @@ impl ApiStore {
         namespace: &'a str,
         selector: &'a kubesim_api::LabelSelector,
     ) -> Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a> {
-        let matches = move |p: &&Arc<Pod>| p.meta.namespace == namespace && selector.matches(&p.meta.labels);
-        self.pods_with_labels(&selector.match_labels).map_or_else(
-            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a>,
-            |keys| Box::new(keys.iter().filter_map(|k| self.pods.get(k)).filter(matches)),
-        )
+        let in_namespace = move |p: &&Arc<Pod>| p.meta.namespace == namespace;
+        let matches = move |p: &&Arc<Pod>| in_namespace(p) && selector.matches(&p.meta.labels);
+        // A selector of one label pair and nothing else selects its posting list exactly.
+        let one_pair = selector.match_labels.len() == 1 && selector.match_expressions.is_empty();
+        match self.pods_with_labels(&selector.match_labels) {
+            None => Box::new(self.pods().filter(matches)),
+            Some(set) if one_pair => Box::new(self.indexed(set).filter(in_namespace)),
+            Some(set) => Box::new(self.indexed(set).filter(matches)),
+        }
     }
 
     /// Pods of `namespace` carrying every label of `labels` (a Service selector), in key order.
@@ -142,19 +160,22 @@ impl ApiStore {
         namespace: &'a str,
         labels: &'a kubesim_api::Labels,
     ) -> Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a> {
+        let in_namespace = move |p: &&Arc<Pod>| p.meta.namespace == namespace;
         let matches = move |p: &&Arc<Pod>| {
-            p.meta.namespace == namespace && labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v))
+            in_namespace(p) && labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v))
         };
-        self.pods_with_labels(labels).map_or_else(
-            || Box::new(self.pods.values().filter(matches)) as Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a>,
-            |keys| Box::new(keys.iter().filter_map(|k| self.pods.get(k)).filter(matches)),
-        )
+        match self.pods_with_labels(labels) {
+            None => Box::new(self.pods().filter(matches)),
+            // One label: its posting list is exactly the pods carrying it.
+            Some(set) if labels.len() == 1 => Box::new(self.indexed(set).filter(in_namespace)),
+            Some(set) => Box::new(self.indexed(set).filter(matches)),
+        }
     }
 
     /// The smallest posting list among `labels` (`None` for no labels): a superset of the pods
     /// carrying all of them.
-    fn pods_with_labels(&self, labels: &kubesim_api::Labels) -> Option<&BTreeSet<PodKey>> {
-        static EMPTY: BTreeSet<PodKey> = BTreeSet::new();
+    fn pods_with_labels(&self, labels: &kubesim_api::Labels) -> Option<&BTreeSet<Indexed>> {
+        static EMPTY: BTreeSet<Indexed> = BTreeSet::new();
         labels
             .iter()
             .map(|pair| self.pods_by_label.get(&pair as &dyn LabelPair).unwrap_or(&EMPTY))
@@ -165,14 +186,22 @@ impl ApiStore {
     pub fn put_pod(&mut self, mut pod: Pod) -> Arc<Pod> {
         pod.meta.resource_version = self.next_resource_version();
         let key = pod.meta.key();
-        let key = match self.pods.get_key_value(&key) {
-            Some((shared, _)) => shared.clone(),
-            None => PodKey::new(key),
+        let (key, old_slot) = match self.pods.get_key_value(&key) {
+            Some((shared, &slot)) => (shared.clone(), Some(slot)),
+            None => (PodKey::new(key), None),
         };
+        let slot = old_slot.unwrap_or_else(|| match self.free_slots.pop() {
+            Some(free) => free,
+            None => {
+                self.pod_slots.push(None);
+                u32::try_from(self.pod_slots.len() - 1).expect("fewer than 2^32 pods")
+            }
+        });
+        let entry = Indexed { key: key.clone(), slot };
         let mut labels_unchanged = false;
         // Status writes (most writes) keep the owner and the node: their index entries stay.
         let mut placement_unchanged = false;
-        if let Some(old) = self.pods.get(&key) {
+        if let Some(old) = old_slot.map(|s| self.slot(s)) {
             placement_unchanged = old.spec.node_name == pod.spec.node_name
                 && old.meta.controller_ref().map(|o| &o.uid) == pod.meta.controller_ref().map(|o| &o.uid);
             labels_unchanged = old.meta.labels == pod.meta.labels;
@@ -189,15 +218,15 @@ impl ApiStore {
         }
         if !placement_unchanged {
             if let Some(owner) = owner_uid(&pod) {
-                self.pods_by_owner.entry(owner).or_default().insert(key.clone());
+                self.pods_by_owner.entry(owner).or_default().insert(entry.clone());
             }
             if let Some(node) = &pod.spec.node_name {
-                self.pods_by_node.entry(node.clone()).or_default().insert(key.clone());
+                self.pods_by_node.entry(node.clone()).or_default().insert(entry.clone());
             }
         }
         if !labels_unchanged {
             for (k, v) in &pod.meta.labels {
-                self.pods_by_label.entry((k.clone(), v.clone())).or_default().insert(key.clone());
+                self.pods_by_label.entry((k.clone(), v.clone())).or_default().insert(entry.clone());
             }
         }
         self.stamp_labels(&pod.meta.labels, pod.meta.resource_version);
@@ -205,13 +234,18 @@ impl ApiStore {
         if let Some(changes) = &mut self.pod_changes {
             changes.push(key.clone());
         }
-        self.pods.insert(key, Arc::clone(&pod));
+        if old_slot.is_none() {
+            self.pods.insert(key, slot);
+        }
+        self.pod_slots[slot as usize] = Some(Arc::clone(&pod));
         pod
     }
 
     /// Removes a pod object.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Arc<Pod>> {
-        let (shared_key, pod) = self.pods.remove_entry(key)?;
+        let (shared_key, slot) = self.pods.remove_entry(key)?;
+        let pod = self.pod_slots[slot as usize].take().expect("a stored pod's slot is filled");
+        self.free_slots.push(slot);
         if let Some(changes) = &mut self.pod_changes {
             changes.push(shared_key);
         }
@@ -367,6 +401,40 @@ impl Ord for dyn LabelPair + '_ {
 /// A pod's key as the store holds it: one allocation shared by the map and its indexes.
 type PodKey = kubesim_api::Shared<ObjectKey>;
 
+/// An index entry: the pod's key (the order, and what removal finds it by) and its slot (what a
+/// walk of the index reads the pod from).
+#[derive(Debug, Clone)]
+struct Indexed {
+    key: PodKey,
+    slot: u32,
+}
+
+impl PartialEq for Indexed {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Indexed {}
+
+impl PartialOrd for Indexed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Indexed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl std::borrow::Borrow<ObjectKey> for Indexed {
+    fn borrow(&self) -> &ObjectKey {
+        &self.key
+    }
+}
+
 fn owner_uid(pod: &Pod) -> Option<String> {
     pod.meta.controller_ref().map(|o| o.uid.clone())
 }
@@ -409,14 +477,14 @@ mod tests {
         /// owner and node indexes always equal a scan of the pods, and the change log names
         /// every written or removed key.
         #[test]
-        fn owner_and_node_indexes_equal_a_scan_and_every_change_is_logged(
-            ops in proptest::collection::vec((0usize..5, 0usize..3, 0usize..3, proptest::bool::ANY), 1..60)
+        fn indexes_equal_a_scan_and_every_change_is_logged(
+            ops in proptest::collection::vec((0usize..5, 0usize..3, 0usize..3, proptest::bool::ANY, 0usize..2), 1..60)
         ) {
             let mut s = ApiStore::default();
             s.track_pod_changes();
             let owners = ["u1", "u2", "u3"];
             let nodes = [None, Some("n1"), Some("n2")];
-            for (who, owner, node, remove) in ops {
+            for (who, owner, node, remove, app) in ops {
                 let name = format!("p{who}");
                 let key = ObjectKey::new("default", &name);
                 if remove {
@@ -424,7 +492,11 @@ mod tests {
                     let logged = s.take_pod_changes().unwrap();
                     proptest::prop_assert_eq!(logged.len(), usize::from(existed));
                 } else {
-                    s.put_pod(pod(&name, owners[owner], nodes[node]));
+                    let mut p = pod(&name, owners[owner], nodes[node]);
+                    p.meta.labels = [("app".to_string(), format!("a{app}")), ("tier".to_string(), "t".to_string())]
+                        .into_iter()
+                        .collect();
+                    s.put_pod(p);
                     let logged = s.take_pod_changes().unwrap();
                     proptest::prop_assert!(logged.len() == 1 && *logged[0] == key);
                 }
@@ -451,6 +523,26 @@ mod tests {
                     proptest::prop_assert_eq!(indexed, scanned);
                 }
                 proptest::prop_assert!(s.pods_by_owner.values().chain(s.pods_by_node.values()).all(|set| !set.is_empty()));
+                // Every index walk reads the stored version of each pod, in key order.
+                for o in owners {
+                    for p in s.pods_of_owner(o) {
+                        proptest::prop_assert!(Arc::ptr_eq(p, s.pod(&p.meta.key()).unwrap()));
+                    }
+                }
+                for selector in [
+                    kubesim_api::LabelSelector::from_labels([("app", "a0")]),
+                    kubesim_api::LabelSelector::from_labels([("app", "a1"), ("tier", "t")]),
+                ] {
+                    let selected: Vec<&Arc<Pod>> = s.pods_selected("default", &selector).collect();
+                    let scanned: Vec<&Arc<Pod>> = s.pods().filter(|p| selector.matches(&p.meta.labels)).collect();
+                    proptest::prop_assert_eq!(selected.len(), scanned.len());
+                    proptest::prop_assert!(selected.iter().zip(&scanned).all(|(a, b)| Arc::ptr_eq(a, b)));
+                    proptest::prop_assert_eq!(
+                        s.pods_with_all_labels("default", &selector.match_labels).count(),
+                        scanned.len()
+                    );
+                    proptest::prop_assert_eq!(s.pods_selected("other", &selector).count(), 0);
+                }
             }
         }
     }
