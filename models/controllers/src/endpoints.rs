@@ -90,7 +90,7 @@ pub fn pod_to_endpoint(pod: &Pod, service: &Service) -> Endpoint {
     Endpoint {
         pod: pod.meta.name.clone(),
         node_name: pod.spec.node_name.clone(),
-        ready: service.publish_not_ready_addresses || (serving && !terminating),
+        ready: pod_to_endpoint_ready(pod, service),
         serving,
         terminating,
     }
@@ -164,6 +164,36 @@ pub fn ready_pods(slices: &[EndpointSlice]) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The names of the pods among `pods` that `service`'s slices would list as `ready`, sorted: the
+/// same as [`ready_pods`] of [`desired_slices`] (ports and slicing decide which slice an
+/// endpoint lands in, never whether it is ready), without building the slices. Borrows the
+/// names, so a caller whose answer is unchanged allocates nothing. `None` when the Service has
+/// no selector.
+pub fn ready_pod_names<'a, P: std::borrow::Borrow<Pod> + 'a>(
+    service: &Service,
+    pods: impl IntoIterator<Item = &'a P>,
+) -> Option<Vec<&'a str>> {
+    let selector = service.selector.as_ref().filter(|s| !s.is_empty())?;
+    let mut ready: Vec<&str> = pods
+        .into_iter()
+        .map(P::borrow)
+        .filter(|p| p.meta.namespace == service.meta.namespace)
+        .filter(|p| selector.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
+        .filter(|p| should_pod_be_in_endpoints(p, true))
+        .filter(|p| pod_to_endpoint_ready(p, service))
+        .map(|p| p.meta.name.as_str())
+        .collect();
+    // Usually in order already (the store lists by key): sorting then costs one pass.
+    ready.sort_unstable();
+    ready.dedup();
+    Some(ready)
+}
+
+/// [`pod_to_endpoint`]'s `ready` condition alone.
+fn pod_to_endpoint_ready(pod: &Pod, service: &Service) -> bool {
+    service.publish_not_ready_addresses || (pod.is_ready() && pod.meta.deletion_timestamp.is_none())
 }
 
 #[cfg(test)]
@@ -277,5 +307,42 @@ mod tests {
         let mut s = service(false);
         s.selector = None;
         assert_eq!(desired_slices(&s, &[pod("web-a", "web", true)], 100), None);
+    }
+
+    proptest::proptest! {
+        /// The ready names straight from the pods equal the ready endpoints of the slices.
+        #[test]
+        fn ready_pod_names_equal_the_ready_endpoints_of_the_slices(
+            pods in proptest::collection::vec(
+                (0u8..12, proptest::bool::ANY, proptest::bool::ANY, 0u8..4, proptest::bool::ANY, 0u8..3),
+                0..12,
+            ),
+            publish_not_ready in proptest::bool::ANY,
+        ) {
+            let pods: Vec<Pod> = pods
+                .into_iter()
+                .map(|(name, web, ready, phase, deleting, port)| {
+                    let mut p = pod(&format!("p{name:02}"), if web { "web" } else { "api" }, ready);
+                    p.status.phase = [PodPhase::Pending, PodPhase::Running, PodPhase::Succeeded, PodPhase::Failed]
+                        [usize::from(phase)];
+                    if phase == 0 && !ready {
+                        p.spec.node_name = None;
+                    }
+                    if deleting {
+                        p.meta.deletion_timestamp = Some(SimTime::from_secs(1));
+                    }
+                    match port {
+                        0 => {}
+                        1 => p.spec.containers[0].ports[0].container_port = 9090,
+                        _ => p.spec.containers[0].ports[0].name = None,
+                    }
+                    p
+                })
+                .collect();
+            let svc = service(publish_not_ready);
+            let slices = desired_slices(&svc, &pods, 2).unwrap();
+            let names = ready_pod_names(&svc, &pods).unwrap();
+            proptest::prop_assert_eq!(names, ready_pods(&slices));
+        }
     }
 }

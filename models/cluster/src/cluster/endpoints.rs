@@ -7,7 +7,7 @@
 //! spread their Service's offered load over them (see `metrics_pipeline`).
 
 use kubesim_api::services::Service;
-use kubesim_controllers::endpoints::{desired_slices, ready_pods, MAX_ENDPOINTS_PER_SLICE};
+use kubesim_controllers::endpoints::ready_pod_names;
 
 use super::*;
 
@@ -57,14 +57,19 @@ impl<W: Write> World<W> {
             // Not managed by the controller.
             return;
         };
-        let pods: Vec<&Pod> =
-            self.store.pods_with_all_labels(&key.namespace, selector).map(|p| &**p).collect();
-        let slices = desired_slices(svc, &pods, MAX_ENDPOINTS_PER_SLICE).unwrap_or_default();
-        let mut ready = ready_pods(&slices);
-        ready.sort();
+        // Only the ready endpoints are kept (see the module docs): they are read straight from
+        // the pods, as `ready_pods(desired_slices(..))` would give them, without the slices.
+        let ready = ready_pod_names(svc, self.store.pods_with_all_labels(&key.namespace, selector))
+            .unwrap_or_default();
         let before = self.ctl.endpoints.get(key).map_or(usize::MAX, Vec::len);
         let count = ready.len();
-        if self.ctl.endpoints.get(key) != Some(&ready) {
+        if self
+            .ctl
+            .endpoints
+            .get(key)
+            .is_none_or(|old| !old.iter().map(String::as_str).eq(ready.iter().copied()))
+        {
+            let ready: Vec<String> = ready.into_iter().map(str::to_owned).collect();
             self.ctl.endpoints_changes += 1;
             self.ctl.endpoints_changed_at.insert(key.clone(), self.ctl.endpoints_changes);
             self.ctl.endpoints.insert(key.clone(), ready);

@@ -45,44 +45,46 @@ impl<W: Write> World<W> {
     }
 
     /// The ReplicaSet controller's `syncReplicaSet`.
+    ///
+    /// The ReplicaSet is borrowed, not copied: most syncs (a pod's status changed) create and
+    /// delete nothing, and only those that create pods take a copy of it for the template.
     pub(super) fn sync_replica_set(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
-        let Some(rs) = self.store.replica_sets.get(key).cloned() else { return };
+        let Some(rs) = self.store.replica_sets.get(key) else { return };
         if rs.meta.is_terminating() {
             return;
         }
-        let owned: Vec<Arc<Pod>> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
+        let mut owned: Vec<Arc<Pod>> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
         let active: Vec<Arc<Pod>> = owned.iter().filter(|p| p.is_active()).cloned().collect();
         match replica_diff(&active, rs.replicas, BURST_REPLICAS) {
             ReplicaDiff::Create(n) => {
+                let rs = rs.clone();
                 for _ in 0..n {
                     let pod = self.pod_from_template(&rs);
                     self.create_pod(pod, now, q);
                 }
+                owned = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
             }
             ReplicaDiff::Delete(n) => {
                 let related: Vec<Arc<Pod>> = match rs.meta.controller_ref() {
-                    Some(owner) => {
-                        let uids: Vec<String> = self
-                            .store
-                            .replica_sets_of(&owner.uid)
-                            .iter()
-                            .map(|r| r.meta.uid.clone())
-                            .collect();
-                        uids.iter()
-                            .flat_map(|u| self.store.pods_of_owner(u).cloned().collect::<Vec<_>>())
-                            .collect()
-                    }
+                    Some(owner) => self
+                        .store
+                        .replica_sets_of(&owner.uid)
+                        .iter()
+                        .flat_map(|r| self.store.pods_of_owner(&r.meta.uid).cloned())
+                        .collect(),
                     None => active.clone(),
                 };
+                let uid = rs.meta.uid.clone();
                 let victims = pods_to_delete(&active, &related, n, now, RankingGates::default());
                 for i in victims {
                     self.delete_pod(&active[i].meta.key(), "replicaset", now, q);
                 }
+                owned = self.store.pods_of_owner(&uid).cloned().collect();
             }
             ReplicaDiff::None => {}
         }
         // calculateStatus over the pods as they are after this sync.
-        let owned: Vec<Arc<Pod>> = self.store.pods_of_owner(&rs.meta.uid).cloned().collect();
+        let Some(rs) = self.store.replica_sets.get(key) else { return };
         let active: Vec<&Arc<Pod>> = owned.iter().filter(|p| p.is_active()).collect();
         let ready = active.iter().filter(|p| p.is_ready()).count() as i32;
         let available =
@@ -94,29 +96,34 @@ impl<W: Write> World<W> {
         status.available_replicas = available;
         status.terminating_replicas = terminating;
         status.observed_generation = rs.meta.generation;
+        let mut requeue_at = None;
         if available < ready && rs.min_ready_seconds > 0 {
             // Requeue when the next ready pod becomes available.
             let wait = SimDuration::from_secs(rs.min_ready_seconds as u64);
-            let next = active
+            requeue_at = active
                 .iter()
                 .filter(|p| p.is_ready() && !is_pod_available(p, rs.min_ready_seconds, now, false))
                 .filter_map(|p| p.condition(PodConditionType::Ready).and_then(|c| c.last_transition_time))
                 .map(|t| t.saturating_add(wait))
                 .min();
-            if let Some(at) = next {
-                self.replica_set_waiting.add_at(key, at.max(now), q, Event::ResyncReplicaSet);
-            }
         }
-        if status != rs.status {
+        let status_changed = status != rs.status;
+        let deployment = rs
+            .meta
+            .controller_ref()
+            .filter(|owner| owner.kind == "Deployment")
+            .map(|owner| ObjectKey::new(&rs.meta.namespace, &owner.name));
+        if let Some(at) = requeue_at {
+            self.replica_set_waiting.add_at(key, at.max(now), q, Event::ResyncReplicaSet);
+        }
+        if status_changed {
             let rv = self.store.next_resource_version();
             if let Some(obj) = self.store.replica_sets.get_mut(key) {
                 obj.status = status;
                 obj.meta.resource_version = rv;
             }
-            if let Some(owner) = rs.meta.controller_ref() {
-                if owner.kind == "Deployment" {
-                    self.mark_deploy(ObjectKey::new(&rs.meta.namespace, &owner.name), now, q);
-                }
+            if let Some(deployment) = deployment {
+                self.mark_deploy(deployment, now, q);
             }
         }
     }
