@@ -496,44 +496,44 @@ impl<W: Write> Cluster<W> {
         let mut push = |metric, object: &str, value: f64| {
             out.push(MetricSample { metric, object: object.to_string(), value })
         };
-        let pods: Vec<&Arc<Pod>> = w.store.pods().collect();
-        push(names::PODS_PENDING, CLUSTER, pods.iter().filter(|p| p.spec.node_name.is_none()).count() as f64);
-        push(
-            names::PODS_RUNNING,
-            CLUSTER,
-            pods.iter().filter(|p| p.status.phase == PodPhase::Running).count() as f64,
-        );
+        let (mut pending, mut running) = (0usize, 0usize);
+        for p in w.store.pods() {
+            pending += usize::from(p.spec.node_name.is_none());
+            running += usize::from(p.status.phase == PodPhase::Running);
+        }
+        push(names::PODS_PENDING, CLUSTER, pending as f64);
+        push(names::PODS_RUNNING, CLUSTER, running as f64);
         push(names::NODES_READY, CLUSTER, w.store.nodes.values().filter(|n| n.is_ready()).count() as f64);
         push(names::OOM_KILLS, CLUSTER, w.counters.oom_kills as f64);
         push(names::RESTARTS, CLUSTER, w.counters.container_restarts as f64);
         push(names::EVICTIONS, CLUSTER, w.counters.evictions as f64);
-        // Requests of the non-terminal pods bound to each node, in one pass over the pods (a
-        // ReplicaSet's pods are adjacent in key order and share their container list: its sums
-        // are computed once per run of them).
-        let mut requested: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        // Requests of the non-terminal pods bound to each node, from the store's node index (a
+        // ReplicaSet's pods share their container list: its sums are computed once per run of
+        // them).
         let mut last: Option<(*const kubesim_api::Container, (i64, i64))> = None;
-        for p in &pods {
-            let Some(node) = p.spec.node_name.as_deref() else { continue };
-            if matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
-                continue;
-            }
-            let containers = p.spec.containers.as_ptr();
-            let sums = match last {
-                Some((list, sums)) if list == containers => sums,
-                _ => {
-                    let sums = p.spec.containers.iter().fold((0i64, 0i64), |(cpu, mem), c| {
-                        (cpu + c.resources.requests.cpu_millis(), mem + c.resources.requests.memory_bytes())
-                    });
-                    last = Some((containers, sums));
-                    sums
-                }
-            };
-            let total = requested.entry(node).or_default();
-            total.0 += sums.0;
-            total.1 += sums.1;
-        }
         for (name, node) in &w.store.nodes {
-            let (cpu, mem) = requested.get(name.as_str()).copied().unwrap_or_default();
+            let (mut cpu, mut mem) = (0i64, 0i64);
+            for p in w.store.pods_on_node(name) {
+                if matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
+                    continue;
+                }
+                let containers = p.spec.containers.as_ptr();
+                let sums = match last {
+                    Some((list, sums)) if list == containers => sums,
+                    _ => {
+                        let sums = p.spec.containers.iter().fold((0i64, 0i64), |(cpu, mem), c| {
+                            (
+                                cpu + c.resources.requests.cpu_millis(),
+                                mem + c.resources.requests.memory_bytes(),
+                            )
+                        });
+                        last = Some((containers, sums));
+                        sums
+                    }
+                };
+                cpu += sums.0;
+                mem += sums.1;
+            }
             let ratio = |used: i64, alloc: i64| if alloc > 0 { used as f64 / alloc as f64 } else { 0.0 };
             push(names::NODE_CPU_ALLOCATED, name, ratio(cpu, node.status.allocatable.cpu_millis()));
             push(names::NODE_MEMORY_ALLOCATED, name, ratio(mem, node.status.allocatable.memory_bytes()));

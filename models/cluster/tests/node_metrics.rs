@@ -110,3 +110,39 @@ fn skipping_the_container_rows_keeps_the_node_rows_and_the_later_averages() {
     }
     assert_eq!(full.sample_node_metrics(), lean.sample_node_metrics());
 }
+
+#[test]
+fn allocated_ratios_sum_the_requests_of_the_non_terminal_pods_bound_to_each_node() {
+    // Oracle: a scan of every pod, summed per node name.
+    let mut c = cluster(3, ClusterConfig::default());
+    c.apply_deployment(deployment("web", 5, "web:v1")).unwrap();
+    c.apply_deployment(deployment("api", 4, "api:v1")).unwrap();
+    c.run_until(SimTime::from_secs(30)).unwrap();
+    let samples = c.sample_metrics();
+    let store = c.store();
+    let mut checked = 0;
+    for (name, node) in &store.nodes {
+        let (mut cpu, mut mem) = (0i64, 0i64);
+        for p in store.pods().filter(|p| p.spec.node_name.as_deref() == Some(name.as_str())) {
+            if matches!(p.status.phase, kubesim_api::PodPhase::Succeeded | kubesim_api::PodPhase::Failed) {
+                continue;
+            }
+            for k in &p.spec.containers {
+                cpu += k.resources.requests.cpu_millis();
+                mem += k.resources.requests.memory_bytes();
+            }
+        }
+        assert!(cpu > 0, "every node runs pods here");
+        let find =
+            |metric: &str| samples.iter().find(|s| s.metric == metric && s.object == *name).unwrap().value;
+        assert_eq!(find(names::NODE_CPU_ALLOCATED), cpu as f64 / node.status.allocatable.cpu_millis() as f64);
+        assert_eq!(
+            find(names::NODE_MEMORY_ALLOCATED),
+            mem as f64 / node.status.allocatable.memory_bytes() as f64
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+    let running = samples.iter().find(|s| s.metric == names::PODS_RUNNING).unwrap().value;
+    assert_eq!(running, 9.0);
+}
