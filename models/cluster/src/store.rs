@@ -402,11 +402,11 @@ impl Ord for dyn LabelPair + '_ {
 type PodKey = kubesim_api::Shared<ObjectKey>;
 
 /// An index entry: the pod's key (the order, and what removal finds it by) and its slot (what a
-/// walk of the index reads the pod from).
+/// walk of the index reads the pod from). The metrics pipeline's label lists use it too.
 #[derive(Debug, Clone)]
-struct Indexed {
-    key: PodKey,
-    slot: u32,
+pub(crate) struct Indexed {
+    pub(crate) key: PodKey,
+    pub(crate) slot: u32,
 }
 
 impl PartialEq for Indexed {

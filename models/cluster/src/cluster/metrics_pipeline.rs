@@ -163,9 +163,13 @@ struct Entries {
 /// rewritten, or it joins or leaves a usage class. Versions are unique across lists (one
 /// counter), so a reader that kept what it built from a list at version `v` may reuse it while
 /// the list is at `v`.
+///
+/// The entries are ordered by pod key in a B-tree: a label every pod carries (`tier: scale` at
+/// full scale) makes a list of all of them, and a sorted vector moved its whole tail on each
+/// arrival and departure.
 #[derive(Debug, Default)]
 struct LabelList {
-    ids: Vec<u32>,
+    ids: BTreeSet<crate::store::Indexed>,
     version: u64,
 }
 
@@ -254,9 +258,8 @@ impl Entries {
                 Some(list) => list,
                 None => namespace.entry((k.clone(), v.clone())).or_default(),
             };
-            if let Err(at) = Self::position(slots, &list.ids, id) {
-                list.ids.insert(at, id);
-            }
+            let key = &slots[id as usize].as_ref().expect("occupied").key;
+            list.ids.insert(crate::store::Indexed { key: key.clone(), slot: id });
             list.bump(&mut self.last_version);
         }
     }
@@ -275,9 +278,7 @@ impl Entries {
         for (k, v) in labels {
             let pair = (k, v);
             let Some(list) = namespace.get_mut(&pair as &dyn crate::store::LabelPair) else { continue };
-            if let Ok(at) = Self::position(slots, &list.ids, id) {
-                list.ids.remove(at);
-            }
+            list.ids.remove::<ObjectKey>(&slots[id as usize].as_ref().expect("occupied").key);
             list.bump(&mut self.last_version);
             if list.ids.is_empty() {
                 // Rollouts mint a label value (pod-template-hash) per ReplicaSet: drop spent ones.
@@ -332,7 +333,7 @@ impl MetricsPipeline {
         is_target_pod: impl Fn(&str) -> bool,
     ) -> Vec<ServedPodMetrics> {
         let entries = &self.entries;
-        static NONE: Vec<u32> = Vec::new();
+        static NONE: BTreeSet<crate::store::Indexed> = BTreeSet::new();
         let in_namespace = entries.by_label.get(namespace);
         let smallest = selector
             .match_labels
@@ -366,12 +367,16 @@ impl MetricsPipeline {
         match smallest {
             None => entries.served().filter_map(|e| served(e, false)).collect(),
             Some(ids) if entries.unlabelled.is_empty() => {
-                ids.iter().filter_map(|&id| served(entries.get(id), true)).collect()
+                ids.iter().filter_map(|e| served(entries.get(e.slot), true)).collect()
             }
             Some(ids) => {
                 // Unlabelled entries are never in a label list.
-                let mut all: Vec<&Entry> =
-                    ids.iter().chain(&entries.unlabelled).map(|&id| entries.get(id)).collect();
+                let mut all: Vec<&Entry> = ids
+                    .iter()
+                    .map(|e| e.slot)
+                    .chain(entries.unlabelled.iter().copied())
+                    .map(|id| entries.get(id))
+                    .collect();
                 all.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
                 all.into_iter().filter_map(|e| served(e, !e.pod.meta.labels.is_empty())).collect()
             }
@@ -1139,7 +1144,7 @@ mod tests {
             .flat_map(|(ns, pairs)| {
                 pairs.iter().map(move |((k, v), ids)| ((ns.clone(), k.clone(), v.clone()), ids))
             })
-            .map(|(label, list)| (label, list.ids.iter().map(key).collect()))
+            .map(|(label, list)| (label, list.ids.iter().map(|e| key(&e.slot)).collect()))
             .collect();
         (by_label, entries.unlabelled.iter().map(key).collect())
     }
