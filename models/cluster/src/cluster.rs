@@ -496,47 +496,26 @@ impl<W: Write> Cluster<W> {
         let mut push = |metric, object: &str, value: f64| {
             out.push(MetricSample { metric, object: object.to_string(), value })
         };
-        let (mut pending, mut running) = (0usize, 0usize);
-        for p in w.store.pods() {
-            pending += usize::from(p.spec.node_name.is_none());
-            running += usize::from(p.status.phase == PodPhase::Running);
-        }
-        push(names::PODS_PENDING, CLUSTER, pending as f64);
-        push(names::PODS_RUNNING, CLUSTER, running as f64);
+        push(names::PODS_PENDING, CLUSTER, w.store.unbound_pod_count() as f64);
+        push(names::PODS_RUNNING, CLUSTER, w.store.running_pod_count() as f64);
         push(names::NODES_READY, CLUSTER, w.store.nodes.values().filter(|n| n.is_ready()).count() as f64);
         push(names::OOM_KILLS, CLUSTER, w.counters.oom_kills as f64);
         push(names::RESTARTS, CLUSTER, w.counters.container_restarts as f64);
         push(names::EVICTIONS, CLUSTER, w.counters.evictions as f64);
-        // Requests of the non-terminal pods bound to each node, from the store's node index (a
-        // ReplicaSet's pods share their container list: its sums are computed once per run of
-        // them).
-        let mut last: Option<(*const kubesim_api::Container, (i64, i64))> = None;
+        // Requests of the non-terminal pods bound to each node, as the store keeps them.
         for (name, node) in &w.store.nodes {
-            let (mut cpu, mut mem) = (0i64, 0i64);
-            for p in w.store.pods_on_node(name) {
-                if matches!(p.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
-                    continue;
-                }
-                let containers = p.spec.containers.as_ptr();
-                let sums = match last {
-                    Some((list, sums)) if list == containers => sums,
-                    _ => {
-                        let sums = p.spec.containers.iter().fold((0i64, 0i64), |(cpu, mem), c| {
-                            (
-                                cpu + c.resources.requests.cpu_millis(),
-                                mem + c.resources.requests.memory_bytes(),
-                            )
-                        });
-                        last = Some((containers, sums));
-                        sums
-                    }
-                };
-                cpu += sums.0;
-                mem += sums.1;
-            }
+            let requested = w.store.node_requests(name);
             let ratio = |used: i64, alloc: i64| if alloc > 0 { used as f64 / alloc as f64 } else { 0.0 };
-            push(names::NODE_CPU_ALLOCATED, name, ratio(cpu, node.status.allocatable.cpu_millis()));
-            push(names::NODE_MEMORY_ALLOCATED, name, ratio(mem, node.status.allocatable.memory_bytes()));
+            push(
+                names::NODE_CPU_ALLOCATED,
+                name,
+                ratio(requested.cpu_millis, node.status.allocatable.cpu_millis()),
+            );
+            push(
+                names::NODE_MEMORY_ALLOCATED,
+                name,
+                ratio(requested.memory_bytes, node.status.allocatable.memory_bytes()),
+            );
         }
         for (key, d) in &w.store.deployments {
             let object = key.to_string();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use kubesim_api::autoscaling::HorizontalPodAutoscaler;
 use kubesim_api::disruption::PodDisruptionBudget;
 use kubesim_api::services::Service;
-use kubesim_api::{Deployment, Job, Node, ObjectKey, Pod, PriorityClass, ReplicaSet};
+use kubesim_api::{Deployment, Job, Node, ObjectKey, Pod, PodPhase, PriorityClass, ReplicaSet};
 
 /// All objects of the simulated cluster.
 #[derive(Debug, Default)]
@@ -63,6 +63,35 @@ pub struct ApiStore {
     /// reader asked for them ([`Self::track_pod_changes`]): the metrics pipeline revisits only
     /// those instead of walking every pod per scrape.
     pod_changes: Option<Vec<PodKey>>,
+    /// Per node, the summed requests of the non-terminal pods bound to it, and the number of
+    /// unbound and of Running pods: kept on every write so that sampling them costs per node,
+    /// not per pod.
+    node_requests: BTreeMap<String, NodeRequests>,
+    pods_unbound: usize,
+    pods_running: usize,
+}
+
+/// The requests of the non-terminal pods bound to one node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeRequests {
+    /// Summed container CPU requests.
+    pub cpu_millis: i64,
+    /// Summed container memory requests.
+    pub memory_bytes: i64,
+    /// How many pods the sums are over.
+    pub pods: usize,
+}
+
+/// What one pod adds to its node's [`NodeRequests`] (nothing when unbound or terminal).
+fn node_share(pod: &Pod) -> Option<(&str, i64, i64)> {
+    let node = pod.spec.node_name.as_deref()?;
+    if matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed) {
+        return None;
+    }
+    let (cpu, memory) = pod.spec.containers.iter().fold((0i64, 0i64), |(cpu, mem), c| {
+        (cpu + c.resources.requests.cpu_millis(), mem + c.resources.requests.memory_bytes())
+    });
+    Some((node, cpu, memory))
 }
 
 impl ApiStore {
@@ -123,6 +152,57 @@ impl ApiStore {
     /// Number of pod objects (including terminating ones).
     pub fn pod_count(&self) -> usize {
         self.pods.len()
+    }
+
+    /// Number of pods not bound to a node.
+    pub fn unbound_pod_count(&self) -> usize {
+        self.pods_unbound
+    }
+
+    /// Number of pods in phase Running.
+    pub fn running_pod_count(&self) -> usize {
+        self.pods_running
+    }
+
+    /// The requests of the non-terminal pods bound to `node` (zero for none).
+    pub fn node_requests(&self, node: &str) -> NodeRequests {
+        self.node_requests.get(node).copied().unwrap_or_default()
+    }
+
+    /// Moves the counts and node sums from `old` (the stored version, if any) to `new` (the
+    /// version replacing it, if any).
+    fn account(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+        let counts = |p: Option<&Pod>| {
+            p.map_or((0, 0), |p| {
+                (usize::from(!p.is_bound()), usize::from(p.status.phase == PodPhase::Running))
+            })
+        };
+        let ((old_unbound, old_running), (new_unbound, new_running)) = (counts(old), counts(new));
+        self.pods_unbound = self.pods_unbound + new_unbound - old_unbound;
+        self.pods_running = self.pods_running + new_running - old_running;
+        let (old_share, new_share) = (old.and_then(node_share), new.and_then(node_share));
+        if old_share == new_share {
+            return;
+        }
+        if let Some((node, cpu, memory)) = old_share {
+            if let Some(sums) = self.node_requests.get_mut(node) {
+                sums.cpu_millis -= cpu;
+                sums.memory_bytes -= memory;
+                sums.pods -= 1;
+                if sums.pods == 0 {
+                    self.node_requests.remove(node);
+                }
+            }
+        }
+        if let Some((node, cpu, memory)) = new_share {
+            let sums = match self.node_requests.get_mut(node) {
+                Some(sums) => sums,
+                None => self.node_requests.entry(node.to_string()).or_default(),
+            };
+            sums.cpu_millis += cpu;
+            sums.memory_bytes += memory;
+            sums.pods += 1;
+        }
     }
 
     /// Keys of the pods whose controller owner has `uid`.
@@ -231,6 +311,8 @@ impl ApiStore {
         }
         self.stamp_labels(&pod.meta.labels, pod.meta.resource_version);
         let pod = Arc::new(pod);
+        let old = old_slot.and_then(|s| self.pod_slots[s as usize].clone());
+        self.account(old.as_deref(), Some(&pod));
         if let Some(changes) = &mut self.pod_changes {
             changes.push(key.clone());
         }
@@ -246,6 +328,7 @@ impl ApiStore {
         let (shared_key, slot) = self.pods.remove_entry(key)?;
         let pod = self.pod_slots[slot as usize].take().expect("a stored pod's slot is filled");
         self.free_slots.push(slot);
+        self.account(Some(&pod), None);
         if let Some(changes) = &mut self.pod_changes {
             changes.push(shared_key);
         }
@@ -478,13 +561,13 @@ mod tests {
         /// every written or removed key.
         #[test]
         fn indexes_equal_a_scan_and_every_change_is_logged(
-            ops in proptest::collection::vec((0usize..5, 0usize..3, 0usize..3, proptest::bool::ANY, 0usize..2), 1..60)
+            ops in proptest::collection::vec((0usize..5, 0usize..3, 0usize..3, proptest::bool::ANY, 0usize..2, 0usize..4), 1..60)
         ) {
             let mut s = ApiStore::default();
             s.track_pod_changes();
             let owners = ["u1", "u2", "u3"];
             let nodes = [None, Some("n1"), Some("n2")];
-            for (who, owner, node, remove, app) in ops {
+            for (who, owner, node, remove, app, phase) in ops {
                 let name = format!("p{who}");
                 let key = ObjectKey::new("default", &name);
                 if remove {
@@ -493,6 +576,15 @@ mod tests {
                     proptest::prop_assert_eq!(logged.len(), usize::from(existed));
                 } else {
                     let mut p = pod(&name, owners[owner], nodes[node]);
+                    p.status.phase = [PodPhase::Pending, PodPhase::Running, PodPhase::Succeeded, PodPhase::Failed][phase];
+                    p.spec.containers.push(kubesim_api::Container {
+                        name: "c".into(),
+                        resources: kubesim_api::ResourceRequirements {
+                            requests: kubesim_api::ResourceList::new().with_cpu_millis(100 * (1 + who as i64)).with_memory_bytes(1 << 20),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    });
                     p.meta.labels = [("app".to_string(), format!("a{app}")), ("tier".to_string(), "t".to_string())]
                         .into_iter()
                         .collect();
@@ -523,6 +615,24 @@ mod tests {
                     proptest::prop_assert_eq!(indexed, scanned);
                 }
                 proptest::prop_assert!(s.pods_by_owner.values().chain(s.pods_by_node.values()).all(|set| !set.is_empty()));
+                // The counts and node sums equal a scan.
+                proptest::prop_assert_eq!(s.unbound_pod_count(), s.pods().filter(|p| !p.is_bound()).count());
+                proptest::prop_assert_eq!(
+                    s.running_pod_count(),
+                    s.pods().filter(|p| p.status.phase == PodPhase::Running).count()
+                );
+                for n in ["n1", "n2"] {
+                    let mut want = NodeRequests::default();
+                    for p in s.pods().filter(|p| p.spec.node_name.as_deref() == Some(n)) {
+                        if let Some((_, cpu, memory)) = node_share(p) {
+                            want.cpu_millis += cpu;
+                            want.memory_bytes += memory;
+                            want.pods += 1;
+                        }
+                    }
+                    proptest::prop_assert_eq!(s.node_requests(n), want);
+                }
+                proptest::prop_assert!(s.node_requests.values().all(|r| r.pods > 0));
                 // Every index walk reads the stored version of each pod, in key order.
                 for o in owners {
                     for p in s.pods_of_owner(o) {
