@@ -307,6 +307,22 @@ impl Entries {
     }
 }
 
+/// Each load's offered rate at `offset`. Scenarios stamp one load curve out for many Services
+/// (1,500 equal diurnal curves at full scale): a curve equal to the previous load's reuses its
+/// value instead of evaluating the curve again.
+fn offered_rates(loads: &[crate::config::ServiceLoad], offset: SimDuration) -> Vec<i64> {
+    let mut offered: Vec<i64> = Vec::with_capacity(loads.len());
+    for (i, load) in loads.iter().enumerate() {
+        let curve = &load.requests_per_second_milli;
+        let value = match (i.checked_sub(1).map(|j| &loads[j].requests_per_second_milli), offered.last()) {
+            (Some(previous), Some(&value)) if previous == curve => value,
+            _ => curve.value_at(offset),
+        };
+        offered.push(value);
+    }
+    offered
+}
+
 /// The pipeline's state. Each scrape updates the entries in place: a pod's entry keeps its slot and
 /// allocations from one scrape to the next, and entries the scrape did not see are dropped.
 #[derive(Debug, Default)]
@@ -687,12 +703,7 @@ impl<W: Write> World<W> {
             previous_scrape,
             any_node_measures,
             use_classes: self.config.metrics_mode == MetricsMode::UsageClasses && !any_node_measures,
-            offered: self
-                .config
-                .service_loads
-                .iter()
-                .map(|l| l.requests_per_second_milli.value_at(offset))
-                .collect(),
+            offered: offered_rates(&self.config.service_loads, offset),
             endpoints: (0..self.config.service_loads.len()).map(|l| self.load_endpoints(l)).collect(),
         };
         let old_order = std::mem::take(&mut entries.order);
