@@ -58,7 +58,11 @@ pub struct ApiStore {
     /// Per label pair (while some pod carries it), the resourceVersion of the last write or
     /// removal of a pod carrying it: a reader that saw the same stamp knows no pod with that label
     /// changed since (the HPA re-lists its target's pods only then).
-    label_written_at: BTreeMap<(String, String), u64>,
+    ///
+    /// Held by label id (ids are given on a pair's first use and never reused), so a reader that
+    /// keeps the id of its selector's pair reads the stamp without a search by strings.
+    label_ids: BTreeMap<(String, String), LabelId>,
+    label_written_at: Vec<Option<u64>>,
     /// Keys of the pods written or removed since the last [`Self::take_pod_changes`], once a
     /// reader asked for them ([`Self::track_pod_changes`]): the metrics pipeline revisits only
     /// those instead of walking every pod per scrape.
@@ -341,21 +345,39 @@ impl ApiStore {
 
     fn stamp_labels(&mut self, labels: &kubesim_api::Labels, rv: u64) {
         for pair in labels {
-            match self.label_written_at.get_mut(&pair as &dyn LabelPair) {
-                Some(at) => *at = rv,
+            let id = match self.label_ids.get(&pair as &dyn LabelPair) {
+                Some(&id) => id,
                 None => {
-                    self.label_written_at.insert((pair.0.clone(), pair.1.clone()), rv);
+                    let id = LabelId(
+                        u32::try_from(self.label_written_at.len()).expect("fewer than 2^32 label pairs"),
+                    );
+                    self.label_ids.insert((pair.0.clone(), pair.1.clone()), id);
+                    self.label_written_at.push(None);
+                    id
                 }
-            }
+            };
+            self.label_written_at[id.0 as usize] = Some(rv);
         }
+    }
+
+    /// The id of the label pair `key=value`, once some pod has carried it.
+    pub fn label_id(&self, key: &str, value: &str) -> Option<LabelId> {
+        self.label_ids.get(&(key, value) as &dyn LabelPair).copied()
+    }
+
+    /// When a pod carrying the label `id` was last written or removed (`None`: no pod carries
+    /// it now). The same as [`Self::selected_pods_written_at`] for a selector whose first
+    /// `matchLabels` pair has this id.
+    pub fn label_written_at(&self, id: LabelId) -> Option<u64> {
+        self.label_written_at.get(id.0 as usize).copied().flatten()
     }
 
     /// When a pod carrying `selector`'s first `matchLabels` pair was last written or removed
     /// (`None`: the selector has no `matchLabels`, or no pod carries the pair). Two equal stamps
     /// mean the pods `selector` selects are the same objects.
     pub fn selected_pods_written_at(&self, selector: &kubesim_api::LabelSelector) -> Option<u64> {
-        let pair = selector.match_labels.iter().next()?;
-        self.label_written_at.get(&pair as &dyn LabelPair).copied()
+        let (key, value) = selector.match_labels.iter().next()?;
+        self.label_written_at(self.label_id(key, value)?)
     }
 
     fn unindex_labels(&mut self, key: &ObjectKey, labels: &kubesim_api::Labels) {
@@ -365,7 +387,9 @@ impl ApiStore {
                 set.remove(key);
                 if set.is_empty() {
                     self.pods_by_label.remove(&label);
-                    self.label_written_at.remove(&label);
+                    if let Some(&id) = self.label_ids.get(&label) {
+                        self.label_written_at[id.0 as usize] = None;
+                    }
                 }
             }
         }
@@ -437,6 +461,10 @@ impl ApiStore {
     }
 }
 
+/// A label pair's id in the store (see [`ApiStore::label_id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LabelId(u32);
+
 /// A label pair as a map key that can be looked up by borrowed strings (no allocation per lookup).
 pub(crate) trait LabelPair {
     fn pair(&self) -> (&str, &str);
@@ -449,6 +477,12 @@ impl LabelPair for (String, String) {
 }
 
 impl LabelPair for (&String, &String) {
+    fn pair(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl LabelPair for (&str, &str) {
     fn pair(&self) -> (&str, &str) {
         (self.0, self.1)
     }
@@ -681,8 +715,14 @@ mod tests {
         let before_relabel = s.selected_pods_written_at(&sel).unwrap();
         s.put_pod(labelled("d", "z"));
         assert!(s.selected_pods_written_at(&sel).unwrap() > before_relabel, "d left app=x");
+        let id = s.label_id("app", "x").expect("pods carried app=x");
+        assert_eq!(s.label_written_at(id), s.selected_pods_written_at(&sel));
         s.remove_pod(&ObjectKey::new("default", "a"));
         assert_eq!(s.selected_pods_written_at(&sel), None, "no pod carries app=x any more");
+        assert_eq!(s.label_written_at(id), None);
+        s.put_pod(labelled("e", "x"));
+        assert_eq!(s.label_id("app", "x"), Some(id), "a pair keeps its id");
+        assert!(s.label_written_at(id).is_some_and(|at| at > before_relabel));
         let no_labels = kubesim_api::LabelSelector::default();
         assert_eq!(s.selected_pods_written_at(&no_labels), None);
     }
