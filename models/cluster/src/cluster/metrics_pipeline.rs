@@ -198,6 +198,11 @@ impl Entries {
                 id
             }
             None => {
+                if self.slots.len() == self.slots.capacity() {
+                    // Grow by a quarter, not double: at 150,000 pods a doubling leaves up to
+                    // 150,000 empty ~200-byte slots.
+                    self.slots.reserve_exact(self.slots.len() / 4 + 16);
+                }
                 self.slots.push(Some(entry));
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pods")
             }
@@ -1022,7 +1027,10 @@ impl<W: Write> World<W> {
             v.clear();
             v
         });
-        let new_samples = std::mem::replace(samples, scratch.unwrap_or_default());
+        let mut new_samples = std::mem::replace(samples, scratch.unwrap_or_default());
+        // A vector's first growth reserves four points: an entry of a one-container pod would
+        // keep three spare ones (240 B) for as long as it lives.
+        new_samples.shrink_to_fit();
         let own = complete && class == NO_CLASS;
         let id = match existing {
             Some(id) => {
