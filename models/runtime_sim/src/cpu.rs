@@ -165,6 +165,7 @@ impl CpuAccounting {
     /// Appends a slot for a container joining mid-period: its quota starts full (a new cgroup's
     /// first period has its whole `cfs_quota_us`), its counters at zero.
     pub fn push_slot(&mut self, quota_us: Option<u64>) {
+        crate::sorted::make_room(&mut self.slots);
         self.slots.push(Slot { quota_left_us: quota_us.unwrap_or(u64::MAX), ..Slot::default() });
     }
 

@@ -33,6 +33,7 @@ use kubesim_workload::ContainerWorkload;
 use sim_core::{SimDuration, SimTime};
 
 use crate::cpu::{CpuAccounting, CpuContainer, CpuStat};
+use crate::sorted::make_room;
 
 const TICK_NS: u64 = 1_000_000;
 
@@ -148,6 +149,8 @@ impl NodeCpu {
             (u128::from(q) * 100_000 / u128::from(period)) as u64
         });
         self.acct.push_slot(quota_us);
+        make_room(&mut self.members);
+        make_room(&mut self.inputs);
         self.members.push(Member { id, start, boundary: 0, workload });
         self.inputs.push(CpuContainer { demand_millis: 0, shares: cgroup.cpu_shares, quota_us });
     }

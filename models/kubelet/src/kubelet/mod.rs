@@ -74,7 +74,8 @@ pub struct Kubelet {
     eviction: EvictionState,
     /// Last eviction check (one eviction per monitoring tick).
     last_eviction_check: Option<SimTime>,
-    /// Pods with status changes not yet written.
+    /// Pods with status changes not yet written, each once (a worker is in it iff its `queued`
+    /// flag is set: no search of the list, which a resync fills with every pod).
     dirty: Vec<u32>,
     /// Inputs that arrived while the kubelet was stopped, replayed on start.
     backlog: Vec<KubeletInput>,
@@ -1036,8 +1037,9 @@ impl Kubelet {
 
     /// Queues the pod for a status write if anything changed.
     fn mark(&mut self, id: u32) {
-        if let Some(p) = self.pods.get(&id) {
-            if p.dirty && !self.dirty.contains(&id) {
+        if let Some(p) = self.pods.get_mut(&id) {
+            if p.dirty && !p.queued {
+                p.queued = true;
                 self.dirty.push(id);
             }
         }
@@ -1047,6 +1049,7 @@ impl Kubelet {
         for id in std::mem::take(&mut self.dirty) {
             let reason = self.reasons.get(&id).copied();
             let Some(p) = self.pods.get_mut(&id) else { continue };
+            p.queued = false;
             if !p.dirty {
                 continue;
             }

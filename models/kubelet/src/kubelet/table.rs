@@ -49,6 +49,15 @@ fn key_hash(namespace: &str, name: &str) -> u32 {
     h
 }
 
+/// Makes room for one more entry in `v`, growing it by a quarter (at least 4) rather than
+/// doubling: a node's pod lists live as long as the kubelet and hover around a few tens of entries, where
+/// doubling past 32 would leave up to half of each list unused for good.
+fn make_room<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 4).max(4));
+    }
+}
+
 impl PodTable {
     fn position(&self, id: u32) -> Result<usize, usize> {
         self.ids.binary_search(&id)
@@ -102,6 +111,9 @@ impl PodTable {
             return;
         };
         let h = key_hash(&worker.pod.meta.namespace, &worker.pod.meta.name);
+        make_room(&mut self.workers);
+        make_room(&mut self.ids);
+        make_room(&mut self.by_key);
         self.workers.insert(at, worker);
         self.ids.insert(at, id);
         self.by_key.insert(key_at, (h, id));

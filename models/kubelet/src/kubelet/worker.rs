@@ -396,6 +396,8 @@ pub(crate) struct PodWorker {
     /// keeps the active pods' request sum).
     terminal: Option<PodPhase>,
     pub(crate) dirty: bool,
+    /// In the kubelet's list of pods to write (see `Kubelet::mark`).
+    pub(crate) queued: bool,
 }
 
 impl PodWorker {
@@ -443,6 +445,7 @@ impl PodWorker {
             teardown: Teardown::None,
             terminal: None,
             dirty: true,
+            queued: false,
         })
     }
 
