@@ -194,11 +194,46 @@ struct Worker {
 }
 
 /// The running container instance the workers probe.
+///
+/// The two optional instants are kept as an instant and a flag each rather than
+/// `Option<SimTime>` (which pads to 16 bytes): the flags share one word's padding, and the
+/// analytic workers of every container with probes hold one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Instance {
     start: SimTime,
-    stopped_at: Option<SimTime>,
-    started_at: Option<SimTime>,
+    /// When it stopped, if `stopped` (see [`Instance::stopped_at`]).
+    stop_time: SimTime,
+    /// When the startup probe first succeeded, if `started` (see [`Instance::started_at`]).
+    started_time: SimTime,
+    stopped: bool,
+    started: bool,
+}
+
+impl Instance {
+    fn new(start: SimTime) -> Self {
+        Instance {
+            start,
+            stop_time: SimTime::ZERO,
+            started_time: SimTime::ZERO,
+            stopped: false,
+            started: false,
+        }
+    }
+    fn stopped_at(&self) -> Option<SimTime> {
+        self.stopped.then_some(self.stop_time)
+    }
+    /// Records a stop at `at`; the earliest stop counts.
+    fn stop(&mut self, at: SimTime) {
+        self.stop_time = self.stopped_at().map_or(at, |s| s.min(at));
+        self.stopped = true;
+    }
+    fn started_at(&self) -> Option<SimTime> {
+        self.started.then_some(self.started_time)
+    }
+    fn set_started(&mut self, at: SimTime) {
+        self.started_time = at;
+        self.started = true;
+    }
 }
 
 /// The probe workers of one container, across its restarts.
@@ -236,11 +271,11 @@ impl Worker {
         }
         // Ticks with time < hi are in range.
         let hi =
-            until.saturating_add(SimDuration::from_nanos(1)).min(inst.stopped_at.unwrap_or(SimTime::MAX));
+            until.saturating_add(SimDuration::from_nanos(1)).min(inst.stopped_at().unwrap_or(SimTime::MAX));
         let k_hi = self.tick_at_or_after(origin, hi);
         let mut lo = inst.start.saturating_add(self.spec.initial_delay);
         if gated {
-            match inst.started_at {
+            match inst.started_at() {
                 Some(s) => lo = lo.max(s.saturating_add(SimDuration::from_nanos(1))),
                 None => {
                     // Every tick up to `until` is skipped; skipping leaves the state untouched.
@@ -330,14 +365,14 @@ impl ContainerProbes {
             w.on_hold = false;
             w.next_tick = w.next_tick.max(w.tick_at_or_after(origin, at));
         }
-        self.instance = Some(Instance { start: at, stopped_at: None, started_at: None });
+        self.instance = Some(Instance::new(at));
     }
 
     /// The container stopped running at `at`: no tick at or after `at` probes it. (Upstream then
     /// sets Failure for the dead container ID; the kubelet reads "not running" directly.)
     pub fn container_stopped(&mut self, at: SimTime) {
         if let Some(inst) = &mut self.instance {
-            inst.stopped_at = Some(inst.stopped_at.map_or(at, |s| s.min(at)));
+            inst.stop(at);
         }
     }
 
@@ -346,7 +381,7 @@ impl ContainerProbes {
     }
 
     fn running(&self) -> bool {
-        self.instance.is_some_and(|i| i.stopped_at.is_none())
+        self.instance.is_some_and(|i| i.stopped_at().is_none())
     }
 
     /// The cached result of `kind`, if that probe exists and a container has started.
@@ -357,7 +392,7 @@ impl ContainerProbes {
     /// Upstream `started`: running, and startup Success or no startup probe.
     pub fn started(&self) -> bool {
         self.running()
-            && (!self.has(ProbeKind::Startup) || self.instance.is_some_and(|i| i.started_at.is_some()))
+            && (!self.has(ProbeKind::Startup) || self.instance.is_some_and(|i| i.started_at().is_some()))
     }
 
     /// Upstream container `ready`: started, and readiness Success or no readiness probe.
@@ -372,7 +407,7 @@ impl ContainerProbes {
     pub fn next_change(&self, health: &ContainerHealth) -> Option<ProbeTransition> {
         let inst = self.instance?;
         let gated = self.has(ProbeKind::Startup);
-        if gated && inst.started_at.is_none() {
+        if gated && inst.started_at().is_none() {
             // Liveness and readiness cannot move before the startup probe succeeds.
             let mut w = self.workers[ProbeKind::Startup.index()]?;
             return w.scan(self.tick_origin, &inst, false, &health.startup, SimTime::MAX);
@@ -412,7 +447,7 @@ impl ContainerProbes {
             let worker_gated = gated && kind != ProbeKind::Startup;
             while let Some(tr) = w.scan(origin, &inst, worker_gated, kind.timeline(health), t) {
                 if kind == ProbeKind::Startup && tr.result == ProbeResult::Success {
-                    inst.started_at = Some(tr.at);
+                    inst.set_started(tr.at);
                 }
                 out.push(tr);
             }
@@ -582,13 +617,13 @@ impl NaiveProbes {
             self.state[i].on_hold = false;
             self.next_k[i] = self.next_k[i].max(self.tick_at_or_after(i, at));
         }
-        self.instance = Some(Instance { start: at, stopped_at: None, started_at: None });
+        self.instance = Some(Instance::new(at));
     }
 
     /// The instance stopped at `at`.
     pub fn container_stopped(&mut self, at: SimTime) {
         if let Some(inst) = &mut self.instance {
-            inst.stopped_at = Some(inst.stopped_at.map_or(at, |s| s.min(at)));
+            inst.stop(at);
         }
     }
 
@@ -597,7 +632,7 @@ impl NaiveProbes {
         let inst = self.instance?;
         let t =
             (0..3).filter(|&i| self.specs[i].is_some()).map(|i| self.tick_time(i, self.next_k[i])).min()?;
-        (t < inst.stopped_at.unwrap_or(SimTime::MAX)).then_some(t)
+        (t < inst.stopped_at().unwrap_or(SimTime::MAX)).then_some(t)
     }
 
     /// Probe ticks run so far (the per-probe event count).
@@ -626,7 +661,7 @@ impl NaiveProbes {
     pub fn due(&mut self, now: SimTime) -> [Option<ProbeKind>; 3] {
         let mut out = [None; 3];
         let Some(inst) = self.instance else { return out };
-        if now >= inst.stopped_at.unwrap_or(SimTime::MAX) {
+        if now >= inst.stopped_at().unwrap_or(SimTime::MAX) {
             return out;
         }
         let has_startup = self.specs[0].is_some();
@@ -640,7 +675,7 @@ impl NaiveProbes {
             if self.state[i].on_hold || now - inst.start < spec.initial_delay {
                 continue;
             }
-            let started = !has_startup || inst.started_at.is_some_and(|s| s < now);
+            let started = !has_startup || inst.started_at().is_some_and(|s| s < now);
             if has_startup && started == (kind == ProbeKind::Startup) {
                 continue;
             }
@@ -658,7 +693,7 @@ impl NaiveProbes {
         let i = kind.index();
         let spec = self.specs[i]?;
         let inst = self.instance.as_mut()?;
-        if at >= inst.stopped_at.unwrap_or(SimTime::MAX) {
+        if at >= inst.stopped_at().unwrap_or(SimTime::MAX) {
             return None;
         }
         let outcome = if success { ProbeResult::Success } else { ProbeResult::Failure };
@@ -677,7 +712,7 @@ impl NaiveProbes {
             st.cached = Some(outcome);
             change = Some(ProbeTransition { at, kind, result: outcome });
             if kind == ProbeKind::Startup && outcome == ProbeResult::Success {
-                inst.started_at = Some(at);
+                inst.set_started(at);
             }
         }
         if kind == ProbeKind::Startup || (kind == ProbeKind::Liveness && outcome == ProbeResult::Failure) {
@@ -699,8 +734,9 @@ impl NaiveProbes {
 
     /// Running, and startup Success or no startup probe.
     pub fn started(&self) -> bool {
-        self.instance
-            .is_some_and(|i| i.stopped_at.is_none() && (self.specs[0].is_none() || i.started_at.is_some()))
+        self.instance.is_some_and(|i| {
+            i.stopped_at().is_none() && (self.specs[0].is_none() || i.started_at().is_some())
+        })
     }
 
     /// Started, and readiness Success or no readiness probe.

@@ -45,12 +45,21 @@ pub struct CpuContainer {
 /// when none is, split what is left by `floor(left·w/W)` and hand out the remaining units one
 /// each, largest remainder first, ties to the lower index. A weight of 0 counts as 1.
 pub fn water_fill(capacity: u64, caps: &[u64], weights: &[u64]) -> Vec<u64> {
+    let mut alloc = Vec::new();
+    water_fill_into(capacity, caps, weights, &mut alloc);
+    alloc
+}
+
+/// [`water_fill`] into `alloc` (cleared first), reusing its buffer.
+fn water_fill_into(capacity: u64, caps: &[u64], weights: &[u64], alloc: &mut Vec<u64>) {
+    alloc.clear();
     let total: u128 = caps.iter().map(|&c| c as u128).sum();
     if total <= capacity as u128 {
-        return caps.to_vec();
+        alloc.extend_from_slice(caps);
+        return;
     }
     let w = |i: usize| weights.get(i).copied().unwrap_or(1).max(1) as u128;
-    let mut alloc = vec![0u64; caps.len()];
+    alloc.resize(caps.len(), 0);
     let mut active: Vec<usize> = (0..caps.len()).filter(|&i| caps[i] > 0).collect();
     let mut left = capacity as u128;
     loop {
@@ -66,7 +75,7 @@ pub fn water_fill(capacity: u64, caps: &[u64], weights: &[u64]) -> Vec<u64> {
         }
         active = rest;
         if active.is_empty() {
-            return alloc;
+            return;
         }
     }
     let weight_sum: u128 = active.iter().map(|&i| w(i)).sum();
@@ -84,7 +93,6 @@ pub fn water_fill(capacity: u64, caps: &[u64], weights: &[u64]) -> Vec<u64> {
     for &(_, i) in remainders.iter().take(extra) {
         alloc[i] += 1; // ≤ cap: cap > exact share, so cap ≥ floor(share) + 1
     }
-    alloc
 }
 
 /// Average CPU (millicores) each container gets when the inputs hold: caps are
@@ -157,6 +165,7 @@ impl CpuAccounting {
     /// Appends a slot for a container joining mid-period: its quota starts full (a new cgroup's
     /// first period has its whole `cfs_quota_us`), its counters at zero.
     pub fn push_slot(&mut self, quota_us: Option<u64>) {
+        crate::sorted::make_room(&mut self.slots);
         self.slots.push(Slot { quota_left_us: quota_us.unwrap_or(u64::MAX), ..Slot::default() });
     }
 
@@ -180,15 +189,21 @@ impl CpuAccounting {
     }
 
     fn caps(&self, containers: &[CpuContainer]) -> (Vec<u64>, Vec<bool>) {
-        let caps =
-            self.slots.iter().zip(containers).map(|(s, c)| c.demand_millis.min(s.quota_left_us)).collect();
-        let throttled = self
-            .slots
-            .iter()
-            .zip(containers)
-            .map(|(s, c)| c.quota_us.is_some() && c.demand_millis > 0 && s.quota_left_us < c.demand_millis)
-            .collect();
-        (caps, throttled)
+        let mut scratch = Scratch::default();
+        self.caps_into(containers, &mut scratch);
+        (scratch.caps, scratch.throttled)
+    }
+
+    /// Each slot's cap this tick (demand, bounded by the quota left) and whether it is throttled.
+    fn caps_into(&self, containers: &[CpuContainer], scratch: &mut Scratch) {
+        scratch.caps.clear();
+        scratch.throttled.clear();
+        for (s, c) in self.slots.iter().zip(containers) {
+            scratch.caps.push(c.demand_millis.min(s.quota_left_us));
+            scratch
+                .throttled
+                .push(c.quota_us.is_some() && c.demand_millis > 0 && s.quota_left_us < c.demand_millis);
+        }
     }
 
     fn close_period(&mut self, containers: &[CpuContainer]) {
@@ -201,11 +216,18 @@ impl CpuAccounting {
     }
 
     /// Runs `n` ticks inside the current period (n ≤ ticks left in it), jumping between cap changes.
-    fn run_within_period(&mut self, capacity_millis: u64, containers: &[CpuContainer], mut n: u64) {
-        let weights: Vec<u64> = containers.iter().map(|c| c.shares).collect();
+    /// `scratch.weights` holds the containers' shares.
+    fn run_within_period(
+        &mut self,
+        capacity_millis: u64,
+        containers: &[CpuContainer],
+        mut n: u64,
+        scratch: &mut Scratch,
+    ) {
         while n > 0 {
-            let (caps, throttled) = self.caps(containers);
-            let alloc = water_fill(capacity_millis, &caps, &weights);
+            self.caps_into(containers, scratch);
+            let Scratch { weights, caps, throttled, alloc } = &mut *scratch;
+            water_fill_into(capacity_millis, caps, weights, alloc);
             // How many ticks until some cap changes (then the split may change).
             let mut len = n;
             for (i, c) in containers.iter().enumerate() {
@@ -249,17 +271,25 @@ impl CpuAccounting {
         if self.tick_in_period == 0 {
             self.refill(containers);
         }
+        // Buffers for the whole call (one per kind, not one per step).
+        let n_slots = containers.len();
+        let mut scratch = Scratch {
+            weights: containers.iter().map(|c| c.shares).collect(),
+            caps: Vec::with_capacity(n_slots),
+            throttled: Vec::with_capacity(n_slots),
+            alloc: Vec::with_capacity(n_slots),
+        };
         // Finish the current period.
         if self.tick_in_period > 0 {
             let n = ticks.min(TICKS_PER_PERIOD - self.tick_in_period);
-            self.run_within_period(capacity_millis, containers, n);
+            self.run_within_period(capacity_millis, containers, n, &mut scratch);
             ticks -= n;
         }
         // Whole periods: compute one, multiply.
         let whole = ticks / TICKS_PER_PERIOD;
         if whole > 0 {
             let before: Vec<CpuStat> = self.slots.iter().map(|s| s.stat).collect();
-            self.run_within_period(capacity_millis, containers, TICKS_PER_PERIOD);
+            self.run_within_period(capacity_millis, containers, TICKS_PER_PERIOD, &mut scratch);
             for (s, b) in self.slots.iter_mut().zip(before) {
                 let d = CpuStat {
                     usage_us: s.stat.usage_us - b.usage_us,
@@ -276,9 +306,22 @@ impl CpuAccounting {
             ticks -= whole * TICKS_PER_PERIOD;
         }
         if ticks > 0 {
-            self.run_within_period(capacity_millis, containers, ticks);
+            self.run_within_period(capacity_millis, containers, ticks, &mut scratch);
         }
     }
+}
+
+/// Per-slot buffers of one [`CpuAccounting::advance`] call.
+#[derive(Default)]
+struct Scratch {
+    /// `cpu.shares` of each slot.
+    weights: Vec<u64>,
+    /// This step's cap of each slot.
+    caps: Vec<u64>,
+    /// Whether each slot is throttled this step.
+    throttled: Vec<bool>,
+    /// What each slot gets this step.
+    alloc: Vec<u64>,
 }
 
 /// The per-tick reference model: one [`water_fill`] per millisecond.

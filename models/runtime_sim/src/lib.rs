@@ -11,6 +11,7 @@
 //! | [`images`] | image catalog (layers and sizes, shared layers), per-node cache with a serialized puller |
 //! | [`node_cpu`] | [`NodeCpu`]: lazy per-node CPU accounting between changes (demand sampled on a grid), with a per-tick oracle |
 //! | [`node`] | [`SimNodeRuntime`]: the kubelet's `NodeRuntime` in virtual time (start latency, pulls, own exits, OOM kills, SIGTERM/SIGKILL, CPU counters, crash, kill) |
+//! | `sorted` | `SortedVec`: the runtime's per-node maps as sorted lists (private) |
 //! | [`fleet`] | [`NodeFleet`]: N kubelets + runtimes on one `EventQueue`; the `bench nodes` benchmark |
 
 #![warn(missing_docs, unreachable_pub)]
@@ -21,6 +22,7 @@ pub mod images;
 pub mod memory;
 pub mod node;
 pub mod node_cpu;
+mod sorted;
 
 pub use fleet::{bench, BenchConfig, BenchReport, NodeFleet};
 pub use images::{ImageCache, ImageCatalog};

@@ -15,7 +15,6 @@
 //! killed before its planned crash). [`NodeRuntime::commit`] drops such stale events when they
 //! come due, so the kubelet only ever sees what really happened.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kubesim_api::PullPolicy;
@@ -33,6 +32,7 @@ use crate::cpu::CpuStat;
 use crate::images::{ImageCache, ImageCatalog};
 use crate::memory::oom_time;
 use crate::node_cpu::NodeCpu;
+use crate::sorted::SortedVec;
 
 /// Timing parameters of the simulated runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,13 +81,15 @@ impl PlannedExit {
     }
 }
 
+/// A created container. Of its cgroup only the memory limit is kept: the CPU values went to
+/// [`NodeCpu`], and the limit is all [`SimNodeRuntime::sample`] reports.
 #[derive(Clone, Debug)]
 struct Container {
     workload: Arc<ContainerWorkload>,
     /// When it runs (after the start latency).
     start: SimTime,
     exit: Option<PlannedExit>,
-    cgroup: ContainerCgroup,
+    memory_limit_bytes: Option<i64>,
 }
 
 /// One node's simulated runtime.
@@ -99,11 +101,12 @@ pub struct SimNodeRuntime {
     /// Mixed into random-crash stream indices so nodes draw independently.
     node_salt: u64,
     images: ImageCache,
-    sandboxes: BTreeMap<SandboxId, Option<Arc<PodWorkload>>>,
-    containers: BTreeMap<ContainerId, Container>,
+    sandboxes: SortedVec<SandboxId, Option<Arc<PodWorkload>>>,
+    containers: SortedVec<ContainerId, Container>,
     cpu: NodeCpu,
-    /// Each container's counters at the previous [`SimNodeRuntime::usage`] call.
-    last_usage: BTreeMap<ContainerId, (SimTime, CpuStat)>,
+    /// Each container's counters at the previous [`SimNodeRuntime::usage`] call, by id (a
+    /// sorted list: it is rebuilt whole at every call, and read in id order).
+    last_usage: Vec<(ContainerId, SimTime, CpuStat)>,
 }
 
 /// One container's usage over the interval since the previous [`SimNodeRuntime::usage`] call
@@ -146,10 +149,10 @@ impl SimNodeRuntime {
             streams,
             node_salt: node_index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
             images: ImageCache::default(),
-            sandboxes: BTreeMap::new(),
-            containers: BTreeMap::new(),
+            sandboxes: SortedVec::default(),
+            containers: SortedVec::default(),
             cpu: NodeCpu::new(u64::MAX, config.cpu_demand_grid),
-            last_usage: BTreeMap::new(),
+            last_usage: Vec::new(),
             config,
         }
     }
@@ -209,19 +212,22 @@ impl SimNodeRuntime {
     /// Usage of every running container over the interval since the previous call (or its
     /// start), in id order. Intervals shorter than one millisecond report zero CPU.
     pub fn usage(&mut self, now: SimTime) -> Vec<ContainerUsage> {
-        let samples = self.sample(now);
-        let mut next = BTreeMap::new();
+        let samples = self.samples(now);
+        let mut next = Vec::with_capacity(samples.len());
+        // Both lists are in id order: one merge walk finds each container's previous counters.
+        let mut previous = self.last_usage.iter().peekable();
         let out = samples
             .iter()
-            .map(|s| {
-                let start = self.containers.get(&s.container).map_or(now, |c| c.start);
-                let (since, before) =
-                    self.last_usage.get(&s.container).copied().unwrap_or((start, CpuStat::default()));
+            .map(|&(s, start)| {
+                while previous.next_if(|(id, ..)| *id < s.container).is_some() {}
+                let (since, before) = previous
+                    .next_if(|(id, ..)| *id == s.container)
+                    .map_or((start, CpuStat::default()), |&(_, since, before)| (since, before));
                 let interval_us = now.saturating_duration_since(since).as_nanos() / 1_000;
                 let used = s.cpu.usage_us.saturating_sub(before.usage_us);
                 let periods = s.cpu.nr_periods.saturating_sub(before.nr_periods);
                 let throttled = s.cpu.nr_throttled.saturating_sub(before.nr_throttled);
-                next.insert(s.container, (now, s.cpu));
+                next.push((s.container, now, s.cpu));
                 ContainerUsage {
                     container: s.container,
                     cpu_millis: if interval_us >= 1_000 {
@@ -240,23 +246,31 @@ impl SimNodeRuntime {
 
     /// Usage of every running container at `now` (started, not exited), in id order.
     pub fn sample(&mut self, now: SimTime) -> Vec<ContainerSample> {
+        self.samples(now).into_iter().map(|(s, _)| s).collect()
+    }
+
+    /// [`Self::sample`], each with the container's start.
+    fn samples(&mut self, now: SimTime) -> Vec<(ContainerSample, SimTime)> {
         let cpu = self.cpu.stats(now);
-        let mut out: Vec<ContainerSample> = cpu
+        let mut out: Vec<(ContainerSample, SimTime)> = cpu
             .into_iter()
             .filter_map(|(id, stat)| {
                 let c = self.containers.get(&id)?;
-                (c.start <= now).then(|| ContainerSample {
-                    container: id,
-                    cpu: stat,
-                    memory_working_set_bytes: c
-                        .workload
-                        .memory_bytes
-                        .value_at(now.saturating_duration_since(c.start)),
-                    memory_limit_bytes: c.cgroup.memory_limit_bytes,
+                (c.start <= now).then(|| {
+                    let sample = ContainerSample {
+                        container: id,
+                        cpu: stat,
+                        memory_working_set_bytes: c
+                            .workload
+                            .memory_bytes
+                            .value_at(now.saturating_duration_since(c.start)),
+                        memory_limit_bytes: c.memory_limit_bytes,
+                    };
+                    (sample, c.start)
                 })
             })
             .collect();
-        out.sort_by_key(|s| s.container);
+        out.sort_by_key(|(s, _)| s.container);
         out
     }
 
@@ -332,7 +346,8 @@ impl SimNodeRuntime {
             events.push(e.event(container));
         }
         self.cpu.add(now, container, start, &cgroup, workload.clone());
-        self.containers.insert(container, Container { workload, start, exit, cgroup });
+        let memory_limit_bytes = cgroup.memory_limit_bytes;
+        self.containers.insert(container, Container { workload, start, exit, memory_limit_bytes });
     }
 
     /// One executed probe at `now`: the container's health timeline decides, whatever the action
@@ -398,7 +413,7 @@ impl NodeRuntime for SimNodeRuntime {
                 self.sandboxes.remove(&sandbox);
                 let lo = ContainerId(sandbox.0 << 32);
                 let hi = ContainerId(((sandbox.0 + 1) << 32).saturating_sub(1));
-                let gone: Vec<ContainerId> = self.containers.range(lo..=hi).map(|(id, _)| *id).collect();
+                let gone: Vec<ContainerId> = self.containers.keys_in(lo, hi).collect();
                 for id in gone {
                     self.containers.remove(&id);
                     self.cpu.remove(now, id);
@@ -551,5 +566,28 @@ mod tests {
             assert_eq!(rt.commit(ev.at(), ev), None);
         }
         assert!(rt.sample(SimTime::from_secs(1)).is_empty());
+    }
+
+    #[test]
+    fn usage_averages_each_container_over_the_interval_since_the_previous_call_or_its_start() {
+        let mut rt = runtime();
+        let (a, b) = (ContainerId::new(0, 0, 0), ContainerId::new(1, 0, 0));
+        // A: 200m demand under a 100m limit, running from 300 ms: 100m used, every period
+        // throttled.
+        start(&mut rt, SimTime::ZERO, a, ContainerWorkload::steady(200, 64 << 20), 100);
+        let first = rt.usage(SimTime::from_millis(10_300));
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].container, first[0].cpu_millis, first[0].throttled_ratio), (a, 100.0, 1.0));
+        assert_eq!(first[0].memory_working_set_bytes, 64 << 20);
+        // B: 50m under a 1000m limit, created at 10.3 s, running from 10.6 s. At 20.3 s, A's
+        // interval is the 10 s since the first call, B's the 9.7 s since its start
+        // (9,700 ticks × 50 µs = 485 ms of CPU): 50m, never throttled.
+        start(&mut rt, SimTime::from_millis(10_300), b, ContainerWorkload::steady(50, 32 << 20), 1000);
+        let second = rt.usage(SimTime::from_millis(20_300));
+        let view: Vec<_> = second.iter().map(|u| (u.container, u.cpu_millis, u.throttled_ratio)).collect();
+        assert_eq!(view, [(a, 100.0, 1.0), (b, 50.0, 0.0)]);
+        // A call less than a millisecond later reports zero CPU.
+        let third = rt.usage(SimTime::from_nanos(20_300_000_500));
+        assert!(third.iter().all(|u| u.cpu_millis == 0.0), "{third:?}");
     }
 }

@@ -33,20 +33,26 @@ use kubesim_workload::ContainerWorkload;
 use sim_core::{SimDuration, SimTime};
 
 use crate::cpu::{CpuAccounting, CpuContainer, CpuStat};
+use crate::sorted::make_room;
 
 const TICK_NS: u64 = 1_000_000;
 
+/// One container of the node. Its shares and quota live in the matching [`CpuContainer`] of
+/// [`NodeCpu::inputs`], beside its sampled demand, which is kept until `boundary`.
 #[derive(Clone, Debug)]
 struct Member {
     id: ContainerId,
     start: SimTime,
-    start_tick: u64,
-    shares: u64,
-    quota_us: Option<u64>,
+    /// The first tick where the sampled demand held in the inputs may change (0: not sampled yet).
+    boundary: u64,
     workload: Arc<ContainerWorkload>,
 }
 
 impl Member {
+    fn start_tick(&self) -> u64 {
+        self.start.as_nanos() / TICK_NS
+    }
+
     /// Sampled offset since start (ns, a multiple of the grid) in tick `k ≥ start_tick`.
     fn sampled_offset(&self, k: u64, grid: u64) -> u64 {
         let offset = k.saturating_mul(TICK_NS).saturating_sub(self.start.as_nanos());
@@ -54,7 +60,7 @@ impl Member {
     }
 
     fn demand_millis(&self, k: u64, grid: u64) -> u64 {
-        if k < self.start_tick {
+        if k < self.start_tick() {
             return 0;
         }
         let at = SimDuration::from_nanos(self.sampled_offset(k, grid));
@@ -63,8 +69,9 @@ impl Member {
 
     /// First tick after `k` where the sampled demand may differ; `u64::MAX` if never.
     fn next_boundary(&self, k: u64, grid: u64) -> u64 {
-        if k < self.start_tick {
-            return self.start_tick;
+        let start_tick = self.start_tick();
+        if k < start_tick {
+            return start_tick;
         }
         let Demand::Curve(curve) = &self.workload.cpu_millis else { return u64::MAX };
         let s = self.sampled_offset(k, grid);
@@ -84,6 +91,9 @@ pub struct NodeCpu {
     next_tick: u64,
     acct: CpuAccounting,
     members: Vec<Member>,
+    /// `inputs[i]`: the shares, quota and demand of `members[i]`, the demand as sampled in the
+    /// tick before `members[i].boundary` (a member's sampled demand is constant between its
+    /// boundaries, so it is sampled once per boundary, not once per chunk).
     inputs: Vec<CpuContainer>,
 }
 
@@ -139,14 +149,10 @@ impl NodeCpu {
             (u128::from(q) * 100_000 / u128::from(period)) as u64
         });
         self.acct.push_slot(quota_us);
-        self.members.push(Member {
-            id,
-            start,
-            start_tick: start.as_nanos() / TICK_NS,
-            shares: cgroup.cpu_shares,
-            quota_us,
-            workload,
-        });
+        make_room(&mut self.members);
+        make_room(&mut self.inputs);
+        self.members.push(Member { id, start, boundary: 0, workload });
+        self.inputs.push(CpuContainer { demand_millis: 0, shares: cgroup.cpu_shares, quota_us });
     }
 
     /// The container stopped at `at` (≥ the last change); returns its final counters.
@@ -154,6 +160,7 @@ impl NodeCpu {
         let i = self.members.iter().position(|m| m.id == id)?;
         self.advance_to(at);
         self.members.remove(i);
+        self.inputs.remove(i);
         Some(self.acct.remove_slot(i))
     }
 
@@ -161,6 +168,7 @@ impl NodeCpu {
     pub fn clear(&mut self, at: SimTime) {
         self.advance_to(at);
         while self.members.pop().is_some() {
+            self.inputs.pop();
             self.acct.remove_slot(self.members.len());
         }
     }
@@ -185,14 +193,12 @@ impl NodeCpu {
             let k = self.next_tick;
             let grid = self.grid_ns;
             let mut until = target;
-            self.inputs.clear();
-            for m in &self.members {
-                until = until.min(m.next_boundary(k, grid));
-                self.inputs.push(CpuContainer {
-                    demand_millis: m.demand_millis(k, grid),
-                    shares: m.shares,
-                    quota_us: m.quota_us,
-                });
+            for (m, input) in self.members.iter_mut().zip(&mut self.inputs) {
+                if m.boundary <= k {
+                    input.demand_millis = m.demand_millis(k, grid);
+                    m.boundary = m.next_boundary(k, grid);
+                }
+                until = until.min(m.boundary);
             }
             self.acct.advance(self.capacity_millis, &self.inputs, until - k);
             self.next_tick = until;
@@ -230,14 +236,14 @@ pub mod oracle {
     ) -> Vec<(ContainerId, CpuStat)> {
         let grid = demand_grid.as_nanos().max(TICK_NS);
         let mut acct = CpuAccounting::new(0);
-        let mut live: Vec<Member> = Vec::new();
+        let mut live: Vec<(Member, u64, Option<u64>)> = Vec::new();
         let end = until.as_nanos() / TICK_NS;
         for k in 0..end {
             // Leave, then join, at the start of tick k.
             for c in containers {
                 if let Some(stop) = c.stop {
                     if stop.as_nanos() / TICK_NS == k {
-                        if let Some(i) = live.iter().position(|m| m.id == c.id) {
+                        if let Some(i) = live.iter().position(|(m, ..)| m.id == c.id) {
                             live.remove(i);
                             acct.remove_slot(i);
                         }
@@ -248,27 +254,24 @@ pub mod oracle {
                 if c.start.as_nanos() / TICK_NS == k && c.stop.is_none_or(|s| s.as_nanos() / TICK_NS > k) {
                     let quota_us = c.cgroup.cpu_quota_us.map(|q| q * 100_000 / c.cgroup.cpu_period_us.max(1));
                     acct.push_slot(quota_us);
-                    live.push(Member {
-                        id: c.id,
-                        start: c.start,
-                        start_tick: k,
-                        shares: c.cgroup.cpu_shares,
+                    live.push((
+                        Member { id: c.id, start: c.start, boundary: 0, workload: c.workload.clone() },
+                        c.cgroup.cpu_shares,
                         quota_us,
-                        workload: c.workload.clone(),
-                    });
+                    ));
                 }
             }
             let inputs: Vec<CpuContainer> = live
                 .iter()
-                .map(|m| CpuContainer {
+                .map(|(m, shares, quota_us)| CpuContainer {
                     demand_millis: m.demand_millis(k, grid),
-                    shares: m.shares,
-                    quota_us: m.quota_us,
+                    shares: *shares,
+                    quota_us: *quota_us,
                 })
                 .collect();
             crate::cpu::oracle::tick_by_tick(&mut acct, capacity_millis, &inputs, 1);
         }
-        live.iter().enumerate().map(|(i, m)| (m.id, acct.stat(i))).collect()
+        live.iter().enumerate().map(|(i, (m, ..))| (m.id, acct.stat(i))).collect()
     }
 }
 

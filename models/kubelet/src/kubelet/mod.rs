@@ -74,7 +74,8 @@ pub struct Kubelet {
     eviction: EvictionState,
     /// Last eviction check (one eviction per monitoring tick).
     last_eviction_check: Option<SimTime>,
-    /// Pods with status changes not yet written.
+    /// Pods with status changes not yet written, each once (a worker is in it iff its `queued`
+    /// flag is set: no search of the list, which a resync fills with every pod).
     dirty: Vec<u32>,
     /// Inputs that arrived while the kubelet was stopped, replayed on start.
     backlog: Vec<KubeletInput>,
@@ -332,7 +333,7 @@ impl Kubelet {
         };
         let mut worker = worker;
         recover_from_status(&mut worker, now);
-        self.pods.insert(worker);
+        self.pods.insert(worker, &requests);
         self.mark(id);
         out.push(KubeletEffect::Runtime(RuntimeCommand::CreateSandbox {
             sandbox: SandboxId(u64::from(id)),
@@ -343,50 +344,44 @@ impl Kubelet {
 
     /// The first resource the pod does not fit in, as upstream names it (`cpu`, `memory`, `pods`).
     fn admission_failure(&self, requests: &kubesim_api::ResourceList) -> Option<String> {
+        #[cfg(debug_assertions)]
+        self.check_active_sums();
         let alloc = &self.config.allocatable;
-        // The resources to check, in the order upstream checks them, and what the active pods
-        // use of each.
-        let checked: Vec<(&ResourceName, i64)> =
-            requests.iter().filter(|(name, amount)| *amount > 0 && **name != ResourceName::Pods).collect();
-        let mut used = vec![0i64; checked.len()];
-        let mut active = 0i64;
-        // Each active pod's requests, recomputed from its spec (the workers keep no copy) once
-        // per run of pods sharing their container lists (pods of one template): a node holds
-        // up to 110 pods and every admission sums them all.
-        let mut last: Option<((usize, usize), kubesim_api::ResourceList)> = None;
-        for worker in self.pods.values().filter(|p| p.terminal.is_none()) {
-            active += 1;
-            let spec = &worker.pod.spec;
-            let lists = spec
-                .extras
-                .overhead
-                .is_empty()
-                .then(|| (spec.containers.as_ptr() as usize, spec.init_containers.as_ptr() as usize));
-            let pod_requests = match &last {
-                Some((at, r)) if Some(*at) == lists => r,
-                _ => {
-                    let r = worker.requests();
-                    &last.insert((lists.unwrap_or((0, 0)), r)).1
-                }
-            };
-            for ((name, _), sum) in checked.iter().zip(&mut used) {
-                *sum += pod_requests.get_or_zero(name);
-            }
-            if lists.is_none() {
-                last = None;
-            }
-        }
         if let Some(max_pods) = alloc.get(&ResourceName::Pods) {
-            if active + 1 > max_pods {
+            if self.pods.active_pods() + 1 > max_pods {
                 return Some("pods".into());
             }
         }
-        for ((name, amount), used) in checked.into_iter().zip(used) {
+        // The resources to check, in the order upstream checks them, against what the active
+        // pods use of each (kept summed by the pod table).
+        for (name, amount) in requests.iter() {
+            if amount <= 0 || *name == ResourceName::Pods {
+                continue;
+            }
+            let used = self.pods.active_requests(name);
             if used.saturating_add(amount) > alloc.get_or_zero(name) {
                 return Some(name.as_str().to_string());
             }
         }
         None
+    }
+
+    /// The pod table's running sums equal the walk over the active pods they replace (wrapping
+    /// additions, as a release build's `+=` in that walk).
+    #[cfg(debug_assertions)]
+    fn check_active_sums(&self) {
+        let mut active = 0i64;
+        let mut sums = kubesim_api::ResourceList::new();
+        for worker in self.pods.values().filter(|p| p.terminal().is_none()) {
+            active += 1;
+            for (name, amount) in worker.requests().iter() {
+                sums.set(name.clone(), sums.get_or_zero(name).wrapping_add(amount));
+            }
+        }
+        assert_eq!(active, self.pods.active_pods(), "active pod count");
+        for (name, sum) in sums.iter() {
+            assert_eq!(sum, self.pods.active_requests(name), "active requests of {name}");
+        }
     }
 
     // ---------------------------------------------------------------- runtime events
@@ -512,8 +507,8 @@ impl Kubelet {
             c.done = true;
             if p.teardown == Teardown::None && role == ContainerRole::Init && term.exit_code != 0 {
                 // An init container failed under restartPolicy Never: the pod fails.
-                p.terminal = Some(PodPhase::Failed);
                 p.teardown = Teardown::Completed;
+                self.pods.set_terminal(id, PodPhase::Failed);
             }
         }
         self.progress(now, id, out);
@@ -606,11 +601,13 @@ impl Kubelet {
             }
             // Completion: every regular container finished for good.
             if p.regular().iter().all(|c| c.done) && !p.regular().is_empty() {
-                p.terminal = Some(p.completed_phase());
+                let phase = p.completed_phase();
                 p.teardown = Teardown::Completed;
                 p.dirty = true;
+                self.pods.set_terminal(id, phase);
             }
         }
+        let Some(p) = self.pods.get_mut(&id) else { return };
         p.update_conditions(now);
         self.mark(id);
         for idx in to_launch {
@@ -682,10 +679,12 @@ impl Kubelet {
         {
             return;
         }
-        if p.terminal.is_none() {
-            p.terminal = Some(p.completed_phase());
+        if p.terminal().is_none() {
+            let phase = p.completed_phase();
             p.dirty = true;
+            self.pods.set_terminal(id, phase);
         }
+        let Some(p) = self.pods.get_mut(&id) else { return };
         p.update_conditions(now);
         if !p.sandbox_removed {
             p.sandbox_removed = true;
@@ -736,10 +735,11 @@ impl Kubelet {
     fn evict(&mut self, now: SimTime, id: u32, out: &mut Vec<KubeletEffect>) {
         let Some(p) = self.pods.get_mut(&id) else { return };
         p.teardown = Teardown::Evicted;
-        p.terminal = Some(PodPhase::Failed);
         p.dirty = true;
+        let key = p.pod.meta.key();
+        self.pods.set_terminal(id, PodPhase::Failed);
         self.reasons.insert(id, "Evicted");
-        out.push(KubeletEffect::PodEvicted { key: p.pod.meta.key() });
+        out.push(KubeletEffect::PodEvicted { key });
         self.stop_all(now, id, None, out);
     }
 
@@ -1037,8 +1037,9 @@ impl Kubelet {
 
     /// Queues the pod for a status write if anything changed.
     fn mark(&mut self, id: u32) {
-        if let Some(p) = self.pods.get(&id) {
-            if p.dirty && !self.dirty.contains(&id) {
+        if let Some(p) = self.pods.get_mut(&id) {
+            if p.dirty && !p.queued {
+                p.queued = true;
                 self.dirty.push(id);
             }
         }
@@ -1048,6 +1049,7 @@ impl Kubelet {
         for id in std::mem::take(&mut self.dirty) {
             let reason = self.reasons.get(&id).copied();
             let Some(p) = self.pods.get_mut(&id) else { continue };
+            p.queued = false;
             if !p.dirty {
                 continue;
             }

@@ -392,9 +392,12 @@ pub(crate) struct PodWorker {
     /// … and since when (apart from the flags, which would pad each to 16 bytes).
     cond_since: [SimTime; 2],
     pub(crate) teardown: Teardown,
-    /// Terminal phase, once decided.
-    pub(crate) terminal: Option<PodPhase>,
+    /// Terminal phase, once decided (set through [`super::table::PodTable::set_terminal`], which
+    /// keeps the active pods' request sum).
+    terminal: Option<PodPhase>,
     pub(crate) dirty: bool,
+    /// In the kubelet's list of pods to write (see `Kubelet::mark`).
+    pub(crate) queued: bool,
 }
 
 impl PodWorker {
@@ -442,7 +445,18 @@ impl PodWorker {
             teardown: Teardown::None,
             terminal: None,
             dirty: true,
+            queued: false,
         })
+    }
+
+    /// The terminal phase, once decided.
+    pub(crate) fn terminal(&self) -> Option<PodPhase> {
+        self.terminal
+    }
+
+    /// Sets the terminal phase; only [`super::table::PodTable::set_terminal`] calls it.
+    pub(super) fn make_terminal(&mut self, phase: PodPhase) {
+        self.terminal = Some(phase);
     }
 
     /// Effective pod requests (admission accounting, eviction ranking), from the spec.
@@ -580,7 +594,7 @@ mod size_tests {
     #[test]
     fn a_probe_engine_is_a_pointer_and_the_analytic_state_is_boxed_at_its_own_size() {
         assert_eq!(size_of::<Option<ProbeEngine>>(), 16);
-        assert!(size_of::<ContainerProbes>() <= 192, "{}", size_of::<ContainerProbes>());
+        assert!(size_of::<ContainerProbes>() <= 184, "{}", size_of::<ContainerProbes>());
     }
 
     #[test]
