@@ -20,7 +20,10 @@
 //!
 //! The caller keeps one [`HpaState`] per HPA, calls [`reconcile()`] every sync period (15 s) with
 //! the current pods and samples, writes `desired_replicas` when `rescale` is set, and then calls
-//! [`commit_scale`].
+//! [`commit_scale`]. A caller that also keeps the target's pods and the served PodMetrics between
+//! syncs calls [`reconcile_into`] instead, with a [`join::PodSampleJoin`] rebuilt whenever either
+//! changes (pods sharing a usage-class sample are then counted per class, not one by one) and its
+//! last [`Decision`] to overwrite.
 
 pub mod calculator;
 pub mod classify;
