@@ -10,11 +10,13 @@
 //! restarts are modelled).
 
 use kubesim_api::autoscaling::HorizontalPodAutoscaler;
-use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api, target_pods};
+use kubesim_controllers::hpa::classify::CpuReadiness;
+use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api};
+use kubesim_controllers::hpa::join::PodSampleJoin;
 use kubesim_controllers::hpa::pod_facts::FactPod;
 use kubesim_controllers::hpa::{
-    commit_scale, reconcile, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy, MetricType,
-    PodMetricsList, Scale, ServedPodMetrics,
+    commit_scale, reconcile_into, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy,
+    MetricType, PodMetricsList, Scale, ServedPodMetrics,
 };
 
 use super::*;
@@ -25,6 +27,7 @@ pub(super) struct HpaSlot {
     spec: HpaSpec,
     state: HpaState,
     timer: Option<EventId>,
+    /// The last decision (its buffers are reused by the next reconcile).
     last: Option<Decision>,
     /// The target's pods at the last sync, each with the facts the per-pod pass reads (computed
     /// when the pods are listed, reused with them).
@@ -38,6 +41,9 @@ pub(super) struct HpaSlot {
     /// across scrapes that only rewrote class samples).
     served: Vec<ServedPodMetrics>,
     served_version: Option<u64>,
+    /// `pods` paired with `served` (rebuilt when either is re-listed; `None`: not built, or
+    /// names repeat and the per-pod pass decides).
+    join: Option<PodSampleJoin>,
     /// The HPA's key as the records name it, and its target's key (kept while the target is).
     name: Option<String>,
     target: Option<ObjectKey>,
@@ -120,6 +126,7 @@ impl<W: Write> World<W> {
                         pods_written_at: None,
                         served: Vec::new(),
                         served_version: None,
+                        join: None,
                         name: None,
                         target: None,
                     },
@@ -163,24 +170,27 @@ impl<W: Write> World<W> {
             return;
         };
         let written_at = store.selected_pods_written_at(target_selector);
-        let pods = if written_at.is_some() && slot.pods_written_at == written_at {
-            std::mem::take(&mut slot.pods)
-        } else {
-            target_pods(
-                &hpa.meta.namespace,
-                target_selector,
-                store.pods_selected(&hpa.meta.namespace, target_selector),
-            )
-            .into_iter()
-            .map(FactPod::new)
-            .collect()
-        };
+        let pods_kept = written_at.is_some() && slot.pods_written_at == written_at;
+        let mut pods = std::mem::take(&mut slot.pods);
+        if !pods_kept {
+            // `pods_selected` gives exactly `from_api::target_pods`' pods (same namespace,
+            // matching the selector, in key order); the list's buffer is reused.
+            pods.clear();
+            pods.extend(
+                store
+                    .pods_selected(&hpa.meta.namespace, target_selector)
+                    .map(|p| FactPod::new(Arc::clone(p))),
+            );
+            // The list is kept until the next change: no room to spare for thousands of them.
+            pods.shrink_to_fit();
+        }
         // The PodMetrics the metrics client is given (same namespace; labelled: the selector
         // matches; unlabelled: names a target pod), straight in the decision core's sample form:
         // `snapshot_from_api` gets none to convert and fills the other metrics APIs' answers.
         let ns = hpa.meta.namespace.as_str();
         let served_version = ctl.metrics.served_version(ns, target_selector);
-        let served = if served_version.is_some() && slot.served_version == served_version {
+        let served_kept = served_version.is_some() && slot.served_version == served_version;
+        let served = if served_kept {
             std::mem::take(&mut slot.served)
         } else {
             ctl.metrics.served_for(ns, target_selector, |name| pods.iter().any(|p| p.pod().meta.name == name))
@@ -200,11 +210,19 @@ impl<W: Write> World<W> {
         snapshot.pod_metrics = PodMetricsList::new(served, ctl.metrics.class_samples());
         let scale =
             Scale { spec_replicas, status_replicas: deployment_status.get(target).map_or(0, |s| s.replicas) };
+        if !(pods_kept && served_kept) {
+            let cpu = CpuReadiness {
+                cpu_initialization_period: config.hpa.cpu_initialization_period,
+                initial_readiness_delay: config.hpa.initial_readiness_delay,
+            };
+            slot.join = PodSampleJoin::new(&pods, &snapshot.pod_metrics, cpu);
+        }
         let input = HpaInput { spec: &slot.spec, scale, pods: &pods, metrics: &snapshot, now };
-        let decision = reconcile(&config.hpa, &input, &mut slot.state);
+        let decision = slot.last.get_or_insert_with(Decision::default);
+        reconcile_into(&config.hpa, &input, slot.join.as_ref(), &mut slot.state, decision);
         if decision.rescale {
             // The scale write always succeeds here, so the event is committed at once.
-            commit_scale(&config.hpa, &slot.spec, &decision, &mut slot.state, now);
+            commit_scale(&config.hpa, &slot.spec, decision, &mut slot.state, now);
         }
         slot.pods = pods;
         slot.pods_written_at = written_at;
@@ -244,7 +262,6 @@ impl<W: Write> World<W> {
         };
         record_to(log, error, now, "HpaDecision", &record);
         if !decision.rescale {
-            slot.last = Some(decision);
             return;
         }
         let scaled = rec::HpaScaled {
@@ -259,7 +276,6 @@ impl<W: Write> World<W> {
             deployment.replicas = decision.desired_replicas;
             deployment
         });
-        slot.last = Some(decision);
         if let Some(deployment) = rescaled {
             self.apply_deployment(deployment, now, q);
         }

@@ -170,6 +170,31 @@ pub fn resource_utilization_from_samples<'s, P: HpaPod>(
     missing_fallback_uses_target: bool,
     pod_level_resources: bool,
 ) -> Result<Calculation, HpaError> {
+    resource_utilization_tallied(
+        ctx,
+        samples,
+        resource,
+        container,
+        target_percent,
+        missing_fallback_uses_target,
+        pod_level_resources,
+        |_| None,
+    )
+}
+
+/// [`resource_utilization_from_samples`] with a tally that `joined` may compute instead of the
+/// per-pod pass (a [`PodSampleJoin`](super::join::PodSampleJoin)'s; `None`: the per-pod pass).
+#[allow(clippy::too_many_arguments)] // the public function's seven, and the tally source
+pub(crate) fn resource_utilization_tallied<'s, P: HpaPod>(
+    ctx: PodContext<'_, P>,
+    samples: impl Iterator<Item = (&'s str, PodMetric)> + Clone,
+    resource: &ResourceName,
+    container: Option<&str>,
+    target_percent: i32,
+    missing_fallback_uses_target: bool,
+    pod_level_resources: bool,
+    joined: impl FnOnce(&TallyRules<'_>) -> Option<PodTally>,
+) -> Result<Calculation, HpaError> {
     if ctx.pods.is_empty() {
         return Err(HpaError::NoPods);
     }
@@ -179,7 +204,7 @@ pub fn resource_utilization_from_samples<'s, P: HpaPod>(
         cpu: (*resource == ResourceName::Cpu).then_some((ctx.cpu, ctx.now)),
         requests: Some(RequestRule { resource, container, pod_level_resources, fallback_percent }),
     };
-    let Some(t) = tally(ctx.pods, samples.clone(), &rules) else {
+    let Some(t) = joined(&rules).or_else(|| tally(ctx.pods, samples.clone(), &rules)) else {
         return resource_utilization_replicas(
             ctx,
             to_map(samples),
@@ -254,6 +279,18 @@ pub fn plain_metric_from_samples<'s, P: HpaPod>(
     resource: Option<&ResourceName>,
     target_milli: i64,
 ) -> Result<Calculation, HpaError> {
+    plain_metric_tallied(ctx, samples, resource, target_milli, |_| None)
+}
+
+/// [`plain_metric_from_samples`] with a tally that `joined` may compute instead of the per-pod
+/// pass (see [`resource_utilization_tallied`]).
+pub(crate) fn plain_metric_tallied<'s, P: HpaPod>(
+    ctx: PodContext<'_, P>,
+    samples: impl Iterator<Item = (&'s str, PodMetric)> + Clone,
+    resource: Option<&ResourceName>,
+    target_milli: i64,
+    joined: impl FnOnce(&TallyRules<'_>) -> Option<PodTally>,
+) -> Result<Calculation, HpaError> {
     if ctx.pods.is_empty() {
         return Err(HpaError::NoPods);
     }
@@ -261,7 +298,7 @@ pub fn plain_metric_from_samples<'s, P: HpaPod>(
         cpu: (resource == Some(&ResourceName::Cpu)).then_some((ctx.cpu, ctx.now)),
         requests: None,
     };
-    let Some(t) = tally(ctx.pods, samples.clone(), &rules) else {
+    let Some(t) = joined(&rules).or_else(|| tally(ctx.pods, samples.clone(), &rules)) else {
         return plain_metric_replicas(ctx, to_map(samples), resource, target_milli);
     };
     let kept = t.ready + t.stray;

@@ -9,6 +9,7 @@
 //! | [`pod_facts`] | what the per-pod pass reads of a pod, precomputable by callers that keep pods |
 //! | [`pod_name`] | pod names stored inline when short (compared for every pod of every sync) |
 //! | `tally` | the same classification as counts and sums: a map-free merge-join of pods and samples |
+//! | [`join`] | pods paired with served samples once, tallied per usage class while both are kept |
 //! | [`calculator`] | one metric's proposal (utilization, average value, object, external) |
 //! | [`state`] | the controller's in-memory recommendation and scale-event logs |
 //! | [`normalize`] | stabilization windows, legacy scale-up limit, behavior policies, bounds |
@@ -19,11 +20,15 @@
 //!
 //! The caller keeps one [`HpaState`] per HPA, calls [`reconcile()`] every sync period (15 s) with
 //! the current pods and samples, writes `desired_replicas` when `rescale` is set, and then calls
-//! [`commit_scale`].
+//! [`commit_scale`]. A caller that also keeps the target's pods and the served PodMetrics between
+//! syncs calls [`reconcile_into`] instead, with a [`join::PodSampleJoin`] rebuilt whenever either
+//! changes (pods sharing a usage-class sample are then counted per class, not one by one) and its
+//! last [`Decision`] to overwrite.
 
 pub mod calculator;
 pub mod classify;
 pub mod from_api;
+pub mod join;
 pub mod normalize;
 pub mod pod_facts;
 pub mod pod_name;
@@ -46,8 +51,8 @@ mod testutil;
 
 pub use normalize::LimitedBy;
 pub use reconcile::{
-    commit_scale, reconcile, reconcile_and_commit, Decision, HpaCondition, HpaConditionType, HpaInput,
-    MetricDecision,
+    commit_scale, reconcile, reconcile_and_commit, reconcile_into, Decision, HpaCondition, HpaConditionType,
+    HpaInput, MetricDecision,
 };
 pub use samples::{
     ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics, PodMetricsList, ServedPodMetrics,

@@ -8,10 +8,11 @@ use serde::Serialize;
 use sim_core::{SimDuration, SimTime};
 
 use super::calculator::{
-    per_pod_value_replicas, plain_metric_from_samples, resource_utilization_from_samples, saturating_total,
-    value_replicas, Calculation, PodContext, Tolerances,
+    per_pod_value_replicas, plain_metric_from_samples, plain_metric_tallied, resource_utilization_tallied,
+    saturating_total, value_replicas, Calculation, PodContext, Tolerances,
 };
 use super::classify::CpuReadiness;
+use super::join::PodSampleJoin;
 use super::normalize::{normalize_legacy, normalize_with_behavior, LimitedBy};
 use super::pod_facts::HpaPod;
 use super::samples::{custom_samples, resource_samples, MetricsSnapshot};
@@ -124,7 +125,43 @@ pub struct Decision {
     pub conditions: Vec<HpaCondition>,
 }
 
+impl Default for Decision {
+    /// An empty decision (what [`reconcile_into`] overwrites).
+    fn default() -> Self {
+        Decision {
+            desired_replicas: 0,
+            current_replicas: 0,
+            rescale: false,
+            metrics: Vec::new(),
+            recommendation: None,
+            limited_by: LimitedBy::None,
+            conditions: Vec::new(),
+        }
+    }
+}
+
 impl Decision {
+    /// The line of metric `i`, reusing the one a previous decision left there (its name and
+    /// error buffers); every field is overwritten by the caller.
+    fn metric_line(&mut self, i: usize, metric_type: MetricType) -> &mut MetricDecision {
+        if i == self.metrics.len() {
+            self.metrics.push(MetricDecision {
+                metric_type,
+                name: String::new(),
+                proposal: None,
+                usage_ratio: 0.0,
+                ready_pods: 0,
+                unready_pods: 0,
+                missing_pods: 0,
+                ignored_pods: 0,
+                utilization_percent: None,
+                value_milli: 0,
+                error: None,
+            });
+        }
+        &mut self.metrics[i]
+    }
+
     fn set(&mut self, kind: HpaConditionType, status: ConditionStatus, reason: &'static str) {
         self.conditions.retain(|c| c.kind != kind);
         self.conditions.push(HpaCondition { kind, status, reason });
@@ -162,6 +199,18 @@ pub fn compute_metric<P: HpaPod>(
     tolerances: Tolerances,
     metric: &MetricSpec,
 ) -> Result<Calculation, HpaError> {
+    compute_metric_joined(config, input, tolerances, metric, None)
+}
+
+/// [`compute_metric`], with resource metrics tallied by `join` when given (built from
+/// `input.pods` and `input.metrics.pod_metrics`).
+fn compute_metric_joined<P: HpaPod>(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_, P>,
+    tolerances: Tolerances,
+    metric: &MetricSpec,
+    join: Option<&PodSampleJoin>,
+) -> Result<Calculation, HpaError> {
     let ctx = PodContext {
         pods: input.pods,
         current_replicas: input.scale.spec_replicas,
@@ -177,9 +226,11 @@ pub fn compute_metric<P: HpaPod>(
             return Err(HpaError::NoMetricsReturned { api: "resource metrics" });
         }
         let samples = resource_samples(input.metrics, resource, container);
+        let joined =
+            PodSampleJoin::tally_fn(join, input.pods, &input.metrics.pod_metrics, resource, container);
         match *target {
-            ResourceTarget::AverageValue(v) => plain_metric_from_samples(ctx, samples, Some(resource), v),
-            ResourceTarget::Utilization(p) => resource_utilization_from_samples(
+            ResourceTarget::AverageValue(v) => plain_metric_tallied(ctx, samples, Some(resource), v, joined),
+            ResourceTarget::Utilization(p) => resource_utilization_tallied(
                 ctx,
                 samples,
                 resource,
@@ -187,6 +238,7 @@ pub fn compute_metric<P: HpaPod>(
                 p,
                 config.missing_fallback_uses_target,
                 config.pod_level_resources,
+                joined,
             ),
         }
     };
@@ -242,10 +294,29 @@ pub fn reconcile<P: HpaPod>(
     input: &HpaInput<'_, P>,
     state: &mut HpaState,
 ) -> Decision {
-    reconcile_with(config, input, state, compute_metric)
+    let mut d = Decision::default();
+    reconcile_with_into(config, input, state, &mut d, compute_metric);
+    d
+}
+
+/// [`reconcile`] into `out`, reusing its buffers (a caller that keeps the last decision of each
+/// HPA allocates nothing per sync), with resource metrics tallied by `join` when given: a
+/// [`PodSampleJoin`] built from exactly `input.pods` and `input.metrics.pod_metrics` (one built
+/// from other pods or entries must not be passed; its cheap guards catch only other lengths).
+pub fn reconcile_into<P: HpaPod>(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_, P>,
+    join: Option<&PodSampleJoin>,
+    state: &mut HpaState,
+    out: &mut Decision,
+) {
+    reconcile_with_into(config, input, state, out, |config, input, tol, metric| {
+        compute_metric_joined(config, input, tol, metric, join)
+    });
 }
 
 /// [`reconcile`] with the per-metric calculation passed in (the tests pass the map-based oracle).
+#[cfg(test)]
 pub(crate) fn reconcile_with<P: HpaPod>(
     config: &HpaControllerConfig,
     input: &HpaInput<'_, P>,
@@ -257,51 +328,76 @@ pub(crate) fn reconcile_with<P: HpaPod>(
         &MetricSpec,
     ) -> Result<Calculation, HpaError>,
 ) -> Decision {
+    let mut d = Decision::default();
+    reconcile_with_into(config, input, state, &mut d, compute_metric);
+    d
+}
+
+/// The reconcile itself, into `d` (every field overwritten).
+fn reconcile_with_into<P: HpaPod>(
+    config: &HpaControllerConfig,
+    input: &HpaInput<'_, P>,
+    state: &mut HpaState,
+    d: &mut Decision,
+    compute_metric: impl Fn(
+        &HpaControllerConfig,
+        &HpaInput<'_, P>,
+        Tolerances,
+        &MetricSpec,
+    ) -> Result<Calculation, HpaError>,
+) {
     let spec = input.spec;
     let current = input.scale.spec_replicas;
     state.record_initial_recommendation(current, input.now);
-    let mut d = Decision {
-        desired_replicas: current,
-        current_replicas: current,
-        rescale: false,
-        metrics: Vec::new(),
-        recommendation: None,
-        limited_by: LimitedBy::None,
-        conditions: Vec::new(),
-    };
+    d.desired_replicas = current;
+    d.current_replicas = current;
+    d.rescale = false;
+    d.recommendation = None;
+    d.limited_by = LimitedBy::None;
+    d.conditions.clear();
     d.set(HpaConditionType::AbleToScale, ConditionStatus::True, "SucceededGetScale");
     let min = spec.min_replicas;
 
     let desired = if current == 0 && min != 0 {
+        d.metrics.clear();
         d.set(HpaConditionType::ScalingActive, ConditionStatus::False, "ScalingDisabled");
-        return d;
+        return;
     } else if current > spec.max_replicas {
+        d.metrics.clear();
         d.limited_by = LimitedBy::Max;
         spec.max_replicas
     } else if current < min {
+        d.metrics.clear();
         d.limited_by = LimitedBy::Min;
         min
     } else {
         let tol = tolerances(config, spec);
-        let metrics = spec.effective_metrics();
+        let default_metrics;
+        let metrics: &[MetricSpec] = if spec.metrics.is_empty() {
+            default_metrics = [MetricSpec::default_cpu()];
+            &default_metrics
+        } else {
+            &spec.metrics
+        };
         let mut best: Option<i32> = None;
         let mut first_failure: Option<MetricType> = None;
         let mut invalid = 0usize;
-        for m in &metrics {
-            let mut line = MetricDecision {
-                metric_type: m.metric_type(),
-                name: m.name(),
-                proposal: None,
-                usage_ratio: 0.0,
-                ready_pods: 0,
-                unready_pods: 0,
-                missing_pods: 0,
-                ignored_pods: 0,
-                utilization_percent: None,
-                value_milli: 0,
-                error: None,
-            };
-            match compute_metric(config, input, tol, m) {
+        for (i, m) in metrics.iter().enumerate() {
+            let result = compute_metric(config, input, tol, m);
+            let line = d.metric_line(i, m.metric_type());
+            line.metric_type = m.metric_type();
+            line.name.clear();
+            line.name.push_str(m.name_str());
+            line.proposal = None;
+            line.usage_ratio = 0.0;
+            line.ready_pods = 0;
+            line.unready_pods = 0;
+            line.missing_pods = 0;
+            line.ignored_pods = 0;
+            line.utilization_percent = None;
+            line.value_milli = 0;
+            line.error = None;
+            match result {
                 Ok(c) => {
                     line.proposal = Some(c.replicas);
                     line.usage_ratio = c.usage_ratio;
@@ -321,14 +417,14 @@ pub(crate) fn reconcile_with<P: HpaPod>(
                     line.error = Some(e.to_string());
                 }
             }
-            d.metrics.push(line);
         }
+        d.metrics.truncate(metrics.len());
         let proposal = best.unwrap_or(0);
         // All metrics failed, or some failed and the rest would scale down: do nothing.
         if invalid >= metrics.len() || (invalid > 0 && proposal < current) {
             let reason = first_failure.map_or("FailedGetResourceMetric", failure_reason);
             d.set(HpaConditionType::ScalingActive, ConditionStatus::False, reason);
-            return d;
+            return;
         }
         d.set(HpaConditionType::ScalingActive, ConditionStatus::True, "ValidMetricFound");
         let n = match &spec.behavior {
@@ -365,7 +461,6 @@ pub(crate) fn reconcile_with<P: HpaPod>(
         d.desired_replicas = desired;
         d.set(HpaConditionType::AbleToScale, ConditionStatus::True, "SucceededRescale");
     }
-    d
 }
 
 /// Records a successful scale write in `state` (`storeScaleEvent`; only with `behavior`).

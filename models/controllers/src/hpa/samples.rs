@@ -113,6 +113,20 @@ impl PodMetricsList {
         &self.items
     }
 
+    /// The class samples the class entries index.
+    pub fn class_samples(&self) -> &[PodMetrics] {
+        &self.classes
+    }
+
+    /// The sample entry `index` is served with (`None`: no such entry, or a class the list
+    /// lacks, which is not listed).
+    pub(crate) fn sample_of(&self, index: usize) -> Option<&PodMetrics> {
+        match self.items.get(index)? {
+            ServedPodMetrics::Own(m) => Some(m),
+            ServedPodMetrics::Class { class, .. } => self.classes.get(*class as usize),
+        }
+    }
+
     /// The pods' own samples, to edit (tests and tools adjusting an answer).
     pub fn own_mut(&mut self) -> impl Iterator<Item = &mut Arc<PodMetrics>> {
         self.items.iter_mut().filter_map(|item| match item {
@@ -238,6 +252,19 @@ pub(crate) fn resource_samples<'s>(
     container: Option<&'s str>,
 ) -> impl Iterator<Item = (&'s str, PodMetric)> + Clone + 's {
     snapshot.pod_metrics.iter().filter_map(move |(name, m)| {
+        let value = resource_value(m, resource, container)?;
+        Some((name, PodMetric { value, timestamp: m.timestamp, window: m.window }))
+    })
+}
+
+/// [`resource_samples`] of a bare list.
+#[cfg(test)]
+pub(crate) fn resource_samples_of<'s>(
+    list: &'s PodMetricsList,
+    resource: &'s ResourceName,
+    container: Option<&'s str>,
+) -> impl Iterator<Item = (&'s str, PodMetric)> + Clone + 's {
+    list.iter().filter_map(move |(name, m)| {
         let value = resource_value(m, resource, container)?;
         Some((name, PodMetric { value, timestamp: m.timestamp, window: m.window }))
     })

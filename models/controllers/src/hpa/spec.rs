@@ -101,13 +101,18 @@ impl MetricSpec {
 
     /// The metric's name as shown to users (`cpu`, `requests_per_second`).
     pub fn name(&self) -> String {
+        self.name_str().to_string()
+    }
+
+    /// [`MetricSpec::name`], borrowed.
+    pub fn name_str(&self) -> &str {
         match self {
             MetricSpec::Resource { resource, .. } | MetricSpec::ContainerResource { resource, .. } => {
-                resource.as_str().to_string()
+                resource.as_str()
             }
             MetricSpec::Pods { metric, .. }
             | MetricSpec::Object { metric, .. }
-            | MetricSpec::External { metric, .. } => metric.clone(),
+            | MetricSpec::External { metric, .. } => metric,
         }
     }
 

@@ -139,40 +139,10 @@ fn merge<'p, 's>(
             }
         }
         let request = match rules.requests {
-            Some(r) => match requests.get(pod, &facts, r) {
-                Some(v) => v,
-                None => {
-                    t.request_failed = true;
-                    0
-                }
-            },
+            Some(r) => requests.get(pod, &facts, r, &mut t),
             None => 0,
         };
-        if facts.ignored {
-            t.ignored += 1;
-            continue;
-        }
-        let unready = match (facts.pending, sample) {
-            (true, _) => true,
-            (_, None) => {
-                t.missing += 1;
-                t.missing_request = t.missing_request.wrapping_add(request);
-                let percent = rules.requests.map_or(0, |r| r.fallback_percent);
-                t.missing_fallback = t.missing_fallback.wrapping_add(request.wrapping_mul(percent) / 100);
-                continue;
-            }
-            (_, Some(m)) => {
-                rules.cpu.is_some_and(|(cpu, now)| cpu_facts_unready(&facts, m.timestamp, m.window, cpu, now))
-            }
-        };
-        if unready {
-            t.unready += 1;
-            t.unready_request = t.unready_request.wrapping_add(request);
-        } else if let Some(m) = sample {
-            t.ready += 1;
-            t.ready_value = t.ready_value.wrapping_add(m.value);
-            t.ready_request = t.ready_request.wrapping_add(request);
-        }
+        add_pod(&mut t, &facts, sample, request, rules);
     }
     for (name, m) in samples {
         take(&mut last_sample, name)?;
@@ -182,11 +152,72 @@ fn merge<'p, 's>(
     Some(t)
 }
 
+/// One pod's share of the tally: `sample` is its sample (`None`: missing), `request` its request
+/// as [`RequestMemo::get`] read it (zero when unreadable).
+#[inline]
+pub(crate) fn add_pod(
+    t: &mut PodTally,
+    facts: &PodFacts,
+    sample: Option<PodMetric>,
+    request: i64,
+    rules: &TallyRules<'_>,
+) {
+    if facts.ignored {
+        t.ignored += 1;
+        return;
+    }
+    let unready = match (facts.pending, sample) {
+        (true, _) => true,
+        (_, None) => {
+            add_missing(t, 1, request, rules);
+            return;
+        }
+        (_, Some(m)) => {
+            rules.cpu.is_some_and(|(cpu, now)| cpu_facts_unready(facts, m.timestamp, m.window, cpu, now))
+        }
+    };
+    if unready {
+        add_unready(t, 1, request);
+    } else if let Some(m) = sample {
+        add_ready(t, 1, m.value, request);
+    }
+}
+
+// `n` pods alike at once: `n` wrapping additions of a value are one wrapping multiplication.
+
+/// `n` pods without a sample, each with `request`.
+#[inline]
+pub(crate) fn add_missing(t: &mut PodTally, n: usize, request: i64, rules: &TallyRules<'_>) {
+    let count = n as i64;
+    t.missing += n;
+    t.missing_request = t.missing_request.wrapping_add(request.wrapping_mul(count));
+    let percent = rules.requests.map_or(0, |r| r.fallback_percent);
+    // Truncated per pod, as upstream, then summed.
+    t.missing_fallback =
+        t.missing_fallback.wrapping_add((request.wrapping_mul(percent) / 100).wrapping_mul(count));
+}
+
+/// `n` unready pods, each with `request`.
+#[inline]
+pub(crate) fn add_unready(t: &mut PodTally, n: usize, request: i64) {
+    t.unready += n;
+    t.unready_request = t.unready_request.wrapping_add(request.wrapping_mul(n as i64));
+}
+
+/// `n` ready pods, each with sample `value` and `request`.
+#[inline]
+pub(crate) fn add_ready(t: &mut PodTally, n: usize, value: i64, request: i64) {
+    let count = n as i64;
+    t.ready += n;
+    t.ready_value = t.ready_value.wrapping_add(value.wrapping_mul(count));
+    t.ready_request = t.ready_request.wrapping_add(request.wrapping_mul(count));
+}
+
 /// The last pod's request, reused for the next pod when both read the very same container lists
 /// (pods stamped from one template share them) and neither has pod-level resources: the request
 /// is a function of those lists alone, so the pods of a ReplicaSet cost one computation.
 #[derive(Default)]
-struct RequestMemo {
+pub(crate) struct RequestMemo {
     /// (containers, init containers) addresses of the pod the request was computed for.
     lists: Option<(usize, usize)>,
     /// Its request; `None` when it could not be read.
@@ -194,7 +225,22 @@ struct RequestMemo {
 }
 
 impl RequestMemo {
-    fn get(&mut self, pod: &Pod, facts: &PodFacts, rule: RequestRule<'_>) -> Option<i64> {
+    /// `pod`'s request (zero, and `t.request_failed` set, when it cannot be read).
+    pub(crate) fn get(
+        &mut self,
+        pod: &Pod,
+        facts: &PodFacts,
+        rule: RequestRule<'_>,
+        t: &mut PodTally,
+    ) -> i64 {
+        let request = self.read(pod, facts, rule);
+        if request.is_none() {
+            t.request_failed = true;
+        }
+        request.unwrap_or(0)
+    }
+
+    fn read(&mut self, pod: &Pod, facts: &PodFacts, rule: RequestRule<'_>) -> Option<i64> {
         // Both pods are alive for the whole tally, so equal addresses are the same lists (two
         // empty lists share the dangling address, and are equal too).
         if facts.request_lists.is_some() && self.lists == facts.request_lists {

@@ -11,8 +11,10 @@ use kubesim_api::{
 use proptest::prelude::*;
 use sim_core::{SimDuration, SimTime};
 
+use super::classify::CpuReadiness;
+use super::join::PodSampleJoin;
 use super::pod_facts::FactPod;
-use super::reconcile::{reconcile_with, HpaInput};
+use super::reconcile::{reconcile_into, reconcile_with, Decision, HpaInput};
 use super::samples::{
     ContainerMetrics, MetricsSnapshot, PodMetricValue, PodMetrics, PodMetricsList, ServedPodMetrics,
 };
@@ -242,9 +244,88 @@ fn both(c: &Case) -> (String, String, String) {
     let mut classed_state = HpaState::default();
     let classed_decision = reconcile(&c.config, &classed_input, &mut classed_state);
     assert_eq!(format!("{classed_decision:?} {classed_state:?}"), format!("{arc:?} {arc_state:?}"));
+    // Pods paired with the served entries once (`PodSampleJoin`: pods sharing a class sample
+    // counted in bulk), reconciled into a decision another reconcile left behind, decide the same.
+    let cpu = CpuReadiness {
+        cpu_initialization_period: c.config.cpu_initialization_period,
+        initial_readiness_delay: c.config.initial_readiness_delay,
+    };
+    for snapshot in [&c.snapshot, &classed] {
+        let input = HpaInput { spec: &c.spec, scale, pods: &kept, metrics: snapshot, now: NOW };
+        let join = PodSampleJoin::new(&kept, &snapshot.pod_metrics, cpu);
+        let mut state = HpaState::default();
+        let mut decision = left_behind(c, &input);
+        reconcile_into(&c.config, &input, join.as_ref(), &mut state, &mut decision);
+        assert_eq!(format!("{decision:?} {state:?}"), format!("{arc:?} {arc_state:?}"));
+    }
     let mut old_state = HpaState::default();
     let old = reconcile_with(&c.config, &input, &mut old_state, tests_oracle::compute_metric);
     (format!("{new:?} {new_state:?}"), format!("{arc:?} {arc_state:?}"), format!("{old:?} {old_state:?}"))
+}
+
+/// A decision with every buffer in use: three metric lines (two failed, one named differently)
+/// from another spec's reconcile of `input`.
+fn left_behind(c: &Case, input: &HpaInput<'_, FactPod>) -> Decision {
+    let other = HpaSpec::new(
+        1,
+        200,
+        vec![
+            MetricSpec::Pods { metric: "a-long-metric-name-that-fails".into(), average_value_milli: 5 },
+            MetricSpec::External { metric: "none".into(), target: ValueTarget::Value(1) },
+            MetricSpec::Resource { resource: ResourceName::Memory, target: ResourceTarget::Utilization(10) },
+        ],
+    );
+    let mut d = Decision::default();
+    let mut state = HpaState::default();
+    reconcile_into(&c.config, &HpaInput { spec: &other, ..*input }, None, &mut state, &mut d);
+    d
+}
+
+/// Cases shaped like a Deployment's pods: unique names, specs shared by a few templates (one
+/// request per template), samples copied from a few templates (so that many are served from one
+/// class sample), in name order or reversed.
+fn classy_case(names: u16, max_pods: usize) -> impl Strategy<Value = Case> {
+    (
+        case(names, max_pods),
+        prop::collection::vec(sample(1), 1..4),
+        prop::collection::vec(prop::option::weighted(0.85, 0usize..4), usize::from(names) + 3),
+        1usize..4,
+        any::<bool>(),
+    )
+        .prop_map(|(mut c, templates, picks, specs, reversed)| {
+            c.pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+            c.pods.dedup_by(|a, b| a.meta.name == b.meta.name);
+            let shared: Vec<_> = c.pods.iter().take(specs).map(|p| p.spec.clone()).collect();
+            for (i, p) in c.pods.iter_mut().enumerate() {
+                p.spec = shared[i % shared.len()].clone();
+            }
+            let mut samples: Vec<PodMetrics> = picks
+                .iter()
+                .enumerate()
+                .filter_map(|(i, pick)| {
+                    let t = &templates[(*pick)? % templates.len()];
+                    Some(PodMetrics { pod_name: name(i as u16).into(), ..t.clone() })
+                })
+                .collect();
+            samples.sort_by(|a, b| a.pod_name.cmp(&b.pod_name));
+            if reversed {
+                c.pods.reverse();
+                samples.reverse();
+            }
+            c.snapshot.pod_metrics = samples.into_iter().map(Arc::new).collect();
+            c
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn pods_tallied_per_usage_class_decide_exactly_as_the_oracle(c in classy_case(40, 40)) {
+        let (new, arc, old) = both(&c);
+        prop_assert_eq!(&new, &old);
+        prop_assert_eq!(&arc, &old);
+    }
 }
 
 proptest! {
