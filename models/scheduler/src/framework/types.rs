@@ -336,6 +336,54 @@ pub struct NodeInfo {
     pub has_taints: bool,
     /// Bumped on every change.
     pub generation: u64,
+    /// [`pod_key_hash`] of each of `pods`' keys, in the same order: finding a pod by key scans
+    /// these (one cache line per eight pods) instead of following every pod's pointer to compare
+    /// key strings. Kept by [`add_pod`](Self::add_pod) / [`remove_pod`](Self::remove_pod); when
+    /// `pods` was changed directly (its length differs) lookups fall back to comparing keys.
+    pod_key_hashes: Vec<u64>,
+}
+
+/// A 64-bit fingerprint of a pod key, for finding pods by key without comparing strings (equal
+/// keys have equal fingerprints; a match is confirmed by comparing the keys). Fixed function of
+/// the bytes: word-at-a-time multiply-xor, with the lengths mixed in and a final avalanche.
+pub fn pod_key_hash(key: &ObjectKey) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    #[inline]
+    fn mix(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        }
+        (h.rotate_left(23) ^ bytes.len() as u64).wrapping_mul(K)
+    }
+    let h = mix(mix(0x243f_6a88_85a3_08d3, key.namespace.as_bytes()), key.name.as_bytes());
+    // murmur3's fmix64: every input bit reaches every output bit.
+    let mut x = h ^ (h >> 33);
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    #[cfg(test)]
+    if test_collisions::ON.with(std::cell::Cell::get) {
+        return x & 3;
+    }
+    x
+}
+
+/// Unit tests only: [`pod_key_hash`] keeps two bits on this thread, so that nearly every pod
+/// collides with another and the code resolving collisions runs.
+#[cfg(test)]
+pub(crate) mod test_collisions {
+    thread_local! {
+        pub(crate) static ON: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
 }
 
 /// Normalises an image name as upstream `normalizedImageName`: adds `:latest` when there is no tag or digest.
@@ -365,6 +413,7 @@ impl NodeInfo {
             unschedulable: false,
             has_taints: false,
             generation: 0,
+            pod_key_hashes: Vec::new(),
         };
         info.refresh_node_derived();
         info
@@ -416,15 +465,64 @@ impl NodeInfo {
         }
         self.used_ports.extend(pod.host_ports.iter().cloned());
         self.pods.push(pod);
+        if self.pod_key_hashes.len() + 1 == self.pods.len() {
+            self.pod_key_hashes.push(pod_key_hash(&self.pods[self.pods.len() - 1].key));
+        } else {
+            // `pods` was changed directly: fingerprint them all again.
+            self.pod_key_hashes = self.pods.iter().map(|p| pod_key_hash(&p.key)).collect();
+        }
         self.generation += 1;
+    }
+
+    /// The position in `pods` of the pod with this key, whose [`pod_key_hash`] is `hash`.
+    #[inline]
+    pub fn pod_position(&self, key: &ObjectKey, hash: u64) -> Option<usize> {
+        if self.pod_key_hashes.len() != self.pods.len() {
+            return self.pods.iter().position(|p| &p.key == key);
+        }
+        let mut from = 0;
+        while let Some(i) = self.pod_key_hashes[from..].iter().position(|h| *h == hash) {
+            let at = from + i;
+            if self.pods[at].key == *key {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
+    }
+
+    /// The pod with this key, if assigned here.
+    pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<PodInfo>> {
+        self.pod_position(key, pod_key_hash(key)).map(|i| &self.pods[i])
     }
 
     /// Removes the pod with this key; returns it if it was there (upstream `NodeInfo.RemovePod`).
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Arc<PodInfo>> {
-        let i = self.pods.iter().position(|p| &p.key == key)?;
+        self.remove_pod_hashed(key, pod_key_hash(key))
+    }
+
+    /// [`remove_pod`](Self::remove_pod) given the key's [`pod_key_hash`].
+    pub fn remove_pod_hashed(&mut self, key: &ObjectKey, hash: u64) -> Option<Arc<PodInfo>> {
+        let i = self.pod_position(key, hash)?;
+        Some(self.remove_pod_at(i))
+    }
+
+    /// Removes `pods[i]` (a position from [`pod_position`](Self::pod_position)) and returns it.
+    pub(crate) fn remove_pod_at(&mut self, i: usize) -> Arc<PodInfo> {
+        if self.pod_key_hashes.len() == self.pods.len() {
+            self.pod_key_hashes.remove(i);
+        } else {
+            // `pods` was changed directly: fingerprinted again on the next add.
+            self.pod_key_hashes.clear();
+        }
         let pod = self.pods.remove(i);
-        self.pods_with_affinity.retain(|p| &p.key != key);
-        self.pods_with_required_anti_affinity.retain(|p| &p.key != key);
+        let key = &pod.key;
+        if !self.pods_with_affinity.is_empty() {
+            self.pods_with_affinity.retain(|p| &p.key != key);
+        }
+        if !self.pods_with_required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.retain(|p| &p.key != key);
+        }
         for hp in &pod.host_ports {
             if let Some(j) = self.used_ports.iter().position(|u| u == hp) {
                 self.used_ports.remove(j);
@@ -432,7 +530,7 @@ impl NodeInfo {
         }
         self.update_sums(&pod, -1);
         self.generation += 1;
-        Some(pod)
+        pod
     }
 
     fn update_sums(&mut self, pod: &PodInfo, sign: i64) {

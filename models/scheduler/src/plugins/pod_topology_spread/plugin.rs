@@ -111,7 +111,12 @@ impl PodTopologySpread {
         match &*cached {
             // Holding the Arc keeps its address from being reused by other objects.
             Some((of, index)) if Arc::ptr_eq(of, objects) => index.clone(),
-            _ => {
+            Some((of, index)) => {
+                let index = Arc::new(index.rebuilt(&of.workloads, &objects.workloads));
+                *cached = Some((objects.clone(), index.clone()));
+                index
+            }
+            None => {
                 let index = Arc::new(WorkloadIndex::new(&objects.workloads));
                 *cached = Some((objects.clone(), index.clone()));
                 index
