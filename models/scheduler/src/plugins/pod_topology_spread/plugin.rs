@@ -159,8 +159,14 @@ struct PreScoreBuffers {
     domains: Vec<Vec<u32>>,
     /// Per constraint: value id → domain index (`u32::MAX`: none). All `u32::MAX` between cycles.
     domain_index: Vec<Vec<u32>>,
+    /// Per constraint and feasible node (`[i * nf + p]`): the node's value id of the key.
+    vals: Vec<u32>,
+    /// Per feasible node: ignored (lacks a key while every key is required).
+    is_ignored: Vec<bool>,
     /// See [`PreScoreCells`].
     cells: PreScoreCells,
+    /// Per feasible node: the raw score before rounding.
+    sums: Vec<f64>,
     /// Per node slot, the node's position among the feasible nodes (`u32::MAX`: not feasible).
     /// All `u32::MAX` between cycles.
     position: Vec<u32>,
@@ -187,15 +193,12 @@ fn read_row(labels: &mut NodeLabelCache, snapshot: &Snapshot, key_of: &[usize], 
     }
 }
 
-/// In [`PreScoreCells`]: the node lacks the constraint's key (the constraint adds nothing).
+/// In [`PreScoreCells`]: the node lacks the constraint's key (the constraint adds nothing), or
+/// is ignored.
 const MISSING: u32 = u32::MAX;
-/// In [`PreScoreCells`]: a hostname constraint on a node that has the key.
-const HOST: u32 = u32::MAX - 1;
-/// In [`PreScoreCells`]: the node is ignored (scores 0).
-const IGNORED: u32 = u32::MAX - 2;
 
-/// Per feasible node and constraint (row-major), the index of the node's domain among the
-/// constraint's domains, or [`MISSING`] / [`HOST`] / [`IGNORED`].
+/// Per non-hostname constraint and feasible node (`[i * nf + p]`), the index of the node's
+/// domain among the constraint's domains, or [`MISSING`].
 type PreScoreCells = Vec<u32>;
 
 impl Plugin for PodTopologySpread {
@@ -373,37 +376,61 @@ impl PodTopologySpread {
         reset_nested(&mut bufs.domains, nc);
         bufs.domain_index.resize_with(nc, Vec::new);
         let (domains, domain_index) = (&mut bufs.domains, &mut bufs.domain_index);
-        let cells = &mut bufs.cells;
-        cells.clear();
-        cells.resize(feasible.len() * nc, 0);
+        // Column-major by constraint (`[i * nf + p]`), so each pass below runs one tight loop
+        // over the feasible nodes per constraint: the value id of each node's key ...
+        let nf = feasible.len();
+        let vals = &mut bufs.vals;
+        vals.clear();
+        vals.resize(nf * nc, 0);
+        for (p, &id) in feasible.iter().enumerate() {
+            let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
+            for (i, &k) in key_of.iter().enumerate() {
+                vals[i * nf + p] = row[k];
+            }
+        }
+        // ... whether the node is ignored (upstream `nodeLabelsMatchSpreadConstraints`) ...
+        let is_ignored = &mut bufs.is_ignored;
+        is_ignored.clear();
+        is_ignored.resize(nf, false);
         let mut ignored = BTreeSet::new();
         let mut ignored_names = BTreeSet::new();
-        for (p, id) in feasible.iter().enumerate() {
-            let row = &mut cells[p * nc..(p + 1) * nc];
-            read_row(&mut labels, snapshot, key_of, *id, row);
-            // Upstream `nodeLabelsMatchSpreadConstraints`.
-            if require_all && row.contains(&ABSENT) {
-                ignored.insert(*id);
-                ignored_names.insert(snapshot.node(*id).node.meta.name.clone());
-                row.fill(IGNORED);
-                continue;
+        if require_all {
+            for (p, &id) in feasible.iter().enumerate() {
+                if (0..nc).any(|i| vals[i * nf + p] == ABSENT) {
+                    is_ignored[p] = true;
+                    ignored.insert(id);
+                    ignored_names.insert(snapshot.node(id).node.meta.name.clone());
+                }
             }
-            for i in 0..nc {
-                let value = row[i];
-                if is_host[i] {
-                    row[i] = if value == ABSENT { MISSING } else { HOST };
+        }
+        // ... and for the other constraints the index of its domain, [`MISSING`] without the
+        // key (or ignored). Domains open in node order, as upstream's map fills.
+        let cells = &mut bufs.cells;
+        cells.clear();
+        cells.resize(nf * nc, MISSING);
+        for i in (0..nc).filter(|&i| !is_host[i]) {
+            let (index, found) = (&mut domain_index[i], &mut domains[i]);
+            let column = &vals[i * nf..(i + 1) * nf];
+            let out = &mut cells[i * nf..(i + 1) * nf];
+            for p in 0..nf {
+                if is_ignored[p] {
                     continue;
                 }
+                let value = column[p];
                 // A node without the key lands in the "" domain, as upstream's map lookup does.
                 let v = if value == ABSENT { 0 } else { value } as usize;
-                if domain_index[i].len() <= v {
-                    domain_index[i].resize(v + 1, u32::MAX);
+                if index.len() <= v {
+                    index.resize(v + 1, u32::MAX);
                 }
-                if domain_index[i][v] == u32::MAX {
-                    domain_index[i][v] = domains[i].len() as u32;
-                    domains[i].push(v as u32);
+                let mut d = index[v];
+                if d == u32::MAX {
+                    d = found.len() as u32;
+                    index[v] = d;
+                    found.push(v as u32);
                 }
-                row[i] = if value == ABSENT { MISSING } else { domain_index[i][v] };
+                if value != ABSENT {
+                    out[p] = d;
+                }
             }
         }
         let weights: Vec<f64> = (0..nc)
@@ -487,24 +514,32 @@ impl PodTopologySpread {
         out.feasible.extend_from_slice(feasible);
         out.stamps.clear();
         out.raw.clear();
-        for (p, id) in feasible.iter().enumerate() {
-            let row = &cells[p * nc..(p + 1) * nc];
-            let mut score = 0.0f64;
-            let mut is_ignored = false;
-            for (i, c) in constraints.iter().enumerate() {
-                let cnt = match row[i] {
-                    IGNORED => {
-                        is_ignored = true;
-                        break;
+        // Σ over the constraints, in constraint order as upstream adds them, node by node.
+        let sums = &mut bufs.sums;
+        sums.clear();
+        sums.resize(nf, 0.0);
+        for (i, c) in constraints.iter().enumerate() {
+            let (weight, max_skew) = (weights[i], c.max_skew);
+            if is_host[i] {
+                let (column, counts) = (&vals[i * nf..(i + 1) * nf], &host_counts[i][..nf]);
+                for p in 0..nf {
+                    if column[p] != ABSENT {
+                        sums[p] += score_for_count(counts[p], max_skew, weight);
                     }
-                    MISSING => continue,
-                    HOST => host_counts[i][p],
-                    d => domain_counts[i][d as usize],
-                };
-                score += score_for_count(cnt, c.max_skew, weights[i]);
+                }
+            } else {
+                let (column, counts) = (&cells[i * nf..(i + 1) * nf], &domain_counts[i]);
+                for p in 0..nf {
+                    let d = column[p];
+                    if d != MISSING {
+                        sums[p] += score_for_count(counts[d as usize], max_skew, weight);
+                    }
+                }
             }
-            out.stamps.push(snapshot.stamp(*id));
-            out.raw.push(if is_ignored { 0 } else { round_half_away_from_zero(score) });
+        }
+        for (p, &id) in feasible.iter().enumerate() {
+            out.stamps.push(snapshot.stamp(id));
+            out.raw.push(if is_ignored[p] { 0 } else { round_half_away_from_zero(sums[p]) });
         }
 
         let topology_value_to_pod_counts = (0..nc)
