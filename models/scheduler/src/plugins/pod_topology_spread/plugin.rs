@@ -159,9 +159,9 @@ struct PreScoreBuffers {
     domains: Vec<Vec<u32>>,
     /// Per constraint: value id → domain index (`u32::MAX`: none). All `u32::MAX` between cycles.
     domain_index: Vec<Vec<u32>>,
-    /// Per constraint and feasible node (`[i * nf + p]`): the node's value id of the key.
+    /// Per feasible node and constraint (`[p * nc + i]`): the node's value id of the key.
     vals: Vec<u32>,
-    /// Per feasible node: ignored (lacks a key while every key is required).
+    /// Per feasible node: ignored (lacks a key while every key is required; empty otherwise).
     is_ignored: Vec<bool>,
     /// See [`PreScoreCells`].
     cells: PreScoreCells,
@@ -197,8 +197,8 @@ fn read_row(labels: &mut NodeLabelCache, snapshot: &Snapshot, key_of: &[usize], 
 /// is ignored.
 const MISSING: u32 = u32::MAX;
 
-/// Per non-hostname constraint and feasible node (`[i * nf + p]`), the index of the node's
-/// domain among the constraint's domains, or [`MISSING`].
+/// Per non-hostname constraint (in constraint order) a column of one cell per feasible node:
+/// the index of the node's domain among the constraint's domains, or [`MISSING`].
 type PreScoreCells = Vec<u32>;
 
 impl Plugin for PodTopologySpread {
@@ -376,47 +376,43 @@ impl PodTopologySpread {
         reset_nested(&mut bufs.domains, nc);
         bufs.domain_index.resize_with(nc, Vec::new);
         let (domains, domain_index) = (&mut bufs.domains, &mut bufs.domain_index);
-        // Column-major by constraint (`[i * nf + p]`), so each pass below runs one tight loop
-        // over the feasible nodes per constraint: the value id of each node's key ...
+        // One pass per step below, each a tight loop over the feasible nodes: the value id of
+        // each node's keys (row-major, `[p * nc + i]`) ...
         let nf = feasible.len();
         let vals = &mut bufs.vals;
         vals.clear();
-        vals.resize(nf * nc, 0);
-        for (p, &id) in feasible.iter().enumerate() {
+        for &id in feasible {
             let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
-            for (i, &k) in key_of.iter().enumerate() {
-                vals[i * nf + p] = row[k];
-            }
+            vals.extend(key_of.iter().map(|&k| row[k]));
         }
-        // ... whether the node is ignored (upstream `nodeLabelsMatchSpreadConstraints`) ...
+        // ... whether the node is ignored (upstream `nodeLabelsMatchSpreadConstraints`; only
+        // when every key is required) ...
         let is_ignored = &mut bufs.is_ignored;
         is_ignored.clear();
-        is_ignored.resize(nf, false);
         let mut ignored = BTreeSet::new();
         let mut ignored_names = BTreeSet::new();
         if require_all {
-            for (p, &id) in feasible.iter().enumerate() {
-                if (0..nc).any(|i| vals[i * nf + p] == ABSENT) {
-                    is_ignored[p] = true;
-                    ignored.insert(id);
-                    ignored_names.insert(snapshot.node(id).node.meta.name.clone());
-                }
+            is_ignored.extend(vals.chunks_exact(nc).map(|row| row.contains(&ABSENT)));
+            for (&id, _) in feasible.iter().zip(is_ignored.iter()).filter(|(_, ignored)| **ignored) {
+                ignored.insert(id);
+                ignored_names.insert(snapshot.node(id).node.meta.name.clone());
             }
         }
-        // ... and for the other constraints the index of its domain, [`MISSING`] without the
-        // key (or ignored). Domains open in node order, as upstream's map fills.
+        let is_ignored = &bufs.is_ignored;
+        let skipped = |p: usize| require_all && is_ignored[p];
+        // ... and for each other constraint, one column of `nf` cells in constraint order: the
+        // index of the node's domain, [`MISSING`] without the key (or ignored). Domains open in
+        // node order, as upstream's map fills.
         let cells = &mut bufs.cells;
         cells.clear();
-        cells.resize(nf * nc, MISSING);
         for i in (0..nc).filter(|&i| !is_host[i]) {
             let (index, found) = (&mut domain_index[i], &mut domains[i]);
-            let column = &vals[i * nf..(i + 1) * nf];
-            let out = &mut cells[i * nf..(i + 1) * nf];
             for p in 0..nf {
-                if is_ignored[p] {
+                if skipped(p) {
+                    cells.push(MISSING);
                     continue;
                 }
-                let value = column[p];
+                let value = vals[p * nc + i];
                 // A node without the key lands in the "" domain, as upstream's map lookup does.
                 let v = if value == ABSENT { 0 } else { value } as usize;
                 if index.len() <= v {
@@ -428,9 +424,7 @@ impl PodTopologySpread {
                     index[v] = d;
                     found.push(v as u32);
                 }
-                if value != ABSENT {
-                    out[p] = d;
-                }
+                cells.push(if value == ABSENT { MISSING } else { d });
             }
         }
         let weights: Vec<f64> = (0..nc)
@@ -518,28 +512,28 @@ impl PodTopologySpread {
         let sums = &mut bufs.sums;
         sums.clear();
         sums.resize(nf, 0.0);
+        let mut columns = cells.chunks_exact(nf.max(1));
         for (i, c) in constraints.iter().enumerate() {
             let (weight, max_skew) = (weights[i], c.max_skew);
             if is_host[i] {
-                let (column, counts) = (&vals[i * nf..(i + 1) * nf], &host_counts[i][..nf]);
-                for p in 0..nf {
-                    if column[p] != ABSENT {
-                        sums[p] += score_for_count(counts[p], max_skew, weight);
+                let counts = &host_counts[i][..nf];
+                for (p, sum) in sums.iter_mut().enumerate() {
+                    if vals[p * nc + i] != ABSENT {
+                        *sum += score_for_count(counts[p], max_skew, weight);
                     }
                 }
             } else {
-                let (column, counts) = (&cells[i * nf..(i + 1) * nf], &domain_counts[i]);
-                for p in 0..nf {
-                    let d = column[p];
+                let (column, counts) = (columns.next().unwrap_or_default(), &domain_counts[i]);
+                for (sum, &d) in sums.iter_mut().zip(column) {
                     if d != MISSING {
-                        sums[p] += score_for_count(counts[d as usize], max_skew, weight);
+                        *sum += score_for_count(counts[d as usize], max_skew, weight);
                     }
                 }
             }
         }
         for (p, &id) in feasible.iter().enumerate() {
             out.stamps.push(snapshot.stamp(id));
-            out.raw.push(if is_ignored[p] { 0 } else { round_half_away_from_zero(sums[p]) });
+            out.raw.push(if skipped(p) { 0 } else { round_half_away_from_zero(sums[p]) });
         }
 
         let topology_value_to_pod_counts = (0..nc)
