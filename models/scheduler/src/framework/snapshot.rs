@@ -274,17 +274,21 @@ impl Snapshot {
         self.get(id)?.pod_position(key, hash).map(|at| (id, at))
     }
 
-    /// Records that the pod with this key (and `hash`) is on node `id`, in place of any record
-    /// of the same key.
-    fn record_location(&mut self, key: &ObjectKey, hash: u64, id: NodeId) {
-        if let Some(at) = self.colliding.get_mut(key) {
-            *at = id;
-            return;
+    /// Records that `pod` (whose key has [`pod_key_hash`] `hash`) is on node `id`, in place of
+    /// any record of the same key.
+    fn record_location(&mut self, pod: &PodInfo, hash: u64, id: NodeId) {
+        if !self.colliding.is_empty() {
+            if let Some(at) = self.colliding.get_mut(&pod.key()) {
+                *at = id;
+                return;
+            }
         }
         match self.pod_node.get(&hash) {
             // The entry is another pod's: this one goes to the side map.
-            Some(&held) if self.get(held).is_some_and(|n| n.pod_position(key, hash).is_none()) => {
-                self.colliding.insert(key.clone(), id);
+            Some(&held)
+                if self.get(held).is_some_and(|n| n.pod_position_by(hash, |p| p.same_pod(pod)).is_none()) =>
+            {
+                self.colliding.insert(pod.key(), id);
             }
             _ => {
                 self.pod_node.insert(hash, id);
@@ -396,8 +400,8 @@ impl Snapshot {
         let info = self.slots[id.index()].take().expect("node present");
         let counts = self.selector_counts.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         for p in &info.pods {
-            if self.colliding.is_empty() || self.colliding.remove(&p.key).is_none() {
-                self.pod_node.remove(&pod_key_hash(&p.key));
+            if self.colliding.is_empty() || self.colliding.remove(&p.key()).is_none() {
+                self.pod_node.remove(&p.key_hash());
             }
             counts.pod_removed(id, &p.pod);
         }
@@ -426,7 +430,7 @@ impl Snapshot {
         if self.get(id).is_none() {
             return false;
         }
-        self.record_location(&pod.key, pod_key_hash(&pod.key), id);
+        self.record_location(&pod, pod.key_hash(), id);
         self.untrack_affinity(&pod, 1);
         self.selector_counts.get().pod_added(id, &pod.pod);
         if let Some(info) = self.pods_mut(id) {
@@ -444,8 +448,9 @@ impl Snapshot {
         if self.get(id).is_none() {
             return false;
         }
-        let hash = pod_key_hash(&pod.key);
-        let same_counts = match self.locate(&pod.key, hash) {
+        let key = pod.key();
+        let hash = pod_key_hash(&key);
+        let same_counts = match self.locate(&key, hash) {
             Some((at, i)) if at == id => {
                 let (a, b) = (&self.node(id).pods[i].pod.meta, &pod.pod.meta);
                 (a.namespace == b.namespace
@@ -456,7 +461,7 @@ impl Snapshot {
             _ => None,
         };
         let Some(i) = same_counts else {
-            self.remove_pod(&pod.key);
+            self.remove_pod(&key);
             return self.add_pod(id, pod);
         };
         if let Some(info) = self.pods_mut(id) {
@@ -577,14 +582,13 @@ mod tests {
                     model.insert(key, (n, vec![order]));
                 }
                 2 => {
-                    let found = s.remove_pod(&key).map(|(id, p)| (id, p.key.clone()));
+                    let found = s.remove_pod(&key).map(|(id, p)| (id, p.key()));
                     let want = model.remove(&key).map(|(n, _)| (s.id_of(nodes[n]).expect("node"), key));
                     assert_eq!(found, want);
                 }
                 _ => {
                     // Remove a node and add it back empty (same slot).
-                    let gone: Vec<ObjectKey> =
-                        s.remove_node(nodes[n]).iter().map(|p| p.key.clone()).collect();
+                    let gone: Vec<ObjectKey> = s.remove_node(nodes[n]).iter().map(|p| p.key()).collect();
                     let want: Vec<ObjectKey> =
                         model.iter().filter(|(_, (m, _))| *m == n).map(|(k, _)| k.clone()).collect();
                     let mut gone_sorted = gone.clone();
@@ -604,7 +608,7 @@ mod tests {
                     model.iter().filter(|(_, (m, _))| *m == n).map(|(k, (_, o))| (o[0], k.clone())).collect();
                 want.sort();
                 let have: Vec<ObjectKey> =
-                    s.get_by_name(name).expect("node").pods.iter().map(|p| p.key.clone()).collect();
+                    s.get_by_name(name).expect("node").pods.iter().map(|p| p.key()).collect();
                 assert_eq!(have, want.into_iter().map(|(_, k)| k).collect::<Vec<_>>(), "pods of {name}");
             }
         }

@@ -264,8 +264,6 @@ pub struct PodInfo {
     /// the scheduler's cache costs a reference count, not a copy). Changes go through
     /// `Arc::make_mut`, which copies only while the pod is shared.
     pub pod: Arc<Pod>,
-    /// `namespace/name`.
-    pub key: ObjectKey,
     /// Requests (real and non-zero).
     pub resources: PodResources,
     /// Host ports used.
@@ -278,7 +276,41 @@ impl PodInfo {
         let pod: Arc<Pod> = pod.into();
         let resources = compute_pod_resources(&pod, opts);
         let host_ports = pod_host_ports(&pod);
-        PodInfo { key: pod.meta.key(), pod, resources, host_ports }
+        PodInfo { pod, resources, host_ports }
+    }
+
+    /// `namespace/name`, built from the pod on each call: the scheduler keeps no copy of every
+    /// pod's key (compare with [`has_key`](Self::has_key) / [`same_pod`](Self::same_pod)).
+    pub fn key(&self) -> ObjectKey {
+        self.pod.meta.key()
+    }
+
+    /// The pod's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.pod.meta.namespace
+    }
+
+    /// The pod's name.
+    pub fn name(&self) -> &str {
+        &self.pod.meta.name
+    }
+
+    /// True if this is the pod with `key`.
+    #[inline]
+    pub fn has_key(&self, key: &ObjectKey) -> bool {
+        self.pod.meta.name == key.name && self.pod.meta.namespace == key.namespace
+    }
+
+    /// True if both are the same pod (same namespace and name).
+    #[inline]
+    pub fn same_pod(&self, other: &PodInfo) -> bool {
+        self.pod.meta.name == other.pod.meta.name && self.pod.meta.namespace == other.pod.meta.namespace
+    }
+
+    /// [`pod_key_hash`] of the pod's key.
+    #[inline]
+    pub fn key_hash(&self) -> u64 {
+        key_hash_of(&self.pod.meta.namespace, &self.pod.meta.name)
     }
 
     /// `spec.priority` (0 when unset).
@@ -347,6 +379,11 @@ pub struct NodeInfo {
 /// keys have equal fingerprints; a match is confirmed by comparing the keys). Fixed function of
 /// the bytes: word-at-a-time multiply-xor, with the lengths mixed in and a final avalanche.
 pub fn pod_key_hash(key: &ObjectKey) -> u64 {
+    key_hash_of(&key.namespace, &key.name)
+}
+
+/// [`pod_key_hash`] of the key with this namespace and name.
+fn key_hash_of(namespace: &str, name: &str) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     #[inline]
     fn mix(mut h: u64, bytes: &[u8]) -> u64 {
@@ -363,7 +400,7 @@ pub fn pod_key_hash(key: &ObjectKey) -> u64 {
         }
         (h.rotate_left(23) ^ bytes.len() as u64).wrapping_mul(K)
     }
-    let h = mix(mix(0x243f_6a88_85a3_08d3, key.namespace.as_bytes()), key.name.as_bytes());
+    let h = mix(mix(0x243f_6a88_85a3_08d3, namespace.as_bytes()), name.as_bytes());
     // murmur3's fmix64: every input bit reaches every output bit.
     let mut x = h ^ (h >> 33);
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -466,10 +503,10 @@ impl NodeInfo {
         self.used_ports.extend(pod.host_ports.iter().cloned());
         self.pods.push(pod);
         if self.pod_key_hashes.len() + 1 == self.pods.len() {
-            self.pod_key_hashes.push(pod_key_hash(&self.pods[self.pods.len() - 1].key));
+            self.pod_key_hashes.push(self.pods[self.pods.len() - 1].key_hash());
         } else {
             // `pods` was changed directly: fingerprint them all again.
-            self.pod_key_hashes = self.pods.iter().map(|p| pod_key_hash(&p.key)).collect();
+            self.pod_key_hashes = self.pods.iter().map(|p| p.key_hash()).collect();
         }
         self.generation += 1;
     }
@@ -477,13 +514,20 @@ impl NodeInfo {
     /// The position in `pods` of the pod with this key, whose [`pod_key_hash`] is `hash`.
     #[inline]
     pub fn pod_position(&self, key: &ObjectKey, hash: u64) -> Option<usize> {
+        self.pod_position_by(hash, |p| p.has_key(key))
+    }
+
+    /// The position in `pods` of the pod whose key has [`pod_key_hash`] `hash` and for which
+    /// `is_it` holds.
+    #[inline]
+    pub(crate) fn pod_position_by(&self, hash: u64, is_it: impl Fn(&PodInfo) -> bool) -> Option<usize> {
         if self.pod_key_hashes.len() != self.pods.len() {
-            return self.pods.iter().position(|p| &p.key == key);
+            return self.pods.iter().position(|p| is_it(p));
         }
         let mut from = 0;
         while let Some(i) = self.pod_key_hashes[from..].iter().position(|h| *h == hash) {
             let at = from + i;
-            if self.pods[at].key == *key {
+            if is_it(&self.pods[at]) {
                 return Some(at);
             }
             from = at + 1;
@@ -516,12 +560,11 @@ impl NodeInfo {
             self.pod_key_hashes.clear();
         }
         let pod = self.pods.remove(i);
-        let key = &pod.key;
         if !self.pods_with_affinity.is_empty() {
-            self.pods_with_affinity.retain(|p| &p.key != key);
+            self.pods_with_affinity.retain(|p| !p.same_pod(&pod));
         }
         if !self.pods_with_required_anti_affinity.is_empty() {
-            self.pods_with_required_anti_affinity.retain(|p| &p.key != key);
+            self.pods_with_required_anti_affinity.retain(|p| !p.same_pod(&pod));
         }
         for hp in &pod.host_ports {
             if let Some(j) = self.used_ports.iter().position(|u| u == hp) {
