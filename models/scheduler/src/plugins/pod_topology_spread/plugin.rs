@@ -587,14 +587,23 @@ impl ScorePlugin for PodTopologySpread {
             .ok_or_else(|| Status::error(format!("reading {NAME} PreScore state")))?;
         let r = &*s.raw;
         let same_nodes = r.feasible.as_slice() == feasible;
-        for (p, &id) in feasible.iter().enumerate() {
-            let score = if same_nodes && snapshot.stamp(id) == r.stamps[p] {
-                r.raw[p]
-            } else {
-                // A node PreScore did not see as it is now: count its pods.
-                s.core.score(&pod.pod, snapshot.node(id))
-            };
-            out.push(NodeScore { node: id, score });
+        out.reserve(feasible.len());
+        if same_nodes {
+            for ((&id, &stamp), &raw) in feasible.iter().zip(&r.stamps).zip(&r.raw) {
+                let score = if snapshot.stamp(id) == stamp {
+                    raw
+                } else {
+                    // A node PreScore did not see as it is now: count its pods.
+                    s.core.score(&pod.pod, snapshot.node(id))
+                };
+                out.push(NodeScore { node: id, score });
+            }
+        } else {
+            out.extend(
+                feasible
+                    .iter()
+                    .map(|&id| NodeScore { node: id, score: s.core.score(&pod.pod, snapshot.node(id)) }),
+            );
         }
         Ok(())
     }
@@ -609,6 +618,17 @@ impl ScorePlugin for PodTopologySpread {
         };
         let ignored = &s.ignored;
         let (mut min_score, mut max_score) = (i64::MAX, 0i64);
+        if ignored.is_empty() {
+            // The common case (system defaults ignore no node): no set lookups.
+            for ns in scores.iter() {
+                min_score = min_score.min(ns.score);
+                max_score = max_score.max(ns.score);
+            }
+            for ns in scores.iter_mut() {
+                ns.score = normalized_score(false, ns.score, min_score, max_score);
+            }
+            return Status::success();
+        }
         for ns in scores.iter().filter(|ns| !ignored.contains(&ns.node)) {
             min_score = min_score.min(ns.score);
             max_score = max_score.max(ns.score);
