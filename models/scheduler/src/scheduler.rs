@@ -300,7 +300,7 @@ impl Scheduler {
     pub fn remove_node(&mut self, name: &str, now: SimTime) -> Vec<ObjectKey> {
         let pods = self.snapshot.remove_node(name);
         self.queue.on_event(ClusterEvent::NodeDeleted, now);
-        pods.iter().map(|p| p.key.clone()).collect()
+        pods.iter().map(|p| p.key()).collect()
     }
 
     fn profile_for(&self, pod: &Pod) -> Option<usize> {
@@ -436,7 +436,7 @@ impl Scheduler {
         };
         self.snapshot.refresh_order();
         let mut diag = record.then(|| Diagnosis {
-            pod: info.key.to_string(),
+            pod: info.key().to_string(),
             profile: match &self.policy {
                 Some(p) => p.name().to_string(),
                 None => self.profiles[profile].profile_name().to_string(),
@@ -461,7 +461,7 @@ impl Scheduler {
             ),
             CycleResult::Error(s) => {
                 self.queue.requeue_unschedulable(id, ALL_EVENTS, true, now);
-                ScheduleOutcome::Error { pod: info.key.clone(), message: s.to_string() }
+                ScheduleOutcome::Error { pod: info.key(), message: s.to_string() }
             }
         };
         if let (Some(d), ScheduleOutcome::Bound { node, .. }) = (diag.as_mut(), &outcome) {
@@ -486,19 +486,19 @@ impl Scheduler {
         if !s.is_success() {
             fw.run_unreserve_plugins(state, &info, &node_name);
             self.queue.requeue_unschedulable(id, ALL_EVENTS, !s.is_rejected(), now);
-            return ScheduleOutcome::Error { pod: info.key.clone(), message: s.to_string() };
+            return ScheduleOutcome::Error { pod: info.key(), message: s.to_string() };
         }
         let s = fw.run_bind_plugins(state, &info, &node_name);
         if !s.is_success() {
             fw.run_unreserve_plugins(state, &info, &node_name);
             self.queue.requeue_unschedulable(id, ALL_EVENTS, true, now);
-            return ScheduleOutcome::Error { pod: info.key.clone(), message: s.to_string() };
+            return ScheduleOutcome::Error { pod: info.key(), message: s.to_string() };
         }
         // Bound: the pod now counts on the node. Dropping the queue's reference first usually
         // leaves `info` as the only one, so it is updated in place rather than cloned; the pod
         // itself is copied when the caller's store still shares it (until the caller's next
         // `update_pod` hands over the bound object).
-        let key = info.key.clone();
+        let key = info.key();
         self.remove_pending(&key);
         self.nominator.remove(&key);
         let mut bound = Arc::unwrap_or_clone(info);
@@ -559,21 +559,21 @@ impl Scheduler {
                 {
                     self.set_nomination(&key, None);
                 }
-                self.set_nomination(&info.key, Some(&r.nominated_node));
+                self.set_nomination(&info.key(), Some(&r.nominated_node));
                 ScheduleOutcome::Preempting {
-                    pod: info.key.clone(),
+                    pod: info.key(),
                     node: r.nominated_node,
-                    victims: r.victims.iter().map(|v| v.key.clone()).collect(),
+                    victims: r.victims.iter().map(|v| v.key()).collect(),
                 }
             }
             Some(r) => {
                 // A rejecting PostFilter's nominating info still applies (upstream
                 // `handleSchedulingFailure`): an empty node clears the nomination.
                 let node = (!r.nominated_node.is_empty()).then_some(r.nominated_node.as_str());
-                self.set_nomination(&info.key, node);
-                ScheduleOutcome::Unschedulable { pod: info.key.clone(), message }
+                self.set_nomination(&info.key(), node);
+                ScheduleOutcome::Unschedulable { pod: info.key(), message }
             }
-            None => ScheduleOutcome::Unschedulable { pod: info.key.clone(), message },
+            None => ScheduleOutcome::Unschedulable { pod: info.key(), message },
         };
         self.queue.requeue_unschedulable(id, events, false, now);
         outcome

@@ -272,12 +272,12 @@ impl Trio {
     }
 
     fn bound_pods(&self) -> Vec<ObjectKey> {
-        Self::nodes(&self.plain).flat_map(|n| n.pods.iter().map(|p| p.key.clone())).collect()
+        Self::nodes(&self.plain).flat_map(|n| n.pods.iter().map(|p| p.key())).collect()
     }
 
     fn placements(s: &Scheduler) -> Vec<(String, Vec<String>)> {
         Self::nodes(s)
-            .map(|n| (n.name().to_string(), n.pods.iter().map(|p| p.key.to_string()).collect()))
+            .map(|n| (n.name().to_string(), n.pods.iter().map(|p| p.key().to_string()).collect()))
             .collect()
     }
 

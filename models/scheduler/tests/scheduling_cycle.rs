@@ -245,7 +245,7 @@ fn a_shared_pod_is_cached_without_a_copy_and_binding_leaves_the_callers_object_a
     assert!(s.add_pod(Arc::clone(&bound), SimTime::ZERO));
     let cached = |s: &Scheduler, name: &str| {
         let n = s.snapshot().get_by_name("n1").unwrap();
-        n.pods.iter().find(|p| p.key.name == name).map(|p| Arc::clone(&p.pod))
+        n.pods.iter().find(|p| p.name() == name).map(|p| Arc::clone(&p.pod))
     };
     assert!(Arc::ptr_eq(&cached(&s, "bound").unwrap(), &bound));
 

@@ -179,7 +179,7 @@ impl World {
     }
 
     fn assigned(&self) -> Vec<ObjectKey> {
-        self.snap.iter().flat_map(|n| n.pods.iter().map(|p| p.key.clone())).collect()
+        self.snap.iter().flat_map(|n| n.pods.iter().map(|p| p.key())).collect()
     }
 
     fn apply(&mut self, op: &Op) {
@@ -229,7 +229,7 @@ impl World {
                 let key = &pods[pod % pods.len()];
                 let Some(at) = self.snap.node_of_pod(key) else { return };
                 let old =
-                    self.snap.node(at).pods.iter().find(|p| &p.key == key).unwrap().pod.as_ref().clone();
+                    self.snap.node(at).pods.iter().find(|p| p.has_key(key)).unwrap().pod.as_ref().clone();
                 let mut new = old;
                 match change {
                     0 => new.status.nominated_node_name = Some("status update".into()),

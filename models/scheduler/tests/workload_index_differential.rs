@@ -104,4 +104,57 @@ proptest! {
             prop_assert_eq!(index.default_selector(p, &sources), default_selector(p, &sources), "sorted, pod {:?}", p.meta);
         }
     }
+
+    #[test]
+    fn an_index_rebuilt_from_the_previous_one_equals_a_fresh_one(
+        services in prop::collection::vec(service(), 0..8),
+        controllers in prop::collection::vec(controller(), 0..10),
+        extra_services in prop::collection::vec(service(), 0..2),
+        extra_controllers in prop::collection::vec(controller(), 0..3),
+        edits in prop::collection::vec((0..4usize, 0..12usize), 0..6),
+        sort_before in any::<bool>(),
+        pods in prop::collection::vec(pod(), 1..6),
+    ) {
+        // The previous list, sorted or not; the next one shares its entries, with entries
+        // removed, inserted (fresh allocations) or replaced, as the cluster's lists change.
+        let mut before = WorkloadSelectors {
+            services: services.into_iter().map(kubesim_api::Shared::new).collect(),
+            controllers: controllers.into_iter().map(kubesim_api::Shared::new).collect(),
+        };
+        if sort_before {
+            before.controllers.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        let mut after = before.clone();
+        let mut fresh_services = extra_services.into_iter().map(kubesim_api::Shared::new);
+        let mut fresh_controllers = extra_controllers.into_iter().map(kubesim_api::Shared::new);
+        for (op, at) in edits {
+            let c = &mut after.controllers;
+            match op {
+                0 if !c.is_empty() => { c.remove(at % c.len()); }
+                1 => if let Some(f) = fresh_controllers.next() { c.insert(at % (c.len() + 1), f); },
+                2 => if let Some(f) = fresh_services.next() {
+                    let s = &mut after.services;
+                    s.insert(at % (s.len() + 1), f);
+                },
+                _ if !c.is_empty() => { let n = c.len(); c.swap(at % n, (at + 1) % n); }
+                _ => {}
+            }
+        }
+        let previous = WorkloadIndex::new(&before);
+        let rebuilt = previous.rebuilt(&before, &after);
+        prop_assert_eq!(&rebuilt, &WorkloadIndex::new(&after));
+        for p in &pods {
+            prop_assert_eq!(rebuilt.default_selector(p, &after), default_selector(p, &after), "pod {:?}", p.meta);
+        }
+        // Sorting the next list (the cluster's key order) exercises the ordered path.
+        after.controllers.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        prop_assert_eq!(previous.rebuilt(&before, &after), WorkloadIndex::new(&after));
+        let sorted_index = WorkloadIndex::new(&after);
+        let mut again = after.clone();
+        if let Some(f) = fresh_controllers.next() {
+            let at = again.controllers.partition_point(|c| (&c.namespace, &c.name) < (&f.namespace, &f.name));
+            again.controllers.insert(at, f);
+        }
+        prop_assert_eq!(sorted_index.rebuilt(&after, &again), WorkloadIndex::new(&again));
+    }
 }

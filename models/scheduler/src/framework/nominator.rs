@@ -28,8 +28,9 @@ impl Nominator {
 
     /// Nominates `pod` to `node` (replacing any earlier nomination).
     pub fn add(&mut self, pod: Arc<PodInfo>, node: &str) {
-        self.remove(&pod.key);
-        self.node_of.insert(pod.key.clone(), node.to_string());
+        let key = pod.key();
+        self.remove(&key);
+        self.node_of.insert(key, node.to_string());
         self.by_node.entry(node.to_string()).or_default().push(pod);
     }
 
@@ -37,7 +38,7 @@ impl Nominator {
     pub fn remove(&mut self, key: &ObjectKey) -> Option<String> {
         let node = self.node_of.remove(key)?;
         if let Some(v) = self.by_node.get_mut(&node) {
-            v.retain(|p| &p.key != key);
+            v.retain(|p| !p.has_key(key));
             if v.is_empty() {
                 self.by_node.remove(&node);
             }

@@ -658,7 +658,7 @@ impl Framework {
         let nominated: Vec<&Arc<PodInfo>> = nominator
             .pods_for_node(node.name())
             .iter()
-            .filter(|p| p.priority() >= pod.priority() && p.key != pod.key)
+            .filter(|p| p.priority() >= pod.priority() && !p.same_pod(pod))
             .collect();
         if nominated.is_empty() {
             return walk(record);

@@ -12,7 +12,7 @@ use kubesim_api::{Node, ObjectKey};
 
 use super::node_labels::NodeLabelCache;
 use super::selector_counts::SelectorCounts;
-use super::types::{ImageState, NodeId, NodeInfo, PodInfo};
+use super::types::{pod_key_hash, ImageState, NodeId, NodeInfo, PodInfo};
 
 /// Derived data ([`SelectorCounts`], [`NodeLabelCache`]) behind a lock because plugins fill it
 /// through a shared `&Snapshot`. Cloning a snapshot clones it (it describes that snapshot).
@@ -92,8 +92,14 @@ pub struct Snapshot {
     tree: NodeTree,
     order: Vec<NodeId>,
     order_dirty: bool,
-    /// Where each assigned pod is.
-    pod_node: BTreeMap<ObjectKey, NodeId>,
+    /// Where each assigned pod is, by its key's [`pod_key_hash`]: integer compares and 12 bytes
+    /// an entry instead of a copy of the key. An entry is confirmed by finding the key among its
+    /// node's pods; a pod whose fingerprint another assigned pod already holds here goes to
+    /// `colliding` (see [`Snapshot::locate`]).
+    pod_node: BTreeMap<u64, NodeId>,
+    /// Assigned pods whose key fingerprint was taken in `pod_node` by another pod when they were
+    /// added (in practice empty).
+    colliding: BTreeMap<ObjectKey, NodeId>,
     /// Number of nodes having each normalised image name (upstream `ImageStateSummary.NumNodes`).
     image_nodes: BTreeMap<String, u32>,
     pods_with_affinity: usize,
@@ -255,7 +261,46 @@ impl Snapshot {
 
     /// The node an assigned pod is on.
     pub fn node_of_pod(&self, key: &ObjectKey) -> Option<NodeId> {
-        self.pod_node.get(key).copied()
+        self.locate(key, pod_key_hash(key)).map(|(id, _)| id)
+    }
+
+    /// The node of the assigned pod with this key (whose [`pod_key_hash`] is `hash`) and its
+    /// position among the node's pods.
+    fn locate(&self, key: &ObjectKey, hash: u64) -> Option<(NodeId, usize)> {
+        let id = match self.colliding.get(key) {
+            Some(id) => *id,
+            None => *self.pod_node.get(&hash)?,
+        };
+        self.get(id)?.pod_position(key, hash).map(|at| (id, at))
+    }
+
+    /// Records that `pod` (whose key has [`pod_key_hash`] `hash`) is on node `id`, in place of
+    /// any record of the same key.
+    fn record_location(&mut self, pod: &PodInfo, hash: u64, id: NodeId) {
+        if !self.colliding.is_empty() {
+            if let Some(at) = self.colliding.get_mut(&pod.key()) {
+                *at = id;
+                return;
+            }
+        }
+        match self.pod_node.get(&hash) {
+            // The entry is another pod's: this one goes to the side map.
+            Some(&held)
+                if self.get(held).is_some_and(|n| n.pod_position_by(hash, |p| p.same_pod(pod)).is_none()) =>
+            {
+                self.colliding.insert(pod.key(), id);
+            }
+            _ => {
+                self.pod_node.insert(hash, id);
+            }
+        }
+    }
+
+    /// Forgets where the pod with this key is (it is on node `id`, which still holds it).
+    fn forget_location(&mut self, key: &ObjectKey, hash: u64) {
+        if self.colliding.is_empty() || self.colliding.remove(key).is_none() {
+            self.pod_node.remove(&hash);
+        }
     }
 
     /// The per-node matching-pod counts (see [`SelectorCounts`]); register a selector with
@@ -355,7 +400,9 @@ impl Snapshot {
         let info = self.slots[id.index()].take().expect("node present");
         let counts = self.selector_counts.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         for p in &info.pods {
-            self.pod_node.remove(&p.key);
+            if self.colliding.is_empty() || self.colliding.remove(&p.key()).is_none() {
+                self.pod_node.remove(&p.key_hash());
+            }
             counts.pod_removed(id, &p.pod);
         }
         for p in &info.pods {
@@ -383,7 +430,7 @@ impl Snapshot {
         if self.get(id).is_none() {
             return false;
         }
-        self.pod_node.insert(pod.key.clone(), id);
+        self.record_location(&pod, pod.key_hash(), id);
         self.untrack_affinity(&pod, 1);
         self.selector_counts.get().pod_added(id, &pod.pod);
         if let Some(info) = self.pods_mut(id) {
@@ -401,16 +448,24 @@ impl Snapshot {
         if self.get(id).is_none() {
             return false;
         }
-        let same_counts = self.pod_node.get(&pod.key) == Some(&id)
-            && self.node(id).pods.iter().find(|p| p.key == pod.key).is_some_and(|old| {
-                let (a, b) = (&old.pod.meta, &pod.pod.meta);
-                a.namespace == b.namespace && a.is_terminating() == b.is_terminating() && a.labels == b.labels
-            });
-        if !same_counts {
-            self.remove_pod(&pod.key);
+        let key = pod.key();
+        let hash = pod_key_hash(&key);
+        let same_counts = match self.locate(&key, hash) {
+            Some((at, i)) if at == id => {
+                let (a, b) = (&self.node(id).pods[i].pod.meta, &pod.pod.meta);
+                (a.namespace == b.namespace
+                    && a.is_terminating() == b.is_terminating()
+                    && a.labels == b.labels)
+                    .then_some(i)
+            }
+            _ => None,
+        };
+        let Some(i) = same_counts else {
+            self.remove_pod(&key);
             return self.add_pod(id, pod);
-        }
-        if let Some(old) = self.pods_mut(id).and_then(|info| info.remove_pod(&pod.key)) {
+        };
+        if let Some(info) = self.pods_mut(id) {
+            let old = info.remove_pod_at(i);
             self.untrack_affinity(&old, -1);
         }
         self.untrack_affinity(&pod, 1);
@@ -422,8 +477,10 @@ impl Snapshot {
 
     /// Removes an assigned pod wherever it is. Returns it and its node.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<(NodeId, Arc<PodInfo>)> {
-        let id = self.pod_node.remove(key)?;
-        let pod = self.pods_mut(id)?.remove_pod(key)?;
+        let hash = pod_key_hash(key);
+        let (id, i) = self.locate(key, hash)?;
+        self.forget_location(key, hash);
+        let pod = self.pods_mut(id)?.remove_pod_at(i);
         self.untrack_affinity(&pod, -1);
         self.selector_counts.get().pod_removed(id, &pod.pod);
         Some((id, pod))
@@ -489,6 +546,88 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), seen.len(), "{seen:?}");
         assert_eq!(s.node_stamp(id), s.stamp(id));
+    }
+
+    fn pod_named(name: &str, node: Option<&str>, app: &str) -> PodInfo {
+        let mut pod = kubesim_api::Pod::default();
+        pod.meta.name = name.into();
+        pod.meta.namespace = "default".into();
+        pod.meta.labels.insert("app".into(), app.into());
+        pod.spec.node_name = node.map(str::to_string);
+        PodInfo::new(pod, Default::default())
+    }
+
+    /// Adds, replaces (same node or another, labels changed or not) and removes pods and nodes
+    /// as `ops` say, and checks after each step that every pod is found where a plain map says
+    /// it is, and that each node holds exactly the pods the map puts there, in order.
+    fn check_locations_against_a_plain_map(ops: &[(u8, u8, u8)]) {
+        let nodes = ["n0", "n1", "n2"];
+        let mut s = Snapshot::new();
+        for n in nodes {
+            s.upsert_node(node(n, Some("a")));
+        }
+        let mut model: BTreeMap<ObjectKey, (usize, Vec<usize>)> = BTreeMap::new();
+        let mut order = 0usize;
+        for &(op, pod, at) in ops {
+            let name = format!("p{}", pod % 12);
+            let n = usize::from(at) % nodes.len();
+            let key = ObjectKey { namespace: "default".into(), name: name.clone() };
+            match op % 4 {
+                0 | 1 => {
+                    let info = pod_named(&name, Some(nodes[n]), if op % 4 == 0 { "a" } else { "b" });
+                    let id = s.id_of(nodes[n]);
+                    let Some(id) = id else { continue };
+                    assert!(s.replace_pod(id, Arc::new(info)));
+                    order += 1;
+                    model.insert(key, (n, vec![order]));
+                }
+                2 => {
+                    let found = s.remove_pod(&key).map(|(id, p)| (id, p.key()));
+                    let want = model.remove(&key).map(|(n, _)| (s.id_of(nodes[n]).expect("node"), key));
+                    assert_eq!(found, want);
+                }
+                _ => {
+                    // Remove a node and add it back empty (same slot).
+                    let gone: Vec<ObjectKey> = s.remove_node(nodes[n]).iter().map(|p| p.key()).collect();
+                    let want: Vec<ObjectKey> =
+                        model.iter().filter(|(_, (m, _))| *m == n).map(|(k, _)| k.clone()).collect();
+                    let mut gone_sorted = gone.clone();
+                    gone_sorted.sort();
+                    assert_eq!(gone_sorted, want);
+                    model.retain(|_, (m, _)| *m != n);
+                    s.upsert_node(node(nodes[n], Some("a")));
+                }
+            }
+            for i in 0..12 {
+                let key = ObjectKey { namespace: "default".into(), name: format!("p{i}") };
+                let want = model.get(&key).map(|(n, _)| s.id_of(nodes[*n]).expect("node"));
+                assert_eq!(s.node_of_pod(&key), want, "{key} after {ops:?}");
+            }
+            for (n, name) in nodes.iter().enumerate() {
+                let mut want: Vec<(usize, ObjectKey)> =
+                    model.iter().filter(|(_, (m, _))| *m == n).map(|(k, (_, o))| (o[0], k.clone())).collect();
+                want.sort();
+                let have: Vec<ObjectKey> =
+                    s.get_by_name(name).expect("node").pods.iter().map(|p| p.key()).collect();
+                assert_eq!(have, want.into_iter().map(|(_, k)| k).collect::<Vec<_>>(), "pods of {name}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pods_are_found_where_they_were_put(ops in proptest::collection::vec((0u8..4, 0u8..12, 0u8..3), 0..60)) {
+            check_locations_against_a_plain_map(&ops);
+        }
+
+        #[test]
+        fn pods_are_found_where_they_were_put_when_fingerprints_collide(
+            ops in proptest::collection::vec((0u8..4, 0u8..12, 0u8..3), 0..60),
+        ) {
+            super::super::types::test_collisions::ON.with(|c| c.set(true));
+            check_locations_against_a_plain_map(&ops);
+            super::super::types::test_collisions::ON.with(|c| c.set(false));
+        }
     }
 
     #[test]

@@ -264,8 +264,6 @@ pub struct PodInfo {
     /// the scheduler's cache costs a reference count, not a copy). Changes go through
     /// `Arc::make_mut`, which copies only while the pod is shared.
     pub pod: Arc<Pod>,
-    /// `namespace/name`.
-    pub key: ObjectKey,
     /// Requests (real and non-zero).
     pub resources: PodResources,
     /// Host ports used.
@@ -278,7 +276,41 @@ impl PodInfo {
         let pod: Arc<Pod> = pod.into();
         let resources = compute_pod_resources(&pod, opts);
         let host_ports = pod_host_ports(&pod);
-        PodInfo { key: pod.meta.key(), pod, resources, host_ports }
+        PodInfo { pod, resources, host_ports }
+    }
+
+    /// `namespace/name`, built from the pod on each call: the scheduler keeps no copy of every
+    /// pod's key (compare with [`has_key`](Self::has_key) / [`same_pod`](Self::same_pod)).
+    pub fn key(&self) -> ObjectKey {
+        self.pod.meta.key()
+    }
+
+    /// The pod's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.pod.meta.namespace
+    }
+
+    /// The pod's name.
+    pub fn name(&self) -> &str {
+        &self.pod.meta.name
+    }
+
+    /// True if this is the pod with `key`.
+    #[inline]
+    pub fn has_key(&self, key: &ObjectKey) -> bool {
+        self.pod.meta.name == key.name && self.pod.meta.namespace == key.namespace
+    }
+
+    /// True if both are the same pod (same namespace and name).
+    #[inline]
+    pub fn same_pod(&self, other: &PodInfo) -> bool {
+        self.pod.meta.name == other.pod.meta.name && self.pod.meta.namespace == other.pod.meta.namespace
+    }
+
+    /// [`pod_key_hash`] of the pod's key.
+    #[inline]
+    pub fn key_hash(&self) -> u64 {
+        key_hash_of(&self.pod.meta.namespace, &self.pod.meta.name)
     }
 
     /// `spec.priority` (0 when unset).
@@ -336,6 +368,59 @@ pub struct NodeInfo {
     pub has_taints: bool,
     /// Bumped on every change.
     pub generation: u64,
+    /// [`pod_key_hash`] of each of `pods`' keys, in the same order: finding a pod by key scans
+    /// these (one cache line per eight pods) instead of following every pod's pointer to compare
+    /// key strings. Kept by [`add_pod`](Self::add_pod) / [`remove_pod`](Self::remove_pod); when
+    /// `pods` was changed directly (its length differs) lookups fall back to comparing keys.
+    pod_key_hashes: Vec<u64>,
+}
+
+/// A 64-bit fingerprint of a pod key, for finding pods by key without comparing strings (equal
+/// keys have equal fingerprints; a match is confirmed by comparing the keys). Fixed function of
+/// the bytes: word-at-a-time multiply-xor, with the lengths mixed in and a final avalanche.
+pub fn pod_key_hash(key: &ObjectKey) -> u64 {
+    key_hash_of(&key.namespace, &key.name)
+}
+
+/// [`pod_key_hash`] of the key with this namespace and name.
+fn key_hash_of(namespace: &str, name: &str) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    #[inline]
+    fn mix(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        }
+        (h.rotate_left(23) ^ bytes.len() as u64).wrapping_mul(K)
+    }
+    let h = mix(mix(0x243f_6a88_85a3_08d3, namespace.as_bytes()), name.as_bytes());
+    // murmur3's fmix64: every input bit reaches every output bit.
+    let mut x = h ^ (h >> 33);
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    #[cfg(test)]
+    if test_collisions::ON.with(std::cell::Cell::get) {
+        return x & 3;
+    }
+    x
+}
+
+/// Unit tests only: [`pod_key_hash`] keeps two bits on this thread, so that nearly every pod
+/// collides with another and the code resolving collisions runs.
+#[cfg(test)]
+pub(crate) mod test_collisions {
+    thread_local! {
+        pub(crate) static ON: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
 }
 
 /// Normalises an image name as upstream `normalizedImageName`: adds `:latest` when there is no tag or digest.
@@ -365,6 +450,7 @@ impl NodeInfo {
             unschedulable: false,
             has_taints: false,
             generation: 0,
+            pod_key_hashes: Vec::new(),
         };
         info.refresh_node_derived();
         info
@@ -416,15 +502,70 @@ impl NodeInfo {
         }
         self.used_ports.extend(pod.host_ports.iter().cloned());
         self.pods.push(pod);
+        if self.pod_key_hashes.len() + 1 == self.pods.len() {
+            self.pod_key_hashes.push(self.pods[self.pods.len() - 1].key_hash());
+        } else {
+            // `pods` was changed directly: fingerprint them all again.
+            self.pod_key_hashes = self.pods.iter().map(|p| p.key_hash()).collect();
+        }
         self.generation += 1;
+    }
+
+    /// The position in `pods` of the pod with this key, whose [`pod_key_hash`] is `hash`.
+    #[inline]
+    pub fn pod_position(&self, key: &ObjectKey, hash: u64) -> Option<usize> {
+        self.pod_position_by(hash, |p| p.has_key(key))
+    }
+
+    /// The position in `pods` of the pod whose key has [`pod_key_hash`] `hash` and for which
+    /// `is_it` holds.
+    #[inline]
+    pub(crate) fn pod_position_by(&self, hash: u64, is_it: impl Fn(&PodInfo) -> bool) -> Option<usize> {
+        if self.pod_key_hashes.len() != self.pods.len() {
+            return self.pods.iter().position(|p| is_it(p));
+        }
+        let mut from = 0;
+        while let Some(i) = self.pod_key_hashes[from..].iter().position(|h| *h == hash) {
+            let at = from + i;
+            if is_it(&self.pods[at]) {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
+    }
+
+    /// The pod with this key, if assigned here.
+    pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<PodInfo>> {
+        self.pod_position(key, pod_key_hash(key)).map(|i| &self.pods[i])
     }
 
     /// Removes the pod with this key; returns it if it was there (upstream `NodeInfo.RemovePod`).
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Option<Arc<PodInfo>> {
-        let i = self.pods.iter().position(|p| &p.key == key)?;
+        self.remove_pod_hashed(key, pod_key_hash(key))
+    }
+
+    /// [`remove_pod`](Self::remove_pod) given the key's [`pod_key_hash`].
+    pub fn remove_pod_hashed(&mut self, key: &ObjectKey, hash: u64) -> Option<Arc<PodInfo>> {
+        let i = self.pod_position(key, hash)?;
+        Some(self.remove_pod_at(i))
+    }
+
+    /// Removes `pods[i]` (a position from [`pod_position`](Self::pod_position)) and returns it.
+    pub(crate) fn remove_pod_at(&mut self, i: usize) -> Arc<PodInfo> {
+        if self.pod_key_hashes.len() == self.pods.len() {
+            self.pod_key_hashes.remove(i);
+        } else {
+            // `pods` was changed directly: fingerprinted again on the next add.
+            self.pod_key_hashes.clear();
+        }
         let pod = self.pods.remove(i);
-        self.pods_with_affinity.retain(|p| &p.key != key);
-        self.pods_with_required_anti_affinity.retain(|p| &p.key != key);
+        if !self.pods_with_affinity.is_empty() {
+            self.pods_with_affinity.retain(|p| !p.same_pod(&pod));
+        }
+        if !self.pods_with_required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.retain(|p| !p.same_pod(&pod));
+        }
         for hp in &pod.host_ports {
             if let Some(j) = self.used_ports.iter().position(|u| u == hp) {
                 self.used_ports.remove(j);
@@ -432,7 +573,7 @@ impl NodeInfo {
         }
         self.update_sums(&pod, -1);
         self.generation += 1;
-        Some(pod)
+        pod
     }
 
     fn update_sums(&mut self, pod: &PodInfo, sign: i64) {

@@ -119,7 +119,7 @@ pub fn select_victims_on_node(
     let mut potential: Vec<Arc<PodInfo>> =
         node.pods.iter().filter(|p| p.priority() < prio).cloned().collect();
     for p in &potential {
-        node.remove_pod(&p.key);
+        node.remove_pod(&p.key());
         let s = framework.run_pre_filter_extension_remove_pod(state, pod, p, node);
         if !s.is_success() {
             return Err(s);
@@ -148,7 +148,7 @@ pub fn select_victims_on_node(
                 .run_filter_plugins_with_nominated_pods(state, pod, node, nominator, None)
                 .is_success();
             if !fits {
-                node.remove_pod(&p.key);
+                node.remove_pod(&p.key());
                 let s = framework.run_pre_filter_extension_remove_pod(state, pod, p, node);
                 if !s.is_success() {
                     return Err(s);
@@ -235,17 +235,12 @@ pub fn select_candidate(candidates: &[Candidate], rng: &mut RngStream) -> Option
 /// Upstream `getLowerPriorityNominatedPods`: pods nominated to `node` with lower priority than
 /// `pod`; after a successful preemption their nominations are cleared (they may no longer fit).
 pub fn lower_priority_nominated_pods(nominator: &Nominator, pod: &PodInfo, node: &str) -> Vec<ObjectKey> {
-    nominator
-        .pods_for_node(node)
-        .iter()
-        .filter(|p| p.priority() < pod.priority())
-        .map(|p| p.key.clone())
-        .collect()
+    nominator.pods_for_node(node).iter().filter(|p| p.priority() < pod.priority()).map(|p| p.key()).collect()
 }
 
 /// The pod's nominated node, from the nominator or its status.
 fn nominated_node<'a>(nominator: &'a Nominator, pod: &'a PodInfo) -> Option<&'a str> {
-    nominator.node_of(&pod.key).or(pod.pod.status.nominated_node_name.as_deref()).filter(|n| !n.is_empty())
+    nominator.node_of(&pod.key()).or(pod.pod.status.nominated_node_name.as_deref()).filter(|n| !n.is_empty())
 }
 
 fn nominated_node_pods<'a>(

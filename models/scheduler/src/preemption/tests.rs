@@ -492,7 +492,7 @@ proptest::proptest! {
             let used = original.requested.milli_cpu - freed;
             proptest::prop_assert!(used + want * 1000 <= 6000, "pod fits after eviction");
             for v in &victims {
-                proptest::prop_assert!(used + v.resources.requests.milli_cpu + want * 1000 > 6000, "{} could stay", v.key);
+                proptest::prop_assert!(used + v.resources.requests.milli_cpu + want * 1000 > 6000, "{} could stay", v.key());
             }
         }
     }

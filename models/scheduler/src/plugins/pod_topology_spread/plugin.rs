@@ -111,7 +111,12 @@ impl PodTopologySpread {
         match &*cached {
             // Holding the Arc keeps its address from being reused by other objects.
             Some((of, index)) if Arc::ptr_eq(of, objects) => index.clone(),
-            _ => {
+            Some((of, index)) => {
+                let index = Arc::new(index.rebuilt(&of.workloads, &objects.workloads));
+                *cached = Some((objects.clone(), index.clone()));
+                index
+            }
+            None => {
                 let index = Arc::new(WorkloadIndex::new(&objects.workloads));
                 *cached = Some((objects.clone(), index.clone()));
                 index
@@ -154,8 +159,14 @@ struct PreScoreBuffers {
     domains: Vec<Vec<u32>>,
     /// Per constraint: value id → domain index (`u32::MAX`: none). All `u32::MAX` between cycles.
     domain_index: Vec<Vec<u32>>,
+    /// Per feasible node and constraint (`[p * nc + i]`): the node's value id of the key.
+    vals: Vec<u32>,
+    /// Per feasible node: ignored (lacks a key while every key is required; empty otherwise).
+    is_ignored: Vec<bool>,
     /// See [`PreScoreCells`].
     cells: PreScoreCells,
+    /// Per feasible node: the raw score before rounding.
+    sums: Vec<f64>,
     /// Per node slot, the node's position among the feasible nodes (`u32::MAX`: not feasible).
     /// All `u32::MAX` between cycles.
     position: Vec<u32>,
@@ -182,15 +193,12 @@ fn read_row(labels: &mut NodeLabelCache, snapshot: &Snapshot, key_of: &[usize], 
     }
 }
 
-/// In [`PreScoreCells`]: the node lacks the constraint's key (the constraint adds nothing).
+/// In [`PreScoreCells`]: the node lacks the constraint's key (the constraint adds nothing), or
+/// is ignored.
 const MISSING: u32 = u32::MAX;
-/// In [`PreScoreCells`]: a hostname constraint on a node that has the key.
-const HOST: u32 = u32::MAX - 1;
-/// In [`PreScoreCells`]: the node is ignored (scores 0).
-const IGNORED: u32 = u32::MAX - 2;
 
-/// Per feasible node and constraint (row-major), the index of the node's domain among the
-/// constraint's domains, or [`MISSING`] / [`HOST`] / [`IGNORED`].
+/// Per non-hostname constraint (in constraint order) a column of one cell per feasible node:
+/// the index of the node's domain among the constraint's domains, or [`MISSING`].
 type PreScoreCells = Vec<u32>;
 
 impl Plugin for PodTopologySpread {
@@ -368,37 +376,55 @@ impl PodTopologySpread {
         reset_nested(&mut bufs.domains, nc);
         bufs.domain_index.resize_with(nc, Vec::new);
         let (domains, domain_index) = (&mut bufs.domains, &mut bufs.domain_index);
-        let cells = &mut bufs.cells;
-        cells.clear();
-        cells.resize(feasible.len() * nc, 0);
+        // One pass per step below, each a tight loop over the feasible nodes: the value id of
+        // each node's keys (row-major, `[p * nc + i]`) ...
+        let nf = feasible.len();
+        let vals = &mut bufs.vals;
+        vals.clear();
+        for &id in feasible {
+            let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
+            vals.extend(key_of.iter().map(|&k| row[k]));
+        }
+        // ... whether the node is ignored (upstream `nodeLabelsMatchSpreadConstraints`; only
+        // when every key is required) ...
+        let is_ignored = &mut bufs.is_ignored;
+        is_ignored.clear();
         let mut ignored = BTreeSet::new();
         let mut ignored_names = BTreeSet::new();
-        for (p, id) in feasible.iter().enumerate() {
-            let row = &mut cells[p * nc..(p + 1) * nc];
-            read_row(&mut labels, snapshot, key_of, *id, row);
-            // Upstream `nodeLabelsMatchSpreadConstraints`.
-            if require_all && row.contains(&ABSENT) {
-                ignored.insert(*id);
-                ignored_names.insert(snapshot.node(*id).node.meta.name.clone());
-                row.fill(IGNORED);
-                continue;
+        if require_all {
+            is_ignored.extend(vals.chunks_exact(nc).map(|row| row.contains(&ABSENT)));
+            for (&id, _) in feasible.iter().zip(is_ignored.iter()).filter(|(_, ignored)| **ignored) {
+                ignored.insert(id);
+                ignored_names.insert(snapshot.node(id).node.meta.name.clone());
             }
-            for i in 0..nc {
-                let value = row[i];
-                if is_host[i] {
-                    row[i] = if value == ABSENT { MISSING } else { HOST };
+        }
+        let is_ignored = &bufs.is_ignored;
+        let skipped = |p: usize| require_all && is_ignored[p];
+        // ... and for each other constraint, one column of `nf` cells in constraint order: the
+        // index of the node's domain, [`MISSING`] without the key (or ignored). Domains open in
+        // node order, as upstream's map fills.
+        let cells = &mut bufs.cells;
+        cells.clear();
+        for i in (0..nc).filter(|&i| !is_host[i]) {
+            let (index, found) = (&mut domain_index[i], &mut domains[i]);
+            for p in 0..nf {
+                if skipped(p) {
+                    cells.push(MISSING);
                     continue;
                 }
+                let value = vals[p * nc + i];
                 // A node without the key lands in the "" domain, as upstream's map lookup does.
                 let v = if value == ABSENT { 0 } else { value } as usize;
-                if domain_index[i].len() <= v {
-                    domain_index[i].resize(v + 1, u32::MAX);
+                if index.len() <= v {
+                    index.resize(v + 1, u32::MAX);
                 }
-                if domain_index[i][v] == u32::MAX {
-                    domain_index[i][v] = domains[i].len() as u32;
-                    domains[i].push(v as u32);
+                let mut d = index[v];
+                if d == u32::MAX {
+                    d = found.len() as u32;
+                    index[v] = d;
+                    found.push(v as u32);
                 }
-                row[i] = if value == ABSENT { MISSING } else { domain_index[i][v] };
+                cells.push(if value == ABSENT { MISSING } else { d });
             }
         }
         let weights: Vec<f64> = (0..nc)
@@ -482,24 +508,32 @@ impl PodTopologySpread {
         out.feasible.extend_from_slice(feasible);
         out.stamps.clear();
         out.raw.clear();
-        for (p, id) in feasible.iter().enumerate() {
-            let row = &cells[p * nc..(p + 1) * nc];
-            let mut score = 0.0f64;
-            let mut is_ignored = false;
-            for (i, c) in constraints.iter().enumerate() {
-                let cnt = match row[i] {
-                    IGNORED => {
-                        is_ignored = true;
-                        break;
+        // Σ over the constraints, in constraint order as upstream adds them, node by node.
+        let sums = &mut bufs.sums;
+        sums.clear();
+        sums.resize(nf, 0.0);
+        let mut columns = cells.chunks_exact(nf.max(1));
+        for (i, c) in constraints.iter().enumerate() {
+            let (weight, max_skew) = (weights[i], c.max_skew);
+            if is_host[i] {
+                let counts = &host_counts[i][..nf];
+                for (p, sum) in sums.iter_mut().enumerate() {
+                    if vals[p * nc + i] != ABSENT {
+                        *sum += score_for_count(counts[p], max_skew, weight);
                     }
-                    MISSING => continue,
-                    HOST => host_counts[i][p],
-                    d => domain_counts[i][d as usize],
-                };
-                score += score_for_count(cnt, c.max_skew, weights[i]);
+                }
+            } else {
+                let (column, counts) = (columns.next().unwrap_or_default(), &domain_counts[i]);
+                for (sum, &d) in sums.iter_mut().zip(column) {
+                    if d != MISSING {
+                        *sum += score_for_count(counts[d as usize], max_skew, weight);
+                    }
+                }
             }
-            out.stamps.push(snapshot.stamp(*id));
-            out.raw.push(if is_ignored { 0 } else { round_half_away_from_zero(score) });
+        }
+        for (p, &id) in feasible.iter().enumerate() {
+            out.stamps.push(snapshot.stamp(id));
+            out.raw.push(if skipped(p) { 0 } else { round_half_away_from_zero(sums[p]) });
         }
 
         let topology_value_to_pod_counts = (0..nc)
@@ -553,14 +587,23 @@ impl ScorePlugin for PodTopologySpread {
             .ok_or_else(|| Status::error(format!("reading {NAME} PreScore state")))?;
         let r = &*s.raw;
         let same_nodes = r.feasible.as_slice() == feasible;
-        for (p, &id) in feasible.iter().enumerate() {
-            let score = if same_nodes && snapshot.stamp(id) == r.stamps[p] {
-                r.raw[p]
-            } else {
-                // A node PreScore did not see as it is now: count its pods.
-                s.core.score(&pod.pod, snapshot.node(id))
-            };
-            out.push(NodeScore { node: id, score });
+        out.reserve(feasible.len());
+        if same_nodes {
+            for ((&id, &stamp), &raw) in feasible.iter().zip(&r.stamps).zip(&r.raw) {
+                let score = if snapshot.stamp(id) == stamp {
+                    raw
+                } else {
+                    // A node PreScore did not see as it is now: count its pods.
+                    s.core.score(&pod.pod, snapshot.node(id))
+                };
+                out.push(NodeScore { node: id, score });
+            }
+        } else {
+            out.extend(
+                feasible
+                    .iter()
+                    .map(|&id| NodeScore { node: id, score: s.core.score(&pod.pod, snapshot.node(id)) }),
+            );
         }
         Ok(())
     }
@@ -575,6 +618,17 @@ impl ScorePlugin for PodTopologySpread {
         };
         let ignored = &s.ignored;
         let (mut min_score, mut max_score) = (i64::MAX, 0i64);
+        if ignored.is_empty() {
+            // The common case (system defaults ignore no node): no set lookups.
+            for ns in scores.iter() {
+                min_score = min_score.min(ns.score);
+                max_score = max_score.max(ns.score);
+            }
+            for ns in scores.iter_mut() {
+                ns.score = normalized_score(false, ns.score, min_score, max_score);
+            }
+            return Status::success();
+        }
         for ns in scores.iter().filter(|ns| !ignored.contains(&ns.node)) {
             min_score = min_score.min(ns.score);
             max_score = max_score.max(ns.score);

@@ -550,6 +550,92 @@ mod via_plugin {
         assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [20, 60, 100, 0]);
     }
 
+    proptest! {
+        /// PreScore's raw scores (read back by `score_nodes`) and NormalizeScore equal the plain
+        /// `SpreadScoreState` over random clusters: nodes with or without a zone (3 values) and
+        /// hostname label, pods with or without the counted label, an incoming pod with its own
+        /// soft constraints (every key required; a node without one is ignored) or with the
+        /// system defaults, and a random feasible subset in random order.
+        #[test]
+        fn plugin_pre_score_equals_the_plain_scores(
+            nodes in proptest::collection::vec((0usize..4, any::<bool>(), 0usize..4), 1..12),
+            own in proptest::option::of(proptest::collection::vec((0usize..3, 1i32..4), 1..4)),
+            feasible_mask in proptest::collection::vec(any::<bool>(), 12),
+            rotate in 0usize..12,
+        ) {
+            let zones = ["z1", "z2", "z3"];
+            let mut all = Vec::new();
+            for (i, &(zone, has_host, pods)) in nodes.iter().enumerate() {
+                let name = format!("n{i}");
+                let mut pairs: Vec<(&str, &str)> = Vec::new();
+                if zone < 3 {
+                    pairs.push(("zone", zones[zone]));
+                }
+                if has_host {
+                    pairs.push((HOSTNAME, &name));
+                }
+                let node = node(&name, &pairs);
+                let pods: Vec<Pod> = (0..pods)
+                    .map(|k| {
+                        let counted: &[(&str, &str)] = if k % 3 == 2 { &[("other", "")] } else { &[("foo", "")] };
+                        pod(&format!("p-{i}-{k}"), &name, counted)
+                    })
+                    .collect();
+                all.push(NodeWithPods { node, pods });
+            }
+            let keys = [HOSTNAME, "zone", "rack"];
+            let incoming_pod = match &own {
+                Some(cs) => incoming(
+                    cs.iter().map(|&(k, skew)| tsc(skew, keys[k], ScheduleAnyway, Some(exists("foo")))).collect(),
+                ),
+                None => {
+                    // System defaults through a Service selecting foo="".
+                    pod("p", "", &[("foo", "")])
+                }
+            };
+            let sources = WorkloadSelectors {
+                services: vec![Shared::new(ServiceSelector {
+                    namespace: "default".into(),
+                    selector: Some(labels(&[("foo", "")])),
+                })],
+                controllers: Vec::new(),
+            };
+            let mut names: Vec<String> = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| feasible_mask[*i])
+                .map(|(_, n)| n.node.meta.name.clone())
+                .collect();
+            if names.is_empty() {
+                return Ok(());
+            }
+            let r = rotate % names.len();
+            names.rotate_left(r);
+            let feasible_names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let want = scores(&incoming_pod, &all, &feasible_names, &sources);
+
+            let mut snap = snapshot(all.clone());
+            snap.objects = std::sync::Arc::new(ClusterObjects {
+                workloads: sources.clone(),
+                ..Default::default()
+            });
+            let p = PodInfo::new(incoming_pod.clone(), Default::default());
+            let pl = PodTopologySpread::with_system_defaults();
+            let mut state = CycleState::new();
+            let ids: Vec<NodeId> = feasible_names.iter().map(|n| snap.id_of(n).unwrap()).collect();
+            let s = crate::framework::PreScorePlugin::pre_score(&pl, &mut state, &p, &ids, &snap);
+            let Some(want) = want else {
+                prop_assert!(s.is_skip(), "{}", s);
+                return Ok(());
+            };
+            prop_assert!(s.is_success(), "{}", s);
+            let mut got = Vec::new();
+            crate::framework::ScorePlugin::score_nodes(&pl, &state, &p, &ids, &snap, &mut got).unwrap();
+            crate::framework::ScorePlugin::normalize_score(&pl, &state, &p, &mut got);
+            prop_assert_eq!(got.iter().map(|s| s.score).collect::<Vec<_>>(), want);
+        }
+    }
+
     #[test]
     fn the_plugin_filters_with_upstream_codes_and_reasons() {
         let snap = snapshot(cluster(zone_nodes(), two_one_zero_three()));

@@ -10,21 +10,32 @@
 //! carries the pod's own value, so the order of Services does not matter; a Service with an empty
 //! selector contributes no pair; of controllers with the same (kind, namespace, name) the first
 //! one is used, as the plain search finds it.
+//!
+//! The cluster hands over a new [`WorkloadSelectors`] whenever a Service or controller changes
+//! (every rollout adds a ReplicaSet), sharing the entries that did not change.
+//! [`WorkloadIndex::rebuilt`] uses that: the Service part is kept when every Service entry is the
+//! same allocation as before, and the check that the controllers are in key order skips the
+//! pairs the previous list already had in order.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use kubesim_api::{LabelSelector, Labels, Pod};
+use kubesim_api::{LabelSelector, Labels, Pod, Shared};
 
 use super::common::{apply_controller_selector, ControllerKind, ControllerSelector, WorkloadSelectors};
+
+/// namespace → first selector key → its value → indices of Services.
+type ServicesByPair = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<usize>>>>;
 
 /// namespace → name → (kind, index of the first such controller).
 type ControllersByName = BTreeMap<String, BTreeMap<String, Vec<(ControllerKind, usize)>>>;
 
 /// Services and controllers of a [`WorkloadSelectors`], indexed for the default spreading selector.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkloadIndex {
-    /// namespace → first selector key → its value → indices of Services.
-    services: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<usize>>>>,
+    /// namespace → first selector key → its value → indices of Services (shared with the index
+    /// a [`rebuilt`](Self::rebuilt) one came from when the Services are the same).
+    services: Arc<ServicesByPair>,
     /// namespace → name → (kind, index of the first such controller); `None` when the
     /// controllers are already ordered by (namespace, name) (the cluster lists them in key
     /// order), which a binary search uses directly: no copy of thousands of names per rebuild.
@@ -34,20 +45,30 @@ pub struct WorkloadIndex {
 impl WorkloadIndex {
     /// Indexes `sources`; [`default_selector`](Self::default_selector) must be given the same.
     pub fn new(sources: &WorkloadSelectors) -> Self {
-        let mut index = WorkloadIndex::default();
-        for (i, svc) in sources.services.iter().enumerate() {
-            let Some((k, v)) = svc.selector.as_ref().and_then(|s| s.iter().next()) else { continue };
-            index
-                .services
-                .entry(svc.namespace.clone())
-                .or_default()
-                .entry(k.clone())
-                .or_default()
-                .entry(v.clone())
-                .or_default()
-                .push(i);
-        }
         let ordered = sources.controllers.windows(2).all(|w| owner_key(&w[0]) <= owner_key(&w[1]));
+        Self::with_services(Arc::new(services_by_pair(sources)), ordered, sources)
+    }
+
+    /// The index of `sources`, equal to [`new`](Self::new)`(sources)`, given this index built
+    /// from `previous`: reuses the Service part when every Service entry of `sources` is the same
+    /// allocation as `previous`'s, and compares (namespace, name) only for adjacent controllers
+    /// not already known to be in order from `previous` (entries shared with it, in the same
+    /// relative order, when `previous` was ordered).
+    pub fn rebuilt(&self, previous: &WorkloadSelectors, sources: &WorkloadSelectors) -> Self {
+        let same_services = previous.services.len() == sources.services.len()
+            && previous.services.iter().zip(&sources.services).all(|(a, b)| Shared::ptr_eq(a, b));
+        let services =
+            if same_services { self.services.clone() } else { Arc::new(services_by_pair(sources)) };
+        let ordered = if self.controllers.is_none() {
+            ordered_given(&previous.controllers, &sources.controllers)
+        } else {
+            sources.controllers.windows(2).all(|w| owner_key(&w[0]) <= owner_key(&w[1]))
+        };
+        Self::with_services(services, ordered, sources)
+    }
+
+    fn with_services(services: Arc<ServicesByPair>, ordered: bool, sources: &WorkloadSelectors) -> Self {
+        let mut index = WorkloadIndex { services, controllers: None };
         if ordered {
             return index;
         }
@@ -107,6 +128,47 @@ impl WorkloadIndex {
         }
         LabelSelector { match_labels: label_set, match_expressions: expressions }
     }
+}
+
+fn services_by_pair(sources: &WorkloadSelectors) -> ServicesByPair {
+    let mut services = ServicesByPair::new();
+    for (i, svc) in sources.services.iter().enumerate() {
+        let Some((k, v)) = svc.selector.as_ref().and_then(|s| s.iter().next()) else { continue };
+        services
+            .entry(svc.namespace.clone())
+            .or_default()
+            .entry(k.clone())
+            .or_default()
+            .entry(v.clone())
+            .or_default()
+            .push(i);
+    }
+    services
+}
+
+/// How far ahead in the previous list [`ordered_given`] looks for an entry of the new one.
+const LOOKAHEAD: usize = 4;
+
+/// True if `list` is in (namespace, name) order, given `previous` in that order. Each entry of
+/// `list` is looked up among the next few entries of `previous` after the last one found (the
+/// cluster's lists change by a few insertions and removals, shared entries keeping their order);
+/// two adjacent entries found at increasing positions are in order already, others are compared.
+fn ordered_given(previous: &[Shared<ControllerSelector>], list: &[Shared<ControllerSelector>]) -> bool {
+    let mut next = 0usize;
+    let mut last_found: Option<usize> = None;
+    for (j, c) in list.iter().enumerate() {
+        let end = previous.len().min(next + LOOKAHEAD);
+        let found = (next..end).find(|&i| Shared::ptr_eq(&previous[i], c));
+        if let Some(i) = found {
+            next = i + 1;
+        }
+        let known = matches!((last_found, found), (Some(a), Some(b)) if a < b);
+        if j > 0 && !known && owner_key(&list[j - 1]) > owner_key(c) {
+            return false;
+        }
+        last_found = found;
+    }
+    true
 }
 
 /// What an owner reference finds a controller by (besides its kind).
