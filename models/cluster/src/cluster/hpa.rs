@@ -36,6 +36,9 @@ pub(super) struct HpaSlot {
     /// is unchanged, no target pod was written and the list is reused without walking it
     /// (`None`: a selector without `matchLabels`, re-listed every sync).
     pods_written_at: Option<u64>,
+    /// The store's id of the selector's first `matchLabels` pair, with the pair it was looked
+    /// up for: the write stamp is then read by id, without a search by strings every sync.
+    stamp_label: Option<(String, String, crate::store::LabelId)>,
     /// The PodMetrics the metrics client was given at the last sync, and the metrics pipeline's
     /// version of that answer: reused while the version is unchanged (between two scrapes, and
     /// across scrapes that only rewrote class samples).
@@ -124,6 +127,7 @@ impl<W: Write> World<W> {
                         last: None,
                         pods: Vec::new(),
                         pods_written_at: None,
+                        stamp_label: None,
                         served: Vec::new(),
                         served_version: None,
                         join: None,
@@ -169,7 +173,18 @@ impl<W: Write> World<W> {
             record_to(log, error, now, "HpaTargetMissing", &missing);
             return;
         };
-        let written_at = store.selected_pods_written_at(target_selector);
+        let written_at = target_selector.match_labels.iter().next().and_then(|(k, v)| {
+            let id = match &slot.stamp_label {
+                Some((key, value, id)) if key == k && value == v => Some(*id),
+                _ => {
+                    let id = store.label_id(k, v);
+                    slot.stamp_label = id.map(|id| (k.clone(), v.clone(), id));
+                    id
+                }
+            };
+            id.and_then(|id| store.label_written_at(id))
+        });
+        debug_assert_eq!(written_at, store.selected_pods_written_at(target_selector));
         let pods_kept = written_at.is_some() && slot.pods_written_at == written_at;
         let mut pods = std::mem::take(&mut slot.pods);
         if !pods_kept {
