@@ -119,13 +119,8 @@ pub fn desired_slices<P: std::borrow::Borrow<Pod>>(
     max_endpoints_per_slice: usize,
 ) -> Option<Vec<EndpointSlice>> {
     let selector = service.selector.as_ref().filter(|s| !s.is_empty())?;
-    let mut selected: Vec<&Pod> = pods
-        .iter()
-        .map(P::borrow)
-        .filter(|p| p.meta.namespace == service.meta.namespace)
-        .filter(|p| selector.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
-        .filter(|p| should_pod_be_in_endpoints(p, true))
-        .collect();
+    let mut selected: Vec<&Pod> =
+        pods.iter().map(P::borrow).filter(|p| is_listed(service, selector, p)).collect();
     selected.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
     let mut by_ports: BTreeMap<Vec<EndpointPort>, Vec<Endpoint>> = BTreeMap::new();
     for pod in selected {
@@ -179,16 +174,20 @@ pub fn ready_pod_names<'a, P: std::borrow::Borrow<Pod> + 'a>(
     let mut ready: Vec<&str> = pods
         .into_iter()
         .map(P::borrow)
-        .filter(|p| p.meta.namespace == service.meta.namespace)
-        .filter(|p| selector.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
-        .filter(|p| should_pod_be_in_endpoints(p, true))
-        .filter(|p| pod_to_endpoint_ready(p, service))
+        .filter(|p| is_listed(service, selector, p) && pod_to_endpoint_ready(p, service))
         .map(|p| p.meta.name.as_str())
         .collect();
     // Usually in order already (the store lists by key): sorting then costs one pass.
     ready.sort_unstable();
     ready.dedup();
     Some(ready)
+}
+
+/// Whether `service` (with its non-empty `selector`) lists `pod` in some slice.
+fn is_listed(service: &Service, selector: &kubesim_api::Labels, pod: &Pod) -> bool {
+    pod.meta.namespace == service.meta.namespace
+        && selector.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v))
+        && should_pod_be_in_endpoints(pod, true)
 }
 
 /// [`pod_to_endpoint`]'s `ready` condition alone.
