@@ -10,6 +10,7 @@
 //! restarts are modelled).
 
 use kubesim_api::autoscaling::HorizontalPodAutoscaler;
+use kubesim_api::Shared;
 use kubesim_controllers::hpa::classify::CpuReadiness;
 use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api};
 use kubesim_controllers::hpa::join::PodSampleJoin;
@@ -116,8 +117,9 @@ impl<W: Write> World<W> {
         match self.ctl.hpas.get_mut(&key) {
             Some(slot) => slot.spec = spec,
             None => {
-                let timer =
-                    q.schedule_at(now, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
+                let timer = q
+                    .schedule_at(now, Event::Ctl(CtlEvent::HpaSync(Shared::new(key.clone()))))
+                    .expect("not in the past");
                 self.ctl.hpas.insert(
                     key,
                     HpaSlot {
@@ -145,17 +147,17 @@ impl<W: Write> World<W> {
     /// The HPA object and the slot are borrowed for the reconcile (no copy of the HPA, one
     /// lookup of each): with thousands of HPAs syncing every 15 s, the copies and repeated map
     /// searches were a visible share of the run.
-    pub(super) fn hpa_sync(&mut self, key: &ObjectKey, now: SimTime, q: &mut EventQueue<Event>) {
+    pub(super) fn hpa_sync(&mut self, key: &Shared<ObjectKey>, now: SimTime, q: &mut EventQueue<Event>) {
         let external = self.external_metric_values(now);
         let World { store, ctl, config, deployment_status, log, error, .. } = self;
-        let Some(hpa) = store.hpas.get(key) else {
-            ctl.hpas.remove(key);
+        let Some(hpa) = store.hpas.get(&**key) else {
+            ctl.hpas.remove(&**key);
             return;
         };
         let period = config.hpa.sync_period.max(SimDuration::from_nanos(1));
         let next =
             q.schedule_at(now + period, Event::Ctl(CtlEvent::HpaSync(key.clone()))).expect("not in the past");
-        let Some(slot) = ctl.hpas.get_mut(key) else { return };
+        let Some(slot) = ctl.hpas.get_mut(&**key) else { return };
         slot.timer = Some(next);
         let target_ref = &hpa.scale_target_ref;
         if slot.target.as_ref().is_none_or(|t| t.namespace != hpa.meta.namespace || t.name != target_ref.name)
