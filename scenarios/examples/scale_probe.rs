@@ -20,6 +20,10 @@ use kubesim_scenarios::run::{NullSink, Shell};
 use kubesim_scenarios::RunOptions;
 use sim_core::{SimDuration, SimTime};
 
+/// The allocator the `kubesim` binary uses, so the probe measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Probe {
     every: SimDuration,
     next: SimTime,
