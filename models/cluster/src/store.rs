@@ -59,17 +59,9 @@ pub struct ApiStore {
     pub jobs: BTreeMap<ObjectKey, Job>,
     pods_by_owner: BTreeMap<String, BTreeSet<Indexed>>,
     pods_by_node: BTreeMap<String, BTreeSet<Indexed>>,
-    /// Pods by each of their labels: what selector lookups (HPA targets, endpoints) start from
-    /// instead of walking every pod.
-    pods_by_label: BTreeMap<(String, String), BTreeSet<Indexed>>,
-    /// Per label pair (while some pod carries it), the resourceVersion of the last write or
-    /// removal of a pod carrying it: a reader that saw the same stamp knows no pod with that label
-    /// changed since (the HPA re-lists its target's pods only then).
-    ///
-    /// Held by label id (ids are given on a pair's first use and never reused), so a reader that
-    /// keeps the id of its selector's pair reads the stamp without a search by strings.
-    label_ids: BTreeMap<(String, String), LabelId>,
-    label_written_at: Vec<Option<u64>>,
+    /// Label pairs by id: the pods carrying each (what selector lookups start from instead of
+    /// walking every pod) and when one of them was last written.
+    labels: LabelTable,
     /// Keys of the pods written or removed since the last [`Self::take_pod_changes`], once a
     /// reader asked for them ([`Self::track_pod_changes`]): the metrics pipeline revisits only
     /// those instead of walking every pod per scrape.
@@ -279,7 +271,7 @@ impl ApiStore {
         static EMPTY: BTreeSet<Indexed> = BTreeSet::new();
         labels
             .iter()
-            .map(|pair| self.pods_by_label.get(&pair as &dyn LabelPair).unwrap_or(&EMPTY))
+            .map(|(k, v)| self.labels.id(k, v).map_or(&EMPTY, |id| &self.labels.pods[id.0 as usize]))
             .min_by_key(|set| set.len())
     }
 
@@ -329,7 +321,8 @@ impl ApiStore {
         }
         if !labels_unchanged {
             for (k, v) in &pod.meta.labels {
-                self.pods_by_label.entry((k.clone(), v.clone())).or_default().insert(entry.clone());
+                let id = self.labels.id_or_insert(k, v);
+                self.labels.pods[id.0 as usize].insert(entry.clone());
             }
         }
         self.stamp_labels(&pod.meta.labels, pod.meta.resource_version);
@@ -373,32 +366,22 @@ impl ApiStore {
     }
 
     fn stamp_labels(&mut self, labels: &kubesim_api::Labels, rv: u64) {
-        for pair in labels {
-            let id = match self.label_ids.get(&pair as &dyn LabelPair) {
-                Some(&id) => id,
-                None => {
-                    let id = LabelId(
-                        u32::try_from(self.label_written_at.len()).expect("fewer than 2^32 label pairs"),
-                    );
-                    self.label_ids.insert((pair.0.clone(), pair.1.clone()), id);
-                    self.label_written_at.push(None);
-                    id
-                }
-            };
-            self.label_written_at[id.0 as usize] = Some(rv);
+        for (k, v) in labels {
+            let id = self.labels.id_or_insert(k, v);
+            self.labels.written_at[id.0 as usize] = Some(rv);
         }
     }
 
     /// The id of the label pair `key=value`, once some pod has carried it.
     pub fn label_id(&self, key: &str, value: &str) -> Option<LabelId> {
-        self.label_ids.get(&(key, value) as &dyn LabelPair).copied()
+        self.labels.id(key, value)
     }
 
     /// When a pod carrying the label `id` was last written or removed (`None`: no pod carries
     /// it now). The same as [`Self::selected_pods_written_at`] for a selector whose first
     /// `matchLabels` pair has this id.
     pub fn label_written_at(&self, id: LabelId) -> Option<u64> {
-        self.label_written_at.get(id.0 as usize).copied().flatten()
+        self.labels.written_at.get(id.0 as usize).copied().flatten()
     }
 
     /// When a pod carrying `selector`'s first `matchLabels` pair was last written or removed
@@ -411,15 +394,11 @@ impl ApiStore {
 
     fn unindex_labels(&mut self, key: &ObjectKey, labels: &kubesim_api::Labels) {
         for (k, v) in labels {
-            let label = (k.clone(), v.clone());
-            if let Some(set) = self.pods_by_label.get_mut(&label) {
-                set.remove(key);
-                if set.is_empty() {
-                    self.pods_by_label.remove(&label);
-                    if let Some(&id) = self.label_ids.get(&label) {
-                        self.label_written_at[id.0 as usize] = None;
-                    }
-                }
+            let Some(id) = self.labels.id(k, v) else { continue };
+            let set = &mut self.labels.pods[id.0 as usize];
+            set.remove(key);
+            if set.is_empty() {
+                self.labels.written_at[id.0 as usize] = None;
             }
         }
     }
@@ -493,6 +472,55 @@ impl ApiStore {
 /// A label pair's id in the store (see [`ApiStore::label_id`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LabelId(u32);
+
+/// Every label pair some pod has carried, by id (given on first use, never reused), with the
+/// pods carrying it now and the resourceVersion of the last write or removal of one of them.
+///
+/// Pairs are found by hash ([`pair_hash`]): every pod write stamps each of its labels, and a
+/// search of an ordered map of string pairs was a third of the cost of a status write. The
+/// table is only searched, never iterated, and the hash has no per-process seed.
+#[derive(Debug, Default)]
+struct LabelTable {
+    by_pair: hashbrown::HashTable<LabelId>,
+    pairs: Vec<(String, String)>,
+    /// Pods carrying each pair (empty once none does).
+    pods: Vec<BTreeSet<Indexed>>,
+    /// `None` while no pod carries the pair.
+    written_at: Vec<Option<u64>>,
+}
+
+/// FxHash of a label pair (key, a byte no UTF-8 string contains, value); no per-process seed.
+fn pair_hash(key: &str, value: &str) -> u64 {
+    key_hash(key, value)
+}
+
+impl LabelTable {
+    fn id(&self, key: &str, value: &str) -> Option<LabelId> {
+        let pairs = &self.pairs;
+        self.by_pair
+            .find(pair_hash(key, value), |id| {
+                let (k, v) = &pairs[id.0 as usize];
+                k == key && v == value
+            })
+            .copied()
+    }
+
+    fn id_or_insert(&mut self, key: &str, value: &str) -> LabelId {
+        if let Some(id) = self.id(key, value) {
+            return id;
+        }
+        let id = LabelId(u32::try_from(self.pairs.len()).expect("fewer than 2^32 label pairs"));
+        self.pairs.push((key.to_string(), value.to_string()));
+        self.pods.push(BTreeSet::new());
+        self.written_at.push(None);
+        let pairs = &self.pairs;
+        self.by_pair.insert_unique(pair_hash(key, value), id, |id| {
+            let (k, v) = &pairs[id.0 as usize];
+            pair_hash(k, v)
+        });
+        id
+    }
+}
 
 /// A label pair as a map key that can be looked up by borrowed strings (no allocation per lookup).
 pub(crate) trait LabelPair {
