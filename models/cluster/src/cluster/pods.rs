@@ -105,8 +105,9 @@ impl<W: Write> World<W> {
             );
         }
         let was_ready = old.is_ready();
-        let mut pod = Pod::clone(&old);
-        pod.status = status;
+        // The new version takes the old metadata and spec (shared parts stay shared) and the new
+        // status, without first copying the old status only to drop it.
+        let pod = Pod { meta: old.meta.clone(), spec: old.spec.clone(), status };
         let is_ready = pod.is_ready();
         for cs in &pod.status.container_statuses {
             let before = old.status.container_statuses.iter().find(|c| c.name == cs.name);
