@@ -89,6 +89,9 @@ struct Class {
     /// The running containers: (index, a member's start). Every member's curves have settled, so
     /// the usage at any member's offset is the same; the first member's start stands for all.
     running: Vec<(u32, SimTime)>,
+    /// The running containers' CPU limits (millicores), read once from the shared container list
+    /// (which never changes) instead of searching each container's limits on every refresh.
+    cpu_limits_millis: Vec<Option<i64>>,
     /// The `requests_per_second` custom metric of the members at the last refresh.
     rate: Option<i64>,
 }
@@ -101,7 +104,13 @@ impl Class {
         containers: Shared<Vec<Container>>,
         running: Vec<(u32, SimTime)>,
     ) -> Self {
-        Class { key, members: 1, workload, containers, running, rate: None }
+        let cpu_limits_millis = running
+            .iter()
+            .map(|&(index, _)| {
+                containers[index as usize].resources.limits.get(&kubesim_api::ResourceName::Cpu)
+            })
+            .collect();
+        Class { key, members: 1, workload, containers, running, cpu_limits_millis, rate: None }
     }
 }
 
@@ -223,14 +232,15 @@ impl UsageClasses {
             if fresh {
                 sample.containers.clear();
             }
-            for (i, &(index, start)) in class.running.iter().enumerate() {
+            for (i, (&(index, start), &cpu_limit)) in
+                class.running.iter().zip(&class.cpu_limits_millis).enumerate()
+            {
                 let container = &class.containers[index as usize];
                 let workload = class
                     .workload
                     .as_deref()
                     .and_then(|w| w.containers.get(class.key.init_containers as usize + index as usize))
                     .unwrap_or(&idle);
-                let cpu_limit = container.resources.limits.get(&kubesim_api::ResourceName::Cpu);
                 let (cpu, memory) = container_usage(workload, cpu_limit, start, rate, now);
                 if fresh {
                     sample.containers.push(ContainerMetrics {
