@@ -536,12 +536,20 @@ mod tests {
         assert!(hand.contains("\"usage_ratio\":null,"), "NaN is null: {hand}");
     }
 
-    fn any_metric() -> impl Strategy<Value = (String, String, Option<i32>, f64, Option<i32>, i64, [usize; 4], Option<String>)> {
+    fn any_metric(
+    ) -> impl Strategy<Value = (String, String, Option<i32>, f64, Option<i32>, i64, [usize; 4], Option<String>)>
+    {
         (
             ".*",
             ".*",
             any::<Option<i32>>(),
-            prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(-0.0), (0u32..1000).prop_map(|x| f64::from(x) / 7.0)],
+            prop_oneof![
+                any::<f64>(),
+                Just(f64::NAN),
+                Just(f64::INFINITY),
+                Just(-0.0),
+                (0u32..1000).prop_map(|x| f64::from(x) / 7.0)
+            ],
             any::<Option<i32>>(),
             any::<i64>(),
             any::<[usize; 4]>(),

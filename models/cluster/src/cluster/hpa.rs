@@ -259,18 +259,18 @@ impl<W: Write> World<W> {
             .find(|c| c.kind == HpaConditionType::ScalingActive)
             .map_or("", |c| c.reason);
         let metrics = decision.metrics.iter().map(|m| rec::HpaMetric {
-                metric_type: metric_type_str(m.metric_type),
-                name: &m.name,
-                proposal: m.proposal,
-                usage_ratio: m.usage_ratio,
-                utilization_percent: m.utilization_percent,
-                value_milli: m.value_milli,
-                ready_pods: m.ready_pods,
-                unready_pods: m.unready_pods,
-                missing_pods: m.missing_pods,
-                ignored_pods: m.ignored_pods,
-                error: m.error.as_deref(),
-            });
+            metric_type: metric_type_str(m.metric_type),
+            name: &m.name,
+            proposal: m.proposal,
+            usage_ratio: m.usage_ratio,
+            utilization_percent: m.utilization_percent,
+            value_milli: m.value_milli,
+            ready_pods: m.ready_pods,
+            unready_pods: m.unready_pods,
+            missing_pods: m.missing_pods,
+            ignored_pods: m.ignored_pods,
+            error: m.error.as_deref(),
+        });
         let head = rec::HpaDecision {
             hpa: hpa_name,
             current_replicas: decision.current_replicas,

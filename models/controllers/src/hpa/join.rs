@@ -64,6 +64,9 @@ struct Group {
     /// The members: `members[start..end]`, in ascending start time (then name order).
     start: u32,
     end: u32,
+    /// The latest start time of a member (once it is past the CPU initialization period, every
+    /// member is: the common case, decided without a search).
+    latest_start: SimTime,
     /// Past their CPU initialization period, the members' CPU samples are untrusted (they never
     /// became ready after starting).
     unready_when_settled: bool,
@@ -143,7 +146,14 @@ impl PodSampleJoin {
             let start = join.members.len() as u32;
             join.members.extend(run.iter().map(|(_, pod, _)| *pod));
             let ((class, _, unready_when_settled), _, _) = run[0];
-            join.groups.push(Group { class, start, end: join.members.len() as u32, unready_when_settled });
+            let latest_start = run.last().expect("a member").2;
+            join.groups.push(Group {
+                class,
+                start,
+                end: join.members.len() as u32,
+                latest_start,
+                unready_when_settled,
+            });
         }
         join.singles.shrink_to_fit();
         join.strays.shrink_to_fit();
@@ -209,6 +219,11 @@ impl PodSampleJoin {
             // The members whose classification is settled: a prefix (members ascend by start).
             let (settled, unready) = match rules.cpu {
                 None => (n, false),
+                Some((cpu, now))
+                    if g.latest_start.saturating_add(cpu.cpu_initialization_period) <= now =>
+                {
+                    (n, g.unready_when_settled)
+                }
                 Some((cpu, now)) => {
                     let past_initialization = |&i: &u32| {
                         pods.get(i as usize)
@@ -368,7 +383,11 @@ mod tests {
         for (i, ready_ago) in [(0, 60), (1, 100)] {
             let mut young: Pod = (**pods[i].pod()).clone();
             young.status.start_time = Some(NOW.saturating_sub(SimDuration::from_secs(100)));
-            set_ready(&mut young, ConditionStatus::True, NOW.saturating_sub(SimDuration::from_secs(ready_ago)));
+            set_ready(
+                &mut young,
+                ConditionStatus::True,
+                NOW.saturating_sub(SimDuration::from_secs(ready_ago)),
+            );
             pods[i] = FactPod::new(Arc::new(young));
         }
         let list = one_class(&pods);
