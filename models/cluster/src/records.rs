@@ -5,6 +5,7 @@
 //! kinds and fields, never rename.
 
 use serde::Serialize;
+use sim_core::log::BodyWriter;
 
 /// `NodeAdded`, `NodeRemoved`.
 #[derive(Debug, Serialize)]
@@ -233,7 +234,7 @@ pub struct ObjectRejected<'a> {
 }
 
 /// One metric's line of an `HpaDecision`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct HpaMetric<'a> {
     /// `Resource`, `ContainerResource`, `Pods`, `Object`, `External`.
     #[serde(rename = "type")]
@@ -277,6 +278,55 @@ pub struct HpaDecision<'a> {
     pub scaling_active: &'a str,
     /// Per metric.
     pub metrics: Vec<HpaMetric<'a>>,
+}
+
+impl HpaMetric<'_> {
+    /// Writes the line as an element of the `metrics` array, byte for byte as serde writes it.
+    fn write(&self, w: &mut BodyWriter<'_>) {
+        w.element()
+            .begin_object()
+            .field_str("type", self.metric_type)
+            .field_str("name", self.name)
+            .field_opt_i64("proposal", self.proposal.map(i64::from))
+            .field_f64("usage_ratio", self.usage_ratio)
+            .field_opt_i64("utilization_percent", self.utilization_percent.map(i64::from))
+            .field_i64("value_milli", self.value_milli)
+            .field_u64("ready_pods", self.ready_pods as u64)
+            .field_u64("unready_pods", self.unready_pods as u64)
+            .field_u64("missing_pods", self.missing_pods as u64)
+            .field_u64("ignored_pods", self.ignored_pods as u64)
+            .field_opt_str("error", self.error)
+            .end_object();
+    }
+}
+
+impl HpaDecision<'_> {
+    /// Writes the record's body as serde writes it (for
+    /// [`EventLog::record_with`](sim_core::EventLog::record_with)).
+    pub fn write_body(&self, w: &mut BodyWriter<'_>) {
+        write_hpa_decision(w, self, self.metrics.iter().copied());
+    }
+}
+
+/// Writes an `HpaDecision` body whose metric lines are `metrics` (`head.metrics` is not read):
+/// the HPA controller writes its decision's lines without collecting them. The bytes are those
+/// serde writes for `head` with `metrics` in its `metrics` field (see the tests).
+pub fn write_hpa_decision<'m>(
+    w: &mut BodyWriter<'_>,
+    head: &HpaDecision<'_>,
+    metrics: impl IntoIterator<Item = HpaMetric<'m>>,
+) {
+    w.field_str("hpa", head.hpa)
+        .field_i64("current_replicas", head.current_replicas.into())
+        .field_i64("desired_replicas", head.desired_replicas.into())
+        .field_opt_i64("recommendation", head.recommendation.map(i64::from))
+        .field_str("limited_by", head.limited_by)
+        .field_str("scaling_active", head.scaling_active)
+        .begin_array("metrics");
+    for m in metrics {
+        m.write(w);
+    }
+    w.end_array();
 }
 
 /// `HpaScaled`: the HPA wrote its target's scale subresource.
@@ -432,4 +482,117 @@ pub struct ActionUnsupported<'a> {
     pub action: &'a str,
     /// Node name.
     pub node: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sim_core::{EventLog, SimTime};
+
+    use super::*;
+
+    /// The bytes of `d` through serde and through the hand-written writer.
+    fn both_ways(d: &HpaDecision<'_>) -> (String, String) {
+        let (mut serde, mut hand) = (EventLog::new(Vec::new()), EventLog::new(Vec::new()));
+        serde.record(SimTime::from_secs(15), "HpaDecision", d).unwrap();
+        hand.record_with(SimTime::from_secs(15), "HpaDecision", |w| d.write_body(w)).unwrap();
+        let text = |log: EventLog<Vec<u8>>| String::from_utf8(log.finish().unwrap().0).unwrap();
+        (text(serde), text(hand))
+    }
+
+    fn metric<'a>(name: &'a str, usage_ratio: f64, error: Option<&'a str>) -> HpaMetric<'a> {
+        HpaMetric {
+            metric_type: "Resource",
+            name,
+            proposal: Some(120),
+            usage_ratio,
+            utilization_percent: None,
+            value_milli: -7,
+            ready_pods: 100,
+            unready_pods: 1,
+            missing_pods: 0,
+            ignored_pods: usize::MAX,
+            error,
+        }
+    }
+
+    #[test]
+    fn a_typical_hpa_decision_is_written_as_serde_writes_it() {
+        let d = HpaDecision {
+            hpa: "default/app-1",
+            current_replicas: 100,
+            desired_replicas: 103,
+            recommendation: None,
+            limited_by: "none",
+            scaling_active: "ValidMetricFound",
+            metrics: vec![
+                metric("cpu", 1.0333333333333334, None),
+                metric("memory", f64::NAN, Some("no \"metrics\"\n")),
+            ],
+        };
+        let (serde, hand) = both_ways(&d);
+        assert_eq!(hand, serde);
+        assert!(hand.contains("\"usage_ratio\":1.0333333333333334,"), "{hand}");
+        assert!(hand.contains("\"usage_ratio\":null,"), "NaN is null: {hand}");
+    }
+
+    fn any_metric(
+    ) -> impl Strategy<Value = (String, String, Option<i32>, f64, Option<i32>, i64, [usize; 4], Option<String>)>
+    {
+        (
+            ".*",
+            ".*",
+            any::<Option<i32>>(),
+            prop_oneof![
+                any::<f64>(),
+                Just(f64::NAN),
+                Just(f64::INFINITY),
+                Just(-0.0),
+                (0u32..1000).prop_map(|x| f64::from(x) / 7.0)
+            ],
+            any::<Option<i32>>(),
+            any::<i64>(),
+            any::<[usize; 4]>(),
+            proptest::option::of(".*"),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_hpa_decision_is_written_as_serde_writes_it(
+            hpa in ".*",
+            replicas in any::<(i32, i32, Option<i32>)>(),
+            limited_by in ".*",
+            scaling_active in ".*",
+            metrics in proptest::collection::vec(any_metric(), 0..3),
+        ) {
+            let metrics: Vec<HpaMetric<'_>> = metrics
+                .iter()
+                .map(|(t, name, proposal, usage_ratio, utilization_percent, value_milli, pods, error)| HpaMetric {
+                    metric_type: t,
+                    name,
+                    proposal: *proposal,
+                    usage_ratio: *usage_ratio,
+                    utilization_percent: *utilization_percent,
+                    value_milli: *value_milli,
+                    ready_pods: pods[0],
+                    unready_pods: pods[1],
+                    missing_pods: pods[2],
+                    ignored_pods: pods[3],
+                    error: error.as_deref(),
+                })
+                .collect();
+            let d = HpaDecision {
+                hpa: &hpa,
+                current_replicas: replicas.0,
+                desired_replicas: replicas.1,
+                recommendation: replicas.2,
+                limited_by: &limited_by,
+                scaling_active: &scaling_active,
+                metrics,
+            };
+            let (serde, hand) = both_ways(&d);
+            prop_assert_eq!(hand, serde);
+        }
+    }
 }

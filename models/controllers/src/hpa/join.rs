@@ -15,9 +15,10 @@
 //! condition and a start time. For CPU metrics, a pod's sample is trusted or not by
 //! `cpu_facts_unready`, which once the pod is past its CPU initialization period
 //! (`start + cpu_initialization_period <= now`) no longer reads the sample or the time: a group
-//! keeps its members' latest start, and while some member is still initializing, its members are
-//! visited one by one. The result is the per-pod pass's exactly (wrapping sums are
-//! order-independent, and `n` wrapping additions of `v` are `v.wrapping_mul(n)`).
+//! keeps its members in start order, the members past that period are counted in bulk and only
+//! those still initializing (the replicas a scale-up just added) are visited one by one. The
+//! result is the per-pod pass's exactly (wrapping sums are order-independent, and `n` wrapping
+//! additions of `v` are `v.wrapping_mul(n)`).
 
 use std::borrow::Borrow;
 
@@ -60,10 +61,11 @@ type GroupKey = (u32, (usize, usize), bool);
 #[derive(Clone, Copy, Debug)]
 struct Group {
     class: u32,
-    /// The members: `members[start..end]`.
+    /// The members: `members[start..end]`, in ascending start time (then name order).
     start: u32,
     end: u32,
-    /// The latest start time of a member.
+    /// The latest start time of a member (once it is past the CPU initialization period, every
+    /// member is: the common case, decided without a search).
     latest_start: SimTime,
     /// Past their CPU initialization period, the members' CPU samples are untrusted (they never
     /// became ready after starting).
@@ -137,15 +139,19 @@ impl PodSampleJoin {
         join.members.reserve_exact(bulk_pods.len());
         join.groups.reserve_exact(runs.len());
         for (_, range) in runs {
-            let run = &bulk_pods[range];
+            let run = &mut bulk_pods[range];
+            // Start order (stable: name order among equal starts): the members past their CPU
+            // initialization period at a tally are then a prefix.
+            run.sort_by_key(|(_, _, start)| *start);
             let start = join.members.len() as u32;
             join.members.extend(run.iter().map(|(_, pod, _)| *pod));
             let ((class, _, unready_when_settled), _, _) = run[0];
+            let latest_start = run.last().expect("a member").2;
             join.groups.push(Group {
                 class,
                 start,
                 end: join.members.len() as u32,
-                latest_start: run.iter().map(|(_, _, start)| *start).max().expect("a member"),
+                latest_start,
                 unready_when_settled,
             });
         }
@@ -210,20 +216,30 @@ impl PodSampleJoin {
                 add_missing(&mut t, n, request, rules);
                 continue;
             };
-            // `Some(unready)` when every member's classification is settled.
-            let settled = match rules.cpu {
-                None => Some(false),
-                Some((cpu, now)) => (g.latest_start.saturating_add(cpu.cpu_initialization_period) <= now)
-                    .then_some(g.unready_when_settled),
-            };
-            match settled {
-                Some(false) => add_ready(&mut t, n, m.value, request),
-                Some(true) => add_unready(&mut t, n, request),
-                None => {
-                    for &i in members {
-                        add_pod(&mut t, &pods.get(i as usize)?.facts(), Some(m), request, rules);
-                    }
+            // The members whose classification is settled: a prefix (members ascend by start).
+            let (settled, unready) = match rules.cpu {
+                None => (n, false),
+                Some((cpu, now))
+                    if g.latest_start.saturating_add(cpu.cpu_initialization_period) <= now =>
+                {
+                    (n, g.unready_when_settled)
                 }
+                Some((cpu, now)) => {
+                    let past_initialization = |&i: &u32| {
+                        pods.get(i as usize)
+                            .and_then(|p| p.facts().start_time)
+                            .is_some_and(|start| start.saturating_add(cpu.cpu_initialization_period) <= now)
+                    };
+                    (members.partition_point(past_initialization), g.unready_when_settled)
+                }
+            };
+            if unready {
+                add_unready(&mut t, settled, request);
+            } else {
+                add_ready(&mut t, settled, m.value, request);
+            }
+            for &i in &members[settled..] {
+                add_pod(&mut t, &pods.get(i as usize)?.facts(), Some(m), request, rules);
             }
         }
         for &(i, entry) in &self.singles {
@@ -356,6 +372,35 @@ mod tests {
         let memory = TallyRules { cpu: None, requests: None };
         let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &memory).unwrap();
         assert_eq!(t.ready, 10);
+    }
+
+    #[test]
+    fn only_the_members_still_initializing_change_a_settled_groups_count() {
+        // 20 pods; web-000 and web-001 (first in name order) were just added by a scale-up:
+        // started 100 s before NOW; web-000 turned ready 60 s before NOW (after its sample's
+        // window began: unready), web-001 at its start (its sample is trusted: ready).
+        let mut pods = deployment(20);
+        for (i, ready_ago) in [(0, 60), (1, 100)] {
+            let mut young: Pod = (**pods[i].pod()).clone();
+            young.status.start_time = Some(NOW.saturating_sub(SimDuration::from_secs(100)));
+            set_ready(
+                &mut young,
+                ConditionStatus::True,
+                NOW.saturating_sub(SimDuration::from_secs(ready_ago)),
+            );
+            pods[i] = FactPod::new(Arc::new(young));
+        }
+        let list = one_class(&pods);
+        let join = PodSampleJoin::new(&pods, &list, cpu()).unwrap();
+        assert_eq!(join.bulk_and_single_pods(), (20, 0));
+        let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &cpu_rules()).unwrap();
+        // 18 settled + web-001 ready (19 × 300m), web-000 unready.
+        assert_eq!((t.ready, t.ready_value, t.unready, t.unready_request), (19, 5_700, 1, 500));
+        assert_eq!(t, per_pod(&pods, &list, &cpu_rules()));
+        // Ten minutes on, every member is settled: all twenty ready.
+        let later = TallyRules { cpu: Some((cpu(), NOW + SimDuration::from_mins(10))), ..cpu_rules() };
+        let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &later).unwrap();
+        assert_eq!(t, per_pod(&pods, &list, &later));
     }
 
     #[test]

@@ -213,16 +213,23 @@ pub(crate) fn add_ready(t: &mut PodTally, n: usize, value: i64, request: i64) {
     t.ready_request = t.ready_request.wrapping_add(request.wrapping_mul(count));
 }
 
-/// The last pod's request, reused for the next pod when both read the very same container lists
-/// (pods stamped from one template share them) and neither has pod-level resources: the request
-/// is a function of those lists alone, so the pods of a ReplicaSet cost one computation.
+/// The requests of the last few container lists read, reused for every pod that reads the very
+/// same lists (pods stamped from one template share them) without pod-level resources: the
+/// request is a function of those lists alone, so the pods of a ReplicaSet cost one computation.
+/// Several lists are kept because a target's pods come from several templates during a rollout
+/// (old and new ReplicaSet) and interleave in name order: one remembered list would be evicted
+/// at every change of template.
 #[derive(Default)]
 pub(crate) struct RequestMemo {
-    /// (containers, init containers) addresses of the pod the request was computed for.
-    lists: Option<(usize, usize)>,
-    /// Its request; `None` when it could not be read.
-    request: Option<i64>,
+    /// (containers, init containers) addresses, and the request computed for them (`None`: it
+    /// could not be read); `len` of them are filled, the next one replaces `next`.
+    entries: [((usize, usize), Option<i64>); MEMO_LISTS],
+    len: usize,
+    next: usize,
 }
+
+/// How many container lists a [`RequestMemo`] remembers.
+const MEMO_LISTS: usize = 4;
 
 impl RequestMemo {
     /// `pod`'s request (zero, and `t.request_failed` set, when it cannot be read).
@@ -241,14 +248,18 @@ impl RequestMemo {
     }
 
     fn read(&mut self, pod: &Pod, facts: &PodFacts, rule: RequestRule<'_>) -> Option<i64> {
-        // Both pods are alive for the whole tally, so equal addresses are the same lists (two
+        // Every pod read is alive for the whole tally, so equal addresses are the same lists (two
         // empty lists share the dangling address, and are equal too).
-        if facts.request_lists.is_some() && self.lists == facts.request_lists {
-            return self.request;
+        let Some(lists) = facts.request_lists else {
+            return pod_request(pod, rule.resource, rule.container, rule.pod_level_resources).ok();
+        };
+        if let Some((_, request)) = self.entries[..self.len].iter().find(|(l, _)| *l == lists) {
+            return *request;
         }
         let request = pod_request(pod, rule.resource, rule.container, rule.pod_level_resources).ok();
-        self.lists = facts.request_lists;
-        self.request = request;
+        self.entries[self.next] = (lists, request);
+        self.next = (self.next + 1) % MEMO_LISTS;
+        self.len = (self.len + 1).min(MEMO_LISTS);
         request
     }
 }
@@ -312,6 +323,31 @@ mod tests {
     fn repeated_pod_names_are_left_to_the_map_based_path() {
         let pods = [ready_pod("a", 100, SimTime::ZERO), ready_pod("a", 100, SimTime::ZERO)];
         assert_eq!(tally(&pods, [("a", metric(1))].into_iter(), &rules(&ResourceName::Cpu)), None);
+    }
+
+    #[test]
+    fn pods_of_two_templates_interleaved_each_keep_their_request() {
+        // a, c from one template (100m), b, d from another (250m), as during a rollout: the
+        // memo holds both lists, and every pod is charged its own template's request.
+        let old = ready_pod("a", 100, SimTime::ZERO);
+        let new = ready_pod("b", 250, SimTime::ZERO);
+        let named = |p: &Pod, name: &str| {
+            let mut p = p.clone();
+            p.meta.name = name.into();
+            p
+        };
+        let pods = [named(&old, "a"), named(&new, "b"), named(&old, "c"), named(&new, "d")];
+        let samples = [("a", metric(1)), ("b", metric(2)), ("c", metric(3)), ("d", metric(4))];
+        let t = tally(&pods, samples.iter().copied(), &rules(&ResourceName::Cpu)).unwrap();
+        // 100 + 250 + 100 + 250.
+        assert_eq!((t.ready, t.ready_value, t.ready_request), (4, 10, 700));
+        let mut memo = RequestMemo::default();
+        let rule = rules(&ResourceName::Cpu).requests.unwrap();
+        let mut scratch = PodTally::default();
+        let requests: Vec<i64> =
+            pods.iter().map(|p| memo.get(p, &PodFacts::of(p), rule, &mut scratch)).collect();
+        assert_eq!(requests, [100, 250, 100, 250]);
+        assert_eq!(memo.len, 2, "one entry per template");
     }
 
     #[test]
