@@ -192,7 +192,7 @@ impl PodTable {
     }
 
     /// Workers, by ascending pod number.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &PodWorker> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &PodWorker> + Clone {
         self.workers.iter()
     }
 
