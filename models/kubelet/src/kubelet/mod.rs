@@ -144,10 +144,11 @@ impl Kubelet {
         (idx < p.containers.len()).then(|| (&*p.pod, p.spec_of(idx).name.as_str()))
     }
 
-    /// True iff [`Self::container_owner`] knows `container`, found without reading the pod object
-    /// or its spec (a caller that only counts the containers it would report needs no more).
+    /// True iff [`Self::container_owner`] knows `container`, found in the pod table's dense lists
+    /// without reading the worker, the pod object or its spec (a caller that only counts the
+    /// containers it would report needs no more).
     pub fn knows_container(&self, container: ContainerId) -> bool {
-        self.pods.get(&container.pod()).is_some_and(|p| usize::from(container.index()) < p.containers.len())
+        self.pods.has_container(container.pod(), container.index())
     }
 
     /// The pod object the kubelet runs `key` from, if it runs it.
