@@ -80,6 +80,64 @@ pub struct RunningMemory<'a> {
     pub start: SimTime,
 }
 
+/// Constant working sets at most this large are summed exactly by [`WorkingSetTally`] (a node
+/// would need a million such containers to come near `i64::MAX`).
+const TALLIED_MAX_BYTES: i64 = 1 << 53;
+
+/// The working sets of a node's running containers, kept up to date as containers start and
+/// stop, so that [`next_possible_pressure`] need not walk them when every one is a constant (a
+/// `memory: {base: …}` workload: the usual case, where each walk would read every container's
+/// curve for the answer "never").
+///
+/// A container whose curve is constant (`Curve::constant_value`) with a value in
+/// `0..=TALLIED_MAX_BYTES` adds its value to an exact sum; any other container is counted as
+/// varying, and while one runs the tally has no answer (the caller walks the containers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkingSetTally {
+    /// Sum of the tallied constants (non-negative, so the saturating sum of a walk in any order
+    /// is this sum capped at `i64::MAX`).
+    constant_bytes: i128,
+    /// Running containers not in the sum.
+    varying: u64,
+}
+
+impl WorkingSetTally {
+    fn tallied(curve: &Curve) -> Option<i64> {
+        curve.constant_value().filter(|v| (0..=TALLIED_MAX_BYTES).contains(v))
+    }
+
+    /// A container with working set `curve` started running.
+    pub fn started(&mut self, curve: &Curve) {
+        match Self::tallied(curve) {
+            Some(v) => self.constant_bytes += i128::from(v),
+            None => self.varying += 1,
+        }
+    }
+
+    /// A container with working set `curve`, counted by [`Self::started`], stopped running.
+    pub fn stopped(&mut self, curve: &Curve) {
+        match Self::tallied(curve) {
+            Some(v) => self.constant_bytes -= i128::from(v),
+            None => self.varying = self.varying.saturating_sub(1),
+        }
+    }
+
+    /// What [`next_possible_pressure`] answers for the running containers at `now`, when every
+    /// one of them is a tallied constant; `None` (no answer) while a varying one runs.
+    ///
+    /// Why it is the same answer: the walk's saturating sum of non-negative values is the exact
+    /// sum capped at `i64::MAX`; over the limit it answers `now`; otherwise each container must
+    /// grow by at least one byte, which a constant never does (and below `i64::MAX` the level it
+    /// must reach is above its value), so it answers `None`.
+    pub fn next_possible_pressure(&self, now: SimTime, limit_bytes: i64) -> Option<Option<SimTime>> {
+        if self.varying > 0 {
+            return None;
+        }
+        let total = i64::try_from(self.constant_bytes).unwrap_or(i64::MAX);
+        Some((total > limit_bytes).then_some(now))
+    }
+}
+
 /// A lower bound on the first instant `≥ now` at which the summed working set of `running` can
 /// exceed `limit_bytes` (i.e. `memory.available` drops below the threshold), or `None` if it never
 /// can while the set of containers stays the same. Exact when nothing is over the limit yet:
@@ -91,21 +149,31 @@ pub fn next_possible_pressure(
     running: &[RunningMemory<'_>],
     limit_bytes: i64,
 ) -> Option<SimTime> {
+    next_possible_pressure_of(now, running.iter().copied(), limit_bytes)
+}
+
+/// [`next_possible_pressure`] over the containers `running` yields (walked twice), so that a
+/// caller need not collect them into a list first.
+pub fn next_possible_pressure_of<'a>(
+    now: SimTime,
+    running: impl Iterator<Item = RunningMemory<'a>> + Clone,
+    limit_bytes: i64,
+) -> Option<SimTime> {
     let offset = |r: &RunningMemory<'_>| now.saturating_duration_since(r.start);
-    let total = running.iter().fold(0i64, |acc, r| acc.saturating_add(r.curve.value_at(offset(r))));
+    let (total, n) = running
+        .clone()
+        .fold((0i64, 0i64), |(acc, n), r| (acc.saturating_add(r.curve.value_at(offset(&r))), n + 1));
     if total > limit_bytes {
         return Some(now);
     }
-    let n = running.len() as i64;
     if n == 0 {
         return None;
     }
     let need = limit_bytes.saturating_sub(total).saturating_add(1); // growth that brings pressure
     let per_container = (need.saturating_add(n - 1) / n).max(1); // ceil: both positive
     running
-        .iter()
         .filter_map(|r| {
-            let from = offset(r);
+            let from = offset(&r);
             let level = r.curve.value_at(from).saturating_add(per_container);
             r.curve.first_at_or_above(from, level).and_then(|d| r.start.checked_add(d))
         })
@@ -175,5 +243,38 @@ mod tests {
             next_possible_pressure(SimTime::from_secs(101), &run, 300 * MI),
             Some(SimTime::from_secs(101))
         );
+    }
+
+    #[test]
+    fn the_tally_answers_as_the_walk_for_constant_working_sets_and_abstains_otherwise() {
+        let (a, b) = (Curve::constant(100 * MI), Curve::constant(150 * MI));
+        let leak = Curve::constant(10 * MI).with_leak_per_sec(MI);
+        let now = SimTime::from_secs(7);
+        let mut tally = WorkingSetTally::default();
+        // Nothing running: never (and "now" if the limit is already negative).
+        assert_eq!(tally.next_possible_pressure(now, 0), Some(None));
+        assert_eq!(tally.next_possible_pressure(now, -1), Some(Some(now)));
+        tally.started(&a);
+        tally.started(&b);
+        let run =
+            [RunningMemory { curve: &a, start: SimTime::ZERO }, RunningMemory { curve: &b, start: now }];
+        // 250Mi in all: over a 249Mi limit now, never over 250Mi.
+        for limit in [249 * MI, 250 * MI, 250 * MI - 1, 1 << 40] {
+            assert_eq!(
+                tally.next_possible_pressure(now, limit),
+                Some(next_possible_pressure(now, &run, limit))
+            );
+        }
+        assert_eq!(tally.next_possible_pressure(now, 249 * MI), Some(Some(now)));
+        // A leaking container running: no answer until it stops.
+        tally.started(&leak);
+        assert_eq!(tally.next_possible_pressure(now, 1 << 40), None);
+        tally.stopped(&leak);
+        tally.stopped(&b);
+        assert_eq!(tally.next_possible_pressure(now, 100 * MI - 1), Some(Some(now)));
+        assert_eq!(tally.next_possible_pressure(now, 100 * MI), Some(None));
+        // Negative or huge constants are not summed (a walk's saturation order would matter).
+        tally.started(&Curve::constant(-5));
+        assert_eq!(tally.next_possible_pressure(now, 1 << 40), None);
     }
 }

@@ -226,7 +226,7 @@ impl CpuAccounting {
     ) {
         while n > 0 {
             self.caps_into(containers, scratch);
-            let Scratch { weights, caps, throttled, alloc } = &mut *scratch;
+            let Scratch { weights, caps, throttled, alloc, .. } = &mut *scratch;
             water_fill_into(capacity_millis, caps, weights, alloc);
             // How many ticks until some cap changes (then the split may change).
             let mut len = n;
@@ -266,31 +266,44 @@ impl CpuAccounting {
     }
 
     /// Advances `ticks` milliseconds with constant inputs. `containers[i]` must describe slot `i`.
-    pub fn advance(&mut self, capacity_millis: u64, containers: &[CpuContainer], mut ticks: u64) {
+    pub fn advance(&mut self, capacity_millis: u64, containers: &[CpuContainer], ticks: u64) {
         assert_eq!(containers.len(), self.slots.len(), "one input per container slot");
+        // Each node advances its accounting whenever a container joins or leaves: the buffers
+        // are the thread's, reused from call to call, rather than allocated per call (or kept
+        // per node, which would cost memory for every container of every node).
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.advance_with(capacity_millis, containers, ticks, &mut scratch),
+            // Only a re-entrant call could find them in use; it gets buffers of its own.
+            Err(_) => self.advance_with(capacity_millis, containers, ticks, &mut Scratch::default()),
+        });
+    }
+
+    fn advance_with(
+        &mut self,
+        capacity_millis: u64,
+        containers: &[CpuContainer],
+        mut ticks: u64,
+        scratch: &mut Scratch,
+    ) {
         if self.tick_in_period == 0 {
             self.refill(containers);
         }
-        // Buffers for the whole call (one per kind, not one per step).
-        let n_slots = containers.len();
-        let mut scratch = Scratch {
-            weights: containers.iter().map(|c| c.shares).collect(),
-            caps: Vec::with_capacity(n_slots),
-            throttled: Vec::with_capacity(n_slots),
-            alloc: Vec::with_capacity(n_slots),
-        };
+        scratch.weights.clear();
+        scratch.weights.extend(containers.iter().map(|c| c.shares));
         // Finish the current period.
         if self.tick_in_period > 0 {
             let n = ticks.min(TICKS_PER_PERIOD - self.tick_in_period);
-            self.run_within_period(capacity_millis, containers, n, &mut scratch);
+            self.run_within_period(capacity_millis, containers, n, scratch);
             ticks -= n;
         }
         // Whole periods: compute one, multiply.
         let whole = ticks / TICKS_PER_PERIOD;
         if whole > 0 {
-            let before: Vec<CpuStat> = self.slots.iter().map(|s| s.stat).collect();
-            self.run_within_period(capacity_millis, containers, TICKS_PER_PERIOD, &mut scratch);
-            for (s, b) in self.slots.iter_mut().zip(before) {
+            let mut before = std::mem::take(&mut scratch.before);
+            before.clear();
+            before.extend(self.slots.iter().map(|s| s.stat));
+            self.run_within_period(capacity_millis, containers, TICKS_PER_PERIOD, scratch);
+            for (s, b) in self.slots.iter_mut().zip(&before) {
                 let d = CpuStat {
                     usage_us: s.stat.usage_us - b.usage_us,
                     nr_periods: s.stat.nr_periods - b.nr_periods,
@@ -303,12 +316,19 @@ impl CpuAccounting {
                 s.stat.nr_throttled += d.nr_throttled * k;
                 s.stat.throttled_us += d.throttled_us * k;
             }
+            scratch.before = before;
             ticks -= whole * TICKS_PER_PERIOD;
         }
         if ticks > 0 {
-            self.run_within_period(capacity_millis, containers, ticks, &mut scratch);
+            self.run_within_period(capacity_millis, containers, ticks, scratch);
         }
     }
+}
+
+thread_local! {
+    /// [`CpuAccounting::advance`]'s buffers (plain scratch space: nothing carries over between
+    /// calls but the allocations).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Per-slot buffers of one [`CpuAccounting::advance`] call.
@@ -322,6 +342,8 @@ struct Scratch {
     throttled: Vec<bool>,
     /// What each slot gets this step.
     alloc: Vec<u64>,
+    /// The counters before the one period that whole periods multiply.
+    before: Vec<CpuStat>,
 }
 
 /// The per-tick reference model: one [`water_fill`] per millisecond.

@@ -25,7 +25,7 @@ use kubesim_kubelet::runtime::{
     RuntimeEvent, SandboxId,
 };
 use kubesim_kubelet::termination::{kill_outcome, KillPlan, SigtermReaction};
-use kubesim_workload::{ContainerWorkload, PodWorkload, ShutdownSpec};
+use kubesim_workload::{PodWorkload, ShutdownSpec};
 use sim_core::{RngStreams, SimDuration, SimTime};
 
 use crate::cpu::CpuStat;
@@ -82,12 +82,11 @@ impl PlannedExit {
 }
 
 /// A created container. Of its cgroup only the memory limit is kept: the CPU values went to
-/// [`NodeCpu`], and the limit is all [`SimNodeRuntime::sample`] reports.
+/// [`NodeCpu`], and the limit is all [`SimNodeRuntime::sample`] reports. When it runs from (after
+/// the start latency) and its workload are its [`NodeCpu`] member's (every container here is one,
+/// from its start to its removal), not kept twice.
 #[derive(Clone, Debug)]
 struct Container {
-    workload: Arc<ContainerWorkload>,
-    /// When it runs (after the start latency).
-    start: SimTime,
     exit: Option<PlannedExit>,
     memory_limit_bytes: Option<i64>,
 }
@@ -106,7 +105,24 @@ pub struct SimNodeRuntime {
     cpu: NodeCpu,
     /// Each container's counters at the previous [`SimNodeRuntime::usage`] call, by id (a
     /// sorted list: it is rebuilt whole at every call, and read in id order).
-    last_usage: Vec<(ContainerId, SimTime, CpuStat)>,
+    last_usage: Vec<(ContainerId, UsageCounters)>,
+    /// When [`SimNodeRuntime::usage`] was last called (the interval start of every container in
+    /// `last_usage`).
+    last_usage_at: SimTime,
+}
+
+/// The counters [`SimNodeRuntime::usage`] differences (`throttled_us` is not reported).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct UsageCounters {
+    usage_us: u64,
+    nr_periods: u64,
+    nr_throttled: u64,
+}
+
+impl From<CpuStat> for UsageCounters {
+    fn from(s: CpuStat) -> Self {
+        UsageCounters { usage_us: s.usage_us, nr_periods: s.nr_periods, nr_throttled: s.nr_throttled }
+    }
 }
 
 /// One container's usage over the interval since the previous [`SimNodeRuntime::usage`] call
@@ -153,6 +169,7 @@ impl SimNodeRuntime {
             containers: SortedVec::default(),
             cpu: NodeCpu::new(u64::MAX, config.cpu_demand_grid),
             last_usage: Vec::new(),
+            last_usage_at: SimTime::ZERO,
             config,
         }
     }
@@ -196,8 +213,9 @@ impl SimNodeRuntime {
     /// SIGKILL, reported with signal 9; anything else as the process's own exit code). Returns
     /// the exit event to deliver, or `None` if the container is not running.
     pub fn kill(&mut self, now: SimTime, container: ContainerId, exit_code: i32) -> Option<RuntimeEvent> {
+        let (start, _) = self.cpu.member(container)?;
         let c = self.containers.get_mut(&container)?;
-        if now < c.start {
+        if now < start {
             return None;
         }
         let signal = (exit_code > 128).then_some(exit_code - 128);
@@ -222,12 +240,12 @@ impl SimNodeRuntime {
                 while previous.next_if(|(id, ..)| *id < s.container).is_some() {}
                 let (since, before) = previous
                     .next_if(|(id, ..)| *id == s.container)
-                    .map_or((start, CpuStat::default()), |&(_, since, before)| (since, before));
+                    .map_or((start, UsageCounters::default()), |&(_, before)| (self.last_usage_at, before));
                 let interval_us = now.saturating_duration_since(since).as_nanos() / 1_000;
                 let used = s.cpu.usage_us.saturating_sub(before.usage_us);
                 let periods = s.cpu.nr_periods.saturating_sub(before.nr_periods);
                 let throttled = s.cpu.nr_throttled.saturating_sub(before.nr_throttled);
-                next.push((s.container, now, s.cpu));
+                next.push((s.container, UsageCounters::from(s.cpu)));
                 ContainerUsage {
                     container: s.container,
                     cpu_millis: if interval_us >= 1_000 {
@@ -241,6 +259,7 @@ impl SimNodeRuntime {
             })
             .collect();
         self.last_usage = next;
+        self.last_usage_at = now;
         out
     }
 
@@ -251,26 +270,27 @@ impl SimNodeRuntime {
 
     /// [`Self::sample`], each with the container's start.
     fn samples(&mut self, now: SimTime) -> Vec<(ContainerSample, SimTime)> {
-        let cpu = self.cpu.stats(now);
-        let mut out: Vec<(ContainerSample, SimTime)> = cpu
-            .into_iter()
-            .filter_map(|(id, stat)| {
-                let c = self.containers.get(&id)?;
-                (c.start <= now).then(|| {
-                    let sample = ContainerSample {
-                        container: id,
-                        cpu: stat,
-                        memory_working_set_bytes: c
-                            .workload
-                            .memory_bytes
-                            .value_at(now.saturating_duration_since(c.start)),
-                        memory_limit_bytes: c.memory_limit_bytes,
-                    };
-                    (sample, c.start)
-                })
-            })
-            .collect();
-        out.sort_by_key(|(s, _)| s.container);
+        let mut cpu = self.cpu.stats_with_workloads(now);
+        // Ids are unique: once in id order, one merge walk beside the containers (also in id
+        // order) pairs each with its container, without a search per container.
+        cpu.sort_unstable_by_key(|&(id, ..)| id);
+        let mut containers = self.containers.iter().peekable();
+        let mut out = Vec::with_capacity(cpu.len());
+        for (id, stat, start, workload) in cpu {
+            while containers.next_if(|&(k, _)| k < id).is_some() {}
+            let Some((_, c)) = containers.next_if(|&(k, _)| k == id) else { continue };
+            if start <= now {
+                let sample = ContainerSample {
+                    container: id,
+                    cpu: stat,
+                    memory_working_set_bytes: workload
+                        .memory_bytes
+                        .value_at(now.saturating_duration_since(start)),
+                    memory_limit_bytes: c.memory_limit_bytes,
+                };
+                out.push((sample, start));
+            }
+        }
         out
     }
 
@@ -345,9 +365,9 @@ impl SimNodeRuntime {
         if let Some(e) = exit {
             events.push(e.event(container));
         }
-        self.cpu.add(now, container, start, &cgroup, workload.clone());
+        self.cpu.add(now, container, start, &cgroup, workload);
         let memory_limit_bytes = cgroup.memory_limit_bytes;
-        self.containers.insert(container, Container { workload, start, exit, memory_limit_bytes });
+        self.containers.insert(container, Container { exit, memory_limit_bytes });
     }
 
     /// One executed probe at `now`: the container's health timeline decides, whatever the action
@@ -356,8 +376,9 @@ impl SimNodeRuntime {
     /// yet, exited, removed) fails.
     fn probe(&self, now: SimTime, container: ContainerId, kind: ProbeKind, timeout: SimDuration) -> bool {
         let Some(c) = self.containers.get(&container) else { return false };
-        let running = c.start <= now && c.exit.is_none_or(|e| e.at > now);
-        running && kind.succeeds(&c.workload.health, now - c.start, timeout)
+        let Some((start, workload)) = self.cpu.member(container) else { return false };
+        let running = start <= now && c.exit.is_none_or(|e| e.at > now);
+        running && kind.succeeds(&workload.health, now - start, timeout)
     }
 
     fn stop(
@@ -367,10 +388,11 @@ impl SimNodeRuntime {
         timeout: SimDuration,
         events: &mut Vec<RuntimeEvent>,
     ) {
+        let Some((start, workload)) = self.cpu.member(container) else { return };
         let Some(c) = self.containers.get_mut(&container) else { return };
-        let sigterm_at = now.max(c.start);
+        let sigterm_at = now.max(start);
         let plan = KillPlan { sigterm_at, sigkill_at: sigterm_at.saturating_add(timeout) };
-        let reaction = match c.workload.shutdown {
+        let reaction = match workload.shutdown {
             ShutdownSpec::Die => SigtermReaction::Die,
             ShutdownSpec::Graceful { after, exit_code } => SigtermReaction::ExitAfter { after, exit_code },
             ShutdownSpec::Ignore => SigtermReaction::Ignore,
@@ -446,12 +468,15 @@ impl NodeRuntime for SimNodeRuntime {
     }
 
     fn stats(&mut self, now: SimTime, container: ContainerId) -> Result<ContainerStats, RuntimeError> {
-        let c = self.containers.get(&container).ok_or(RuntimeError::UnknownContainer(container))?;
-        if now < c.start {
-            return Err(RuntimeError::UnknownContainer(container));
+        let unknown = RuntimeError::UnknownContainer(container);
+        if !self.containers.contains_key(&container) {
+            return Err(unknown);
         }
-        let memory_working_set_bytes =
-            c.workload.memory_bytes.value_at(now.saturating_duration_since(c.start));
+        let Some((start, workload)) = self.cpu.member(container) else { return Err(unknown) };
+        if now < start {
+            return Err(unknown);
+        }
+        let memory_working_set_bytes = workload.memory_bytes.value_at(now.saturating_duration_since(start));
         let cpu = self.cpu.stat(now, container).unwrap_or_default();
         Ok(ContainerStats {
             cpu_usage_us: cpu.usage_us,
@@ -467,6 +492,7 @@ impl NodeRuntime for SimNodeRuntime {
 mod tests {
     use super::*;
     use kubesim_kubelet::cgroups::CFS_PERIOD_US;
+    use kubesim_workload::ContainerWorkload;
 
     fn runtime() -> SimNodeRuntime {
         let mut rt = SimNodeRuntime::new(

@@ -186,6 +186,21 @@ impl NodeCpu {
         self.members.iter().enumerate().map(|(i, m)| (m.id, self.acct.stat(i))).collect()
     }
 
+    /// When container `id` runs from, and its workload, if it is accounted.
+    pub fn member(&self, id: ContainerId) -> Option<(SimTime, &Arc<ContainerWorkload>)> {
+        self.members.iter().find(|m| m.id == id).map(|m| (m.start, &m.workload))
+    }
+
+    /// [`Self::stats`], each with the container's start and workload.
+    pub fn stats_with_workloads(
+        &mut self,
+        now: SimTime,
+    ) -> Vec<(ContainerId, CpuStat, SimTime, &Arc<ContainerWorkload>)> {
+        self.advance_to(now);
+        let acct = &self.acct;
+        self.members.iter().enumerate().map(|(i, m)| (m.id, acct.stat(i), m.start, &m.workload)).collect()
+    }
+
     /// Brings the accounting up to the tick containing `now` (exclusive).
     pub fn advance_to(&mut self, now: SimTime) {
         let target = now.as_nanos() / TICK_NS;

@@ -15,30 +15,35 @@ pub(crate) fn make_room<T>(v: &mut Vec<T>) {
 }
 
 /// Entries `(key, value)` sorted by key, each key once.
+///
+/// The keys are kept in a list of their own beside the values: a lookup's binary search reads
+/// only the dense keys (a node's few tens of container ids fit in a few cache lines) and touches
+/// one value, where a list of pairs would bring in a whole entry at every probe.
 #[derive(Clone, Debug)]
 pub(crate) struct SortedVec<K, V> {
-    entries: Vec<(K, V)>,
+    keys: Vec<K>,
+    values: Vec<V>,
 }
 
 impl<K, V> Default for SortedVec<K, V> {
     fn default() -> Self {
-        SortedVec { entries: Vec::new() }
+        SortedVec { keys: Vec::new(), values: Vec::new() }
     }
 }
 
 impl<K: Ord + Copy, V> SortedVec<K, V> {
     fn position(&self, key: &K) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.cmp(key))
+        self.keys.binary_search(key)
     }
 
     /// The value of `key`.
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.position(key).ok().map(|i| &self.entries[i].1)
+        self.position(key).ok().map(|i| &self.values[i])
     }
 
     /// The value of `key`, mutably.
     pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.position(key).ok().map(|i| &mut self.entries[i].1)
+        self.position(key).ok().map(|i| &mut self.values[i])
     }
 
     /// True if `key` is present.
@@ -49,33 +54,43 @@ impl<K: Ord + Copy, V> SortedVec<K, V> {
     /// Sets `key` to `value`, replacing what it had.
     pub(crate) fn insert(&mut self, key: K, value: V) {
         match self.position(&key) {
-            Ok(i) => self.entries[i].1 = value,
+            Ok(i) => self.values[i] = value,
             Err(i) => {
-                make_room(&mut self.entries);
-                self.entries.insert(i, (key, value));
+                make_room(&mut self.keys);
+                make_room(&mut self.values);
+                self.keys.insert(i, key);
+                self.values.insert(i, value);
             }
         }
     }
 
     /// Removes `key`, returning its value.
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
-        self.position(key).ok().map(|i| self.entries.remove(i).1)
+        let i = self.position(key).ok()?;
+        self.keys.remove(i);
+        Some(self.values.remove(i))
     }
 
     /// The keys in `lo..=hi`, ascending.
     pub(crate) fn keys_in(&self, lo: K, hi: K) -> impl Iterator<Item = K> + '_ {
-        let from = self.entries.partition_point(|(k, _)| *k < lo);
-        self.entries[from..].iter().take_while(move |(k, _)| *k <= hi).map(|(k, _)| *k)
+        let from = self.keys.partition_point(|k| *k < lo);
+        self.keys[from..].iter().take_while(move |k| **k <= hi).copied()
+    }
+
+    /// Every entry, by ascending key.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
+        self.keys.iter().copied().zip(&self.values)
     }
 
     /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+        self.keys.clear();
+        self.values.clear();
     }
 
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
 }
 
@@ -97,6 +112,8 @@ mod tests {
         assert_eq!(m.remove(&9), None);
         assert_eq!(m.keys_in(2, 7).collect::<Vec<_>>(), [3, 5, 7]);
         assert_eq!(m.keys_in(8, 100).count(), 0);
+        let all: Vec<(u64, u64)> = m.iter().map(|(k, v)| (k, *v)).collect();
+        assert_eq!(all, [(1, 10), (3, 33), (5, 50), (7, 70)]);
         m.clear();
         assert_eq!(m.len(), 0);
     }

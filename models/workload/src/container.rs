@@ -6,7 +6,7 @@
 //! pod, init containers first then regular containers (the kubelet's container index). The
 //! scenario layer builds them from [`WorkloadSpec`]s and hands them over at pod assignment.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use sim_core::{RngStreams, SimDuration};
@@ -108,13 +108,18 @@ impl PodWorkload {
         self.containers.get(index).cloned().unwrap_or_else(|| Self::default_for(is_init))
     }
 
-    /// The default workload of a container kind.
+    /// The default workload of a container kind: one shared instance per kind (the values are
+    /// fixed, so every container without a workload of its own can hold the same one instead of
+    /// an allocation of its own, and asking costs no allocation).
     pub fn default_for(is_init: bool) -> Arc<ContainerWorkload> {
-        Arc::new(if is_init {
-            ContainerWorkload::completing(SimDuration::ZERO)
+        static INIT: OnceLock<Arc<ContainerWorkload>> = OnceLock::new();
+        static REGULAR: OnceLock<Arc<ContainerWorkload>> = OnceLock::new();
+        let shared = if is_init {
+            INIT.get_or_init(|| Arc::new(ContainerWorkload::completing(SimDuration::ZERO)))
         } else {
-            ContainerWorkload::idle()
-        })
+            REGULAR.get_or_init(|| Arc::new(ContainerWorkload::idle()))
+        };
+        Arc::clone(shared)
     }
 }
 
@@ -176,6 +181,16 @@ impl WorkloadSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_workloads_are_shared_and_hold_the_default_values() {
+        let (a, b) = (PodWorkload::default_for(false), PodWorkload::default_for(false));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(*a, ContainerWorkload::idle());
+        let init = PodWorkload::default().container(3, true);
+        assert_eq!(*init, ContainerWorkload::completing(SimDuration::ZERO));
+        assert!(Arc::ptr_eq(&init, &PodWorkload::default_for(true)));
+    }
 
     #[test]
     fn a_scenario_workload_compiles_its_curves_health_and_exit() {

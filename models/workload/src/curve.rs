@@ -293,6 +293,15 @@ impl Curve {
         (self.interpolation == Interpolation::Hold || last_for_good).then(|| self.knots[i].1)
     }
 
+    /// The curve's only value, if it has one: every knot holds the same value and nothing leaks,
+    /// so `value_at` returns it at every offset and no threshold above it is ever reached
+    /// (periodic or not, held or linear). Lets callers that hold many such curves (every
+    /// container's constant working set) keep a sum instead of evaluating each curve.
+    pub fn constant_value(&self) -> Option<i64> {
+        let first = self.knots.first()?.1;
+        (self.leak_per_sec == 0 && self.knots.iter().all(|&(_, v)| v == first)).then_some(first)
+    }
+
     /// The largest knot value: with no leak, no value of the curve exceeds it.
     fn max_knot(&self) -> i64 {
         self.knots.iter().map(|(_, v)| *v).max().unwrap_or(0)
@@ -555,6 +564,34 @@ mod tests {
             match stepped {
                 Some(t) => prop_assert_eq!(fast, Some(t)),
                 None => prop_assert!(fast.is_none_or(|t| t >= horizon), "fast {:?}", fast),
+            }
+        }
+    }
+
+    #[test]
+    fn a_constant_value_is_reported_only_for_curves_that_never_change() {
+        assert_eq!(Curve::constant(7).constant_value(), Some(7));
+        let same = Curve::periodic(&[(s(0), 5), (s(10), 5)], Interpolation::Linear, s(20)).unwrap();
+        assert_eq!(same.constant_value(), Some(5));
+        assert_eq!(Curve::constant(7).with_leak_per_sec(1).constant_value(), None);
+        assert_eq!(Curve::ramp(0, 10, s(1), s(1)).constant_value(), None);
+        let wave = Curve::periodic(&[(s(0), 5), (s(10), 6)], Interpolation::Hold, s(20)).unwrap();
+        assert_eq!(wave.constant_value(), None);
+    }
+
+    proptest! {
+        /// A constant curve has its value everywhere and never reaches anything above it.
+        #[test]
+        fn a_constant_value_holds_everywhere(c in arb_curve(), t in 0u64..400_000, up in 1i64..1000) {
+            let flat = Curve { knots: vec![(0, c.knots[0].1)], leak_per_sec: 0, ..c.clone() };
+            prop_assert_eq!(flat.constant_value(), Some(flat.knots[0].1));
+            for curve in [c, flat] {
+                if let Some(v) = curve.constant_value() {
+                    let at = SimDuration::from_nanos(t);
+                    prop_assert_eq!(curve.value_at(at), v);
+                    prop_assert_eq!(curve.next_change_after(at), None);
+                    prop_assert_eq!(curve.first_at_or_above(at, v + up), None);
+                }
             }
         }
     }

@@ -31,7 +31,7 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::backoff::{BackoffConfig, CrashLoopBackoff, RestartDecision};
 use crate::cgroups::{container_cgroup, effective_pod_resources, pod_cgroup};
-use crate::eviction::{rank_for_memory_eviction, EvictionCandidate, RunningMemory};
+use crate::eviction::{rank_for_memory_eviction, EvictionCandidate, RunningMemory, WorkingSetTally};
 use crate::probes::ProbeKind;
 use crate::qos::container_oom_score_adj;
 use crate::runtime::{ContainerId, ContainerRole, RuntimeCommand, RuntimeEvent, SandboxId};
@@ -81,6 +81,9 @@ pub struct Kubelet {
     backlog: Vec<KubeletInput>,
     /// Status reason of each pod, e.g. `Evicted`.
     reasons: BTreeMap<u32, &'static str>,
+    /// The running containers' working sets (updated where a container enters or leaves
+    /// [`Phase::Running`]), so that planning the eviction check need not walk them.
+    working_sets: WorkingSetTally,
 }
 
 impl Kubelet {
@@ -99,6 +102,7 @@ impl Kubelet {
             dirty: Vec::new(),
             backlog: Vec::new(),
             reasons: BTreeMap::new(),
+            working_sets: WorkingSetTally::default(),
         }
     }
 
@@ -138,6 +142,13 @@ impl Kubelet {
         let p = self.pods.get(&container.pod())?;
         let idx = usize::from(container.index());
         (idx < p.containers.len()).then(|| (&*p.pod, p.spec_of(idx).name.as_str()))
+    }
+
+    /// True iff [`Self::container_owner`] knows `container`, found in the pod table's dense lists
+    /// without reading the worker, the pod object or its spec (a caller that only counts the
+    /// containers it would report needs no more).
+    pub fn knows_container(&self, container: ContainerId) -> bool {
+        self.pods.has_container(container.pod(), container.index())
     }
 
     /// The pod object the kubelet runs `key` from, if it runs it.
@@ -185,6 +196,7 @@ impl Kubelet {
         self.dirty.clear();
         self.backlog.clear();
         self.reasons.clear();
+        self.working_sets = WorkingSetTally::default();
     }
 
     /// Writes every pod's current status again (the status manager's re-sync after the API
@@ -447,6 +459,7 @@ impl Kubelet {
                     return;
                 }
                 c.phase = Phase::Running(at);
+                self.working_sets.started(&c.workload.memory_bytes);
                 c.stopping = false;
                 c.restart_count = c.instance;
                 if let Some(pr) = &mut c.probes {
@@ -483,6 +496,9 @@ impl Kubelet {
         let Some(c) = p.containers.get_mut(idx as usize) else { return };
         if c.id(id, idx) != container || !c.active() {
             return;
+        }
+        if c.running() {
+            self.working_sets.stopped(&c.workload.memory_bytes);
         }
         c.phase = Phase::Exited;
         c.prev = c.last;
@@ -768,17 +784,12 @@ impl Kubelet {
             self.config.memory_capacity_bytes.saturating_sub(self.config.eviction_memory_available_bytes);
         let bound = if self.eviction.pressure {
             Some(now.saturating_add(SimDuration::from_nanos(1)))
+        } else if let Some(bound) = self.working_sets.next_possible_pressure(now, limit) {
+            #[cfg(debug_assertions)]
+            assert_eq!(bound, self.walk_possible_pressure(now, limit), "tallied working sets");
+            bound
         } else {
-            let running: Vec<RunningMemory<'_>> = self
-                .pods
-                .values()
-                .flat_map(|p| p.containers.iter())
-                .filter_map(|c| match c.phase {
-                    Phase::Running(start) => Some(RunningMemory { curve: &c.workload.memory_bytes, start }),
-                    _ => None,
-                })
-                .collect();
-            crate::eviction::next_possible_pressure(now, &running, limit)
+            self.walk_possible_pressure(now, limit)
         };
         let after_last = self.last_eviction_check.map(|t| t.saturating_add(SimDuration::from_nanos(1)));
         let due = bound.map(|b| {
@@ -795,6 +806,15 @@ impl Kubelet {
             }
             self.eviction.due = due;
         }
+    }
+
+    /// [`crate::eviction::next_possible_pressure`] over every running container.
+    fn walk_possible_pressure(&self, now: SimTime, limit: i64) -> Option<SimTime> {
+        let running = self.pods.values().flat_map(|p| p.containers.iter()).filter_map(|c| match c.phase {
+            Phase::Running(start) => Some(RunningMemory { curve: &c.workload.memory_bytes, start }),
+            _ => None,
+        });
+        crate::eviction::next_possible_pressure_of(now, running, limit)
     }
 
     fn on_eviction_check(&mut self, now: SimTime, out: &mut Vec<KubeletEffect>) {
@@ -1112,6 +1132,30 @@ mod share_tests {
         k.handle(SimTime::ZERO, KubeletInput::NodeStart, &mut out);
         k.handle(SimTime::ZERO, KubeletInput::PodAssigned { pod: Arc::clone(pod), workload: None }, &mut out);
         k
+    }
+
+    #[test]
+    fn knows_container_answers_as_container_owner_does() {
+        let pod = Pod {
+            meta: ObjectMeta::named("default", "p"),
+            spec: PodSpec {
+                containers: vec![Container { name: "app".into(), ..Default::default() }].into(),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        };
+        let k = running_kubelet(&Arc::new(pod));
+        // Pod number 0 has one container: index 0 (any instance) is known, index 1 and pod 1 not.
+        for (pod, index, instance) in [(0, 0, 0), (0, 0, 3), (0, 1, 0), (1, 0, 0)] {
+            let id = ContainerId::new(pod, index, instance);
+            assert_eq!(k.knows_container(id), k.container_owner(id).is_some(), "{id:?}");
+        }
+        assert_eq!(
+            k.container_owner(ContainerId::new(0, 0, 0)).map(|(p, c)| (p.meta.name.as_str(), c)),
+            Some(("p", "app"))
+        );
+        assert!(!k.knows_container(ContainerId::new(0, 1, 0)));
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub(crate) struct PodTable {
     workers: Vec<PodWorker>,
     /// `workers[i].id`, for searching without touching the workers.
     ids: Vec<u32>,
+    /// `workers[i].containers.len()` (at most 255, fixed at admission): whether a container
+    /// index exists is answered from the dense lists alone (usage sampling asks it for every
+    /// running container of every node).
+    container_counts: Vec<u8>,
     /// (hash of the pod key, id), sorted by hash (see [`key_hash`]); equal hashes in insertion order.
     by_key: Vec<(u32, u32)>,
     /// The requests of the active (not terminal) workers, summed per resource with wrapping
@@ -73,6 +77,12 @@ impl PodTable {
         self.position(*id).ok().map(|i| &mut self.workers[i])
     }
 
+    /// True iff pod number `id` is here and has a container `index`, read from the dense lists
+    /// without touching the worker.
+    pub(crate) fn has_container(&self, id: u32, index: u8) -> bool {
+        self.position(id).is_ok_and(|i| index < self.container_counts[i])
+    }
+
     /// Where `namespace/name` is in `by_key`: `Ok` at its entry, or `Err` at the end of the run
     /// of its hash (where a new entry goes, the id being the largest so far).
     fn key_position(&self, namespace: &str, name: &str) -> Result<usize, usize> {
@@ -113,9 +123,12 @@ impl PodTable {
         let h = key_hash(&worker.pod.meta.namespace, &worker.pod.meta.name);
         make_room(&mut self.workers);
         make_room(&mut self.ids);
+        make_room(&mut self.container_counts);
         make_room(&mut self.by_key);
+        let containers = u8::try_from(worker.containers.len()).unwrap_or(u8::MAX);
         self.workers.insert(at, worker);
         self.ids.insert(at, id);
+        self.container_counts.insert(at, containers);
         self.by_key.insert(key_at, (h, id));
         self.count(requests, 1);
     }
@@ -165,6 +178,7 @@ impl PodTable {
             self.by_key.remove(key_at);
         }
         self.ids.remove(at);
+        self.container_counts.remove(at);
         let worker = self.workers.remove(at);
         if worker.terminal().is_none() {
             self.count(&worker.requests(), -1);
@@ -176,6 +190,7 @@ impl PodTable {
     pub(crate) fn clear(&mut self) {
         self.workers.clear();
         self.ids.clear();
+        self.container_counts.clear();
         self.by_key.clear();
         self.active_requests.clear();
         self.active_pods = 0;
@@ -192,7 +207,7 @@ impl PodTable {
     }
 
     /// Workers, by ascending pod number.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &PodWorker> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &PodWorker> + Clone {
         self.workers.iter()
     }
 
@@ -253,6 +268,8 @@ mod tests {
         }
         assert_eq!(t.keys().copied().collect::<Vec<_>>(), [1, 2, 4, 7, 9]);
         assert_eq!(t.len(), 5);
+        // One container each: index 0 exists, index 1 does not; unknown numbers have none.
+        assert!(t.has_container(4, 0) && !t.has_container(4, 1) && !t.has_container(5, 0));
         for (id, ns, name) in [(4, "b", "x"), (1, "a", "z"), (9, "a", "x"), (2, "b", "a"), (7, "c", "x")] {
             assert_eq!(t.id_of(ns, name), Some(id), "{ns}/{name}");
             assert_eq!(t[&id].pod.meta.name, name);
@@ -273,6 +290,7 @@ mod tests {
         assert_eq!(t.id_of("ns", "a"), None);
         assert_eq!((t.id_of("ns", "b"), t.id_of("ns", "c")), (Some(3), Some(1)));
         assert_eq!(t.keys().copied().collect::<Vec<_>>(), [1, 3]);
+        assert!(!t.has_container(2, 0) && t.has_container(3, 0));
         // The key is free again, under a new number.
         t.insert_test(worker(8, "ns", "a"));
         assert_eq!(t.id_of("ns", "a"), Some(8));
