@@ -318,11 +318,15 @@ impl Scheduler {
     }
 
     fn add_shared_pod(&mut self, pod: Arc<Pod>, now: SimTime) -> bool {
-        if let Some(node) = pod.spec.node_name.clone() {
-            let Some(id) = self.snapshot.id_of(&node) else { return false };
-            let key = pod.meta.key();
-            self.remove_pending(&key);
-            self.nominator.remove(&key);
+        if let Some(node) = pod.spec.node_name.as_deref() {
+            let Some(id) = self.snapshot.id_of(node) else { return false };
+            // Most calls are status updates of pods bound long ago: no key to build when no
+            // pod is pending or nominated.
+            if !self.pending_ids.is_empty() || !self.nominator.is_empty() {
+                let key = pod.meta.key();
+                self.remove_pending(&key);
+                self.nominator.remove(&key);
+            }
             self.snapshot.replace_pod(id, Arc::new(PodInfo::new(pod, self.pod_opts)));
             self.queue.on_event(ClusterEvent::AssignedPodAdded, now);
             return true;
@@ -361,7 +365,6 @@ impl Scheduler {
     /// `Arc<Pod>`, as [`add_pod`](Self::add_pod).
     pub fn update_pod(&mut self, pod: impl Into<Arc<Pod>>, now: SimTime) -> bool {
         let pod: Arc<Pod> = pod.into();
-        let key = pod.meta.key();
         if pod.spec.node_name.is_some() {
             let ok = self.add_shared_pod(pod, now);
             if ok {
@@ -369,6 +372,7 @@ impl Scheduler {
             }
             return ok;
         }
+        let key = pod.meta.key();
         if let Some(&id) = self.pending_ids.get(&key) {
             return self.update_pending(id, pod, now);
         }

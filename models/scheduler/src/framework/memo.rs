@@ -38,6 +38,7 @@ use std::sync::Arc;
 
 use super::cycle_state::CycleState;
 use super::interface::Locality;
+use super::interface::NodeScore;
 use super::nominator::Nominator;
 use super::runtime::Framework;
 use super::snapshot::Snapshot;
@@ -358,30 +359,45 @@ impl NodeMemo {
     ) -> usize {
         let len = self.row_len();
         let way = self.way();
+        let (rows, epoch) = (way.rows.as_slice(), way.filter_epoch);
+        let stamps = snapshot.stamps();
         let mut examined = 0;
+        let mut at = *next;
+        // Contiguous stretches of `order` (it wraps around once at most per stretch).
         while examined < budget && feasible.len() < to_find {
-            let id = order[*next];
-            let slot = id.index();
-            let row = &way.rows[slot * len..slot * len + HEADER];
-            if row[STAMP] as u64 != snapshot.stamp(id) || row[FILTER_EPOCH] as u64 != way.filter_epoch {
+            let want = to_find - feasible.len();
+            let stretch = &order[at..order.len().min(at + (budget - examined))];
+            let (mut found, mut taken, mut stopped) = (0usize, 0usize, false);
+            for &id in stretch {
+                let slot = id.index();
+                let row = &rows[slot * len..slot * len + HEADER];
+                let stamp = stamps.get(slot).copied().unwrap_or(0);
+                if row[STAMP] as u64 != stamp || row[FILTER_EPOCH] as u64 != epoch {
+                    stopped = true;
+                    break;
+                }
+                taken += 1;
+                if row[FAIL_POS] as u32 == ALL_PASS {
+                    feasible.push(id);
+                    found += 1;
+                    if found == want {
+                        break;
+                    }
+                } else {
+                    rejected.insert(id, way.filter_status[slot].clone());
+                }
+            }
+            examined += taken;
+            at += taken;
+            if at == order.len() {
+                at = 0;
+            }
+            if stopped {
                 break;
             }
-            if row[FAIL_POS] as u32 == ALL_PASS {
-                feasible.push(id);
-            } else {
-                rejected.insert(id, way.filter_status[slot].clone());
-            }
-            examined += 1;
-            *next = if *next + 1 == order.len() { 0 } else { *next + 1 };
         }
+        *next = at;
         examined
-    }
-
-    /// True if the memoised raw scores of the node in `slot` are valid for `stamp`.
-    #[inline]
-    pub(crate) fn has_raw_scores(&self, slot: usize, stamp: u64) -> bool {
-        let row = self.row(slot);
-        row[STAMP] as u64 == stamp && row[SCORE_EPOCH] as u64 == self.way().score_epoch
     }
 
     /// The raw scores of the node in `slot`, to write before [`raw_scores_mut`](Self::raw_scores_mut)
@@ -406,8 +422,60 @@ impl NodeMemo {
         self.way_mut().rows[slot * len + DIRECT_SUM] = sum;
     }
 
+    /// One pass over `feasible` reading the memoised scores: pushes each node's direct sum onto
+    /// `totals` (0 when `with_direct` is false) and, for each `(entry, column)` of `listed`, its
+    /// raw score of that column onto `scores[entry]`. A node whose row is not valid for its
+    /// current stamp gets 0 placeholders and its position is pushed onto `misses` (fill its row,
+    /// then patch those positions). Returns true if some valid row's direct sum is `i64::MIN`
+    /// (a node-local raw score outside 0..=100) while `with_direct`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gather_scores(
+        &self,
+        snapshot: &Snapshot,
+        feasible: &[NodeId],
+        with_direct: bool,
+        listed: &[(usize, usize)],
+        totals: &mut Vec<i64>,
+        scores: &mut [Vec<NodeScore>],
+        misses: &mut Vec<usize>,
+    ) -> bool {
+        let len = self.row_len();
+        let way = self.way();
+        let (rows, epoch) = (way.rows.as_slice(), way.score_epoch);
+        let stamps = snapshot.stamps();
+        let mut out_of_range = false;
+        let start = totals.len();
+        totals.extend(feasible.iter().enumerate().map(|(p, &id)| {
+            let slot = id.index();
+            let row = &rows[slot * len..slot * len + HEADER];
+            let stamp = stamps.get(slot).copied().unwrap_or(0);
+            if row[STAMP] as u64 != stamp || row[SCORE_EPOCH] as u64 != epoch {
+                misses.push(p);
+                return 0;
+            }
+            let direct_sum = if with_direct { row[DIRECT_SUM] } else { 0 };
+            out_of_range |= direct_sum == i64::MIN;
+            direct_sum
+        }));
+        debug_assert_eq!(totals.len(), start + feasible.len());
+        // The listed raws, whatever the rows of the misses hold (patched after the fill).
+        for &(k, column) in listed {
+            let at = HEADER + column;
+            scores[k].extend(
+                feasible.iter().map(|&id| NodeScore { node: id, score: rows[id.index() * len + at] }),
+            );
+        }
+        for &p in misses.iter() {
+            totals[start + p] = 0;
+            for &(k, _) in listed {
+                scores[k][p].score = 0;
+            }
+        }
+        out_of_range
+    }
+
     /// The direct sum and the raw scores of the node in `slot` (valid after
-    /// [`has_raw_scores`](Self::has_raw_scores) or a fill).
+    /// [`gather_scores`](Self::gather_scores) found the row valid, or after a fill).
     #[inline]
     pub(crate) fn scores(&self, slot: usize) -> (i64, &[i64]) {
         let row = self.row(slot);

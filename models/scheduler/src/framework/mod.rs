@@ -4,6 +4,7 @@
 pub mod cycle_state;
 pub mod interface;
 pub mod memo;
+mod name_index;
 pub mod node_labels;
 pub mod nominator;
 pub mod objects;

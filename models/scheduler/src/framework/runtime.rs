@@ -134,6 +134,8 @@ pub struct ScoreScratch {
     pub memo_misses: Vec<NodeId>,
     /// Memoised runs: (memo column, weight) of the node-local plugins without NormalizeScore.
     pub memo_direct: Vec<(usize, i64)>,
+    /// Memoised runs: positions among the feasible nodes of `memo_misses`.
+    pub memo_miss_at: Vec<usize>,
 }
 
 /// An instantiated profile.
@@ -896,13 +898,29 @@ impl Framework {
                 scratch.memo_listed.push((k, column));
             }
         }
-        // Fill the rows of nodes that changed since they were last scored for this signature,
-        // plugin by plugin as the plain run does; a row becomes valid once all its raws are in.
-        scratch.memo_misses.clear();
-        scratch.memo_misses.extend(
-            feasible.iter().copied().filter(|&id| !memo.has_raw_scores(id.index(), snapshot.stamp(id))),
+        // One pass gathers the valid rows: totals start from the direct sums, listed entries get
+        // their raw lists; nodes that changed since they were last scored for this signature get
+        // placeholders and are listed in `memo_miss_at`.
+        scratch.scores.resize_with(self.score.len(), Vec::new);
+        for &(k, _) in &scratch.memo_listed {
+            scratch.scores[k].clear();
+        }
+        scratch.totals.clear();
+        scratch.memo_miss_at.clear();
+        let mut out_of_range = memo.gather_scores(
+            snapshot,
+            feasible,
+            direct != 0,
+            &scratch.memo_listed,
+            &mut scratch.totals,
+            &mut scratch.scores,
+            &mut scratch.memo_miss_at,
         );
-        if !scratch.memo_misses.is_empty() {
+        if !scratch.memo_miss_at.is_empty() {
+            // Fill their rows plugin by plugin as the plain run does; a row becomes valid once
+            // all its raws are in.
+            scratch.memo_misses.clear();
+            scratch.memo_misses.extend(scratch.memo_miss_at.iter().map(|&p| feasible[p]));
             for (e, column) in self.score.iter().zip(&self.memo_plan.score_column) {
                 let Some(column) = *column else { continue };
                 if state.score_skipped(e.slot) {
@@ -930,7 +948,7 @@ impl Framework {
                     scratch.memo_direct.push((column, e.weight));
                 }
             }
-            for &id in &scratch.memo_misses {
+            for (&p, &id) in scratch.memo_miss_at.iter().zip(&scratch.memo_misses) {
                 let raw = memo.raw_scores_mut(id.index(), snapshot.stamp(id));
                 let mut direct_sum = 0i64;
                 for &(column, weight) in &scratch.memo_direct {
@@ -942,27 +960,19 @@ impl Framework {
                     direct_sum += v * weight;
                 }
                 memo.set_direct_sum(id.index(), direct_sum);
-            }
-        }
-        // Gather: totals start from the direct sums; listed entries get their raw lists.
-        scratch.scores.resize_with(self.score.len(), Vec::new);
-        for &(k, _) in &scratch.memo_listed {
-            scratch.scores[k].clear();
-        }
-        scratch.totals.clear();
-        for &id in feasible {
-            let (direct_sum, raw) = memo.scores(id.index());
-            if direct != 0 {
-                if direct_sum == i64::MIN {
-                    return self.run_score_plugins(state, pod, feasible, snapshot, scratch, record_raw);
+                // Patch the placeholders.
+                let (direct_sum, raw) = memo.scores(id.index());
+                if direct != 0 {
+                    out_of_range |= direct_sum == i64::MIN;
+                    scratch.totals[p] = direct_sum;
                 }
-                scratch.totals.push(direct_sum);
-            } else {
-                scratch.totals.push(0);
+                for &(k, column) in &scratch.memo_listed {
+                    scratch.scores[k][p].score = raw[column];
+                }
             }
-            for &(k, column) in &scratch.memo_listed {
-                scratch.scores[k].push(NodeScore { node: id, score: raw[column] });
-            }
+        }
+        if out_of_range {
+            return self.run_score_plugins(state, pod, feasible, snapshot, scratch, record_raw);
         }
         self.score_nodes(state, pod, feasible, scratch, record_raw, direct, listed, |_, sp, buf| {
             sp.score_nodes(state, pod, feasible, snapshot, buf)
@@ -1029,18 +1039,18 @@ impl Framework {
                     .with_plugin(p.name());
                 }
             }
-            for (i, s) in buf.iter().enumerate() {
-                if !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score) {
-                    return Status::error(format!(
-                        "plugin {:?} returns an invalid score {}, it should in the range of [{}, {}] after normalizing",
-                        p.name(),
-                        s.score,
-                        MIN_NODE_SCORE,
-                        MAX_NODE_SCORE
-                    ))
-                    .with_plugin(p.name());
-                }
-                scratch.totals[i] += s.score * entry.weight;
+            if let Some(s) = buf.iter().find(|s| !(MIN_NODE_SCORE..=MAX_NODE_SCORE).contains(&s.score)) {
+                return Status::error(format!(
+                    "plugin {:?} returns an invalid score {}, it should in the range of [{}, {}] after normalizing",
+                    p.name(),
+                    s.score,
+                    MIN_NODE_SCORE,
+                    MAX_NODE_SCORE
+                ))
+                .with_plugin(p.name());
+            }
+            for (total, s) in scratch.totals.iter_mut().zip(buf.iter()) {
+                *total += s.score * entry.weight;
             }
         }
         Status::success()

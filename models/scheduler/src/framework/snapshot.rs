@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use kubesim_api::meta::well_known;
 use kubesim_api::{Node, ObjectKey};
 
+use super::name_index::NameIndex;
 use super::node_labels::NodeLabelCache;
 use super::selector_counts::SelectorCounts;
 use super::types::{pod_key_hash, ImageState, NodeId, NodeInfo, PodInfo};
@@ -86,8 +87,12 @@ impl NodeTree {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     slots: Vec<Option<NodeInfo>>,
+    /// Per slot: holds a node (`slots[i].is_some()`), without touching the `NodeInfo`.
+    live: Vec<bool>,
     free_slots: Vec<NodeId>,
     by_name: BTreeMap<String, NodeId>,
+    /// `by_name` as a hash index, for [`Snapshot::id_of`].
+    name_index: NameIndex,
     zone_of: Vec<String>,
     tree: NodeTree,
     order: Vec<NodeId>,
@@ -158,6 +163,13 @@ impl Snapshot {
         self.slots[id.index()].as_ref().expect("node id of a removed node")
     }
 
+    /// True if a node has this id: [`get`](Self::get) is `Some`, read from a dense per-slot
+    /// array instead of the node's `NodeInfo` (which loops over many nodes would each miss).
+    #[inline]
+    pub fn is_live(&self, id: NodeId) -> bool {
+        self.live.get(id.index()).copied().unwrap_or(false)
+    }
+
     /// The node with this id, if it exists.
     pub fn get(&self, id: NodeId) -> Option<&NodeInfo> {
         self.slots.get(id.index()).and_then(Option::as_ref)
@@ -189,6 +201,12 @@ impl Snapshot {
     #[inline]
     pub fn stamp(&self, id: NodeId) -> u64 {
         self.stamps.get(id.index()).copied().unwrap_or(0)
+    }
+
+    /// Every slot's [`stamp`](Self::stamp) (a slot past the end has stamp 0).
+    #[inline]
+    pub(crate) fn stamps(&self) -> &[u64] {
+        &self.stamps
     }
 
     /// Like [`stamp`](Self::stamp), but changes only when the node object in this slot may have
@@ -230,8 +248,9 @@ impl Snapshot {
     }
 
     /// The id of the node with this name.
+    #[inline]
     pub fn id_of(&self, name: &str) -> Option<NodeId> {
-        self.by_name.get(name).copied()
+        self.name_index.get(name, |id| self.get(id).map(NodeInfo::name))
     }
 
     /// The node with this name.
@@ -376,14 +395,17 @@ impl Snapshot {
             Some(id) => id,
             None => {
                 self.slots.push(None);
+                self.live.push(false);
                 self.zone_of.push(String::new());
                 NodeId((self.slots.len() - 1) as u32)
             }
         };
         self.by_name.insert(node.meta.name.clone(), id);
+        self.name_index.insert(&node.meta.name, id);
         self.tree.add(&zone, id);
         self.zone_of[id.index()] = zone;
         self.slots[id.index()] = Some(NodeInfo::new(id, Arc::new(node)));
+        self.live[id.index()] = true;
         self.restamp_node(id);
         self.count_images(id, 1);
         self.image_generation += 1;
@@ -394,10 +416,12 @@ impl Snapshot {
     /// Removes a node and forgets its pods. Returns the pods that were on it.
     pub fn remove_node(&mut self, name: &str) -> Vec<Arc<PodInfo>> {
         let Some(id) = self.by_name.remove(name) else { return Vec::new() };
+        self.name_index.remove(name, id);
         self.count_images(id, -1);
         let zone = std::mem::take(&mut self.zone_of[id.index()]);
         self.tree.remove(&zone, id);
         let info = self.slots[id.index()].take().expect("node present");
+        self.live[id.index()] = false;
         let counts = self.selector_counts.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         for p in &info.pods {
             if self.colliding.is_empty() || self.colliding.remove(&p.key()).is_none() {
@@ -445,12 +469,16 @@ impl Snapshot {
     /// the selector counts alone instead of taking the pod out and back in. Returns false (and
     /// changes nothing) if the node does not exist.
     pub fn replace_pod(&mut self, id: NodeId, pod: Arc<PodInfo>) -> bool {
-        if self.get(id).is_none() {
-            return false;
-        }
-        let key = pod.key();
-        let hash = pod_key_hash(&key);
-        let same_counts = match self.locate(&key, hash) {
+        let Some(node) = self.get(id) else { return false };
+        let hash = pod.key_hash();
+        // The usual case, a new version of a pod already on this node (a status update): found
+        // among the node's own pods without the key or the location index (a pod is on one
+        // node at most, so this is where the index would point).
+        let found = match node.pod_position_by(hash, |p| p.same_pod(&pod)) {
+            Some(i) => Some((id, i)),
+            None => self.locate(&pod.key(), hash),
+        };
+        let same_counts = match found {
             Some((at, i)) if at == id => {
                 let (a, b) = (&self.node(id).pods[i].pod.meta, &pod.pod.meta);
                 (a.namespace == b.namespace
@@ -461,7 +489,9 @@ impl Snapshot {
             _ => None,
         };
         let Some(i) = same_counts else {
-            self.remove_pod(&key);
+            if let Some((at, i)) = found {
+                self.remove_found(at, i, hash, &pod);
+            }
             return self.add_pod(id, pod);
         };
         if let Some(info) = self.pods_mut(id) {
@@ -473,6 +503,18 @@ impl Snapshot {
             info.add_pod(pod);
         }
         true
+    }
+
+    /// [`remove_pod`](Self::remove_pod) of the pod found at position `i` of node `id`, the
+    /// one with `pod`'s key (whose fingerprint is `hash`).
+    fn remove_found(&mut self, id: NodeId, i: usize, hash: u64, pod: &PodInfo) {
+        if self.colliding.is_empty() || self.colliding.remove(&pod.key()).is_none() {
+            self.pod_node.remove(&hash);
+        }
+        let Some(info) = self.pods_mut(id) else { return };
+        let old = info.remove_pod_at(i);
+        self.untrack_affinity(&old, -1);
+        self.selector_counts.get().pod_removed(id, &old.pod);
     }
 
     /// Removes an assigned pod wherever it is. Returns it and its node.

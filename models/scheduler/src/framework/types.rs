@@ -382,6 +382,13 @@ pub fn pod_key_hash(key: &ObjectKey) -> u64 {
     key_hash_of(&key.namespace, &key.name)
 }
 
+/// A 64-bit fingerprint of a node name (the [`pod_key_hash`] function with an empty namespace),
+/// for the snapshot's name index.
+#[inline]
+pub(crate) fn name_hash(name: &str) -> u64 {
+    key_hash_of("", name)
+}
+
 /// [`pod_key_hash`] of the key with this namespace and name.
 fn key_hash_of(namespace: &str, name: &str) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use kubesim_api::{
-    LabelSelector, Node, NodeInclusionPolicy, Pod, TopologySpreadConstraint, UnsatisfiableConstraintAction,
+    LabelSelector, Labels, Node, NodeInclusionPolicy, OwnerReference, Pod, Shared, TopologySpreadConstraint,
+    UnsatisfiableConstraintAction,
 };
 
 use kubesim_api::meta::well_known;
@@ -14,7 +15,7 @@ use super::common::{
 };
 use super::filtering::{SpreadFilterState, SpreadVerdict};
 use super::scoring::{
-    normalized_score, round_half_away_from_zero, score_for_count, topology_normalizing_weight,
+    normalized_score, round_half_away_from_zero, score_for_count, topology_normalizing_weight, Normalizer,
     SpreadScoreState,
 };
 use super::workload_index::WorkloadIndex;
@@ -51,6 +52,19 @@ pub struct PodTopologySpread {
     workload_index: IndexCache,
     /// PreScore's buffers, reused from cycle to cycle (shared by clones; cycles run one at a time).
     pre_score_buffers: Arc<Mutex<PreScoreBuffers>>,
+    /// The last default selector (see [`PodTopologySpread::default_selector`]).
+    selector_memo: Arc<Mutex<Option<SelectorMemo>>>,
+}
+
+/// The last default selector computed and what it was computed from (the objects held, so
+/// that their address is not reused by others).
+#[derive(Debug)]
+struct SelectorMemo {
+    objects: Arc<ClusterObjects>,
+    namespace: String,
+    labels: Shared<Labels>,
+    owner_references: Shared<Vec<OwnerReference>>,
+    selector: LabelSelector,
 }
 
 /// The cluster objects a [`WorkloadIndex`] was built for, and the index (shared by clones).
@@ -76,6 +90,7 @@ pub fn factory(ctx: &PluginContext<'_>) -> Result<Arc<dyn Plugin>, String> {
         },
         workload_index: Arc::default(),
         pre_score_buffers: Arc::default(),
+        selector_memo: Arc::default(),
     }))
 }
 
@@ -89,6 +104,7 @@ impl PodTopologySpread {
             gates: SpreadGates::default(),
             workload_index: Arc::default(),
             pre_score_buffers: Arc::default(),
+            selector_memo: Arc::default(),
         }
     }
 
@@ -101,9 +117,33 @@ impl PodTopologySpread {
         snapshot: &Snapshot,
     ) -> Vec<SpreadConstraint> {
         let objects = &snapshot.objects;
-        pod_constraints_with(pod, action, &self.defaults, self.gates, || {
-            self.index_of(objects).default_selector(pod, &objects.workloads)
-        })
+        pod_constraints_with(pod, action, &self.defaults, self.gates, || self.default_selector(pod, objects))
+    }
+
+    /// The [`WorkloadIndex`]'s default selector of `pod`, or the last one computed when `pod`
+    /// has the same namespace, labels and owner references and the objects are the same: what
+    /// it depends on (pods of one ReplicaSet come to the scheduler one after another).
+    fn default_selector(&self, pod: &Pod, objects: &Arc<ClusterObjects>) -> LabelSelector {
+        let mut memo = self.selector_memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = memo.as_ref() {
+            let meta = &pod.meta;
+            if Arc::ptr_eq(&m.objects, objects)
+                && m.namespace == meta.namespace
+                && m.labels == meta.labels
+                && m.owner_references == meta.owner_references
+            {
+                return m.selector.clone();
+            }
+        }
+        let selector = self.index_of(objects).default_selector(pod, &objects.workloads);
+        *memo = Some(SelectorMemo {
+            objects: objects.clone(),
+            namespace: pod.meta.namespace.clone(),
+            labels: pod.meta.labels.clone(),
+            owner_references: pod.meta.owner_references.clone(),
+            selector: selector.clone(),
+        });
+        selector
     }
 
     fn index_of(&self, objects: &Arc<ClusterObjects>) -> Arc<WorkloadIndex> {
@@ -159,21 +199,20 @@ struct PreScoreBuffers {
     domains: Vec<Vec<u32>>,
     /// Per constraint: value id → domain index (`u32::MAX`: none). All `u32::MAX` between cycles.
     domain_index: Vec<Vec<u32>>,
-    /// Per feasible node and constraint (`[p * nc + i]`): the node's value id of the key.
-    vals: Vec<u32>,
     /// Per feasible node: ignored (lacks a key while every key is required; empty otherwise).
     is_ignored: Vec<bool>,
     /// See [`PreScoreCells`].
     cells: PreScoreCells,
     /// Per feasible node: the raw score before rounding.
     sums: Vec<f64>,
-    /// Per node slot, the node's position among the feasible nodes (`u32::MAX`: not feasible).
-    /// All `u32::MAX` between cycles.
-    position: Vec<u32>,
+    /// One non-hostname constraint's score term per domain.
+    domain_terms: Vec<f64>,
     /// Per constraint: matching pods per domain.
     domain_counts: Vec<Vec<i64>>,
-    /// Per hostname constraint: matching pods per feasible node.
+    /// Per hostname constraint: matching pods per node slot. All 0 between cycles.
     host_counts: Vec<Vec<i64>>,
+    /// Per hostname constraint: the slots set in `host_counts` this cycle.
+    host_touched: Vec<Vec<usize>>,
     /// One node's value ids (by constraint).
     node_row: Vec<u32>,
 }
@@ -197,8 +236,10 @@ fn read_row(labels: &mut NodeLabelCache, snapshot: &Snapshot, key_of: &[usize], 
 /// is ignored.
 const MISSING: u32 = u32::MAX;
 
-/// Per non-hostname constraint (in constraint order) a column of one cell per feasible node:
-/// the index of the node's domain among the constraint's domains, or [`MISSING`].
+/// Column-major, one column of `nf` cells per constraint (`[i * nf + p]`): for a hostname
+/// constraint 0 when the node has the key, for another constraint the index of the node's
+/// domain among the constraint's domains; [`MISSING`] without the key or when the node is
+/// ignored.
 type PreScoreCells = Vec<u32>;
 
 impl Plugin for PodTopologySpread {
@@ -376,57 +417,63 @@ impl PodTopologySpread {
         reset_nested(&mut bufs.domains, nc);
         bufs.domain_index.resize_with(nc, Vec::new);
         let (domains, domain_index) = (&mut bufs.domains, &mut bufs.domain_index);
-        // One pass per step below, each a tight loop over the feasible nodes: the value id of
-        // each node's keys (row-major, `[p * nc + i]`) ...
+        // One pass over the feasible nodes (each node's row of interned topology values read
+        // once): whether it is ignored (upstream
+        // `nodeLabelsMatchSpreadConstraints`; only when every key is required), and its cells.
+        // Domains open in node order, as upstream's map fills (per constraint, so visiting the
+        // constraints node by node opens them in the same order as column by column).
         let nf = feasible.len();
-        let vals = &mut bufs.vals;
-        vals.clear();
-        for &id in feasible {
-            let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
-            vals.extend(key_of.iter().map(|&k| row[k]));
-        }
-        // ... whether the node is ignored (upstream `nodeLabelsMatchSpreadConstraints`; only
-        // when every key is required) ...
+        debug_assert!(nc > 0, "PreScore skips pods without soft constraints");
+        let cells = &mut bufs.cells;
+        cells.clear();
+        cells.resize(nf * nc, MISSING);
         let is_ignored = &mut bufs.is_ignored;
         is_ignored.clear();
+        if require_all {
+            is_ignored.resize(nf, false);
+        }
+        for (p, &id) in feasible.iter().enumerate() {
+            let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
+            if require_all && key_of.iter().any(|&k| row[k] == ABSENT) {
+                // Ignored: every cell stays MISSING and no domain opens.
+                is_ignored[p] = true;
+                continue;
+            }
+            for i in 0..nc {
+                let value = row[key_of[i]];
+                let cell = &mut cells[i * nf + p];
+                if is_host[i] {
+                    if value != ABSENT {
+                        *cell = 0;
+                    }
+                    continue;
+                }
+                // A node without the key lands in the "" domain, as upstream's map lookup does.
+                let v = if value == ABSENT { 0 } else { value } as usize;
+                let index = &mut domain_index[i];
+                if index.len() <= v {
+                    index.resize(v + 1, u32::MAX);
+                }
+                let mut d = index[v];
+                if d == u32::MAX {
+                    d = domains[i].len() as u32;
+                    index[v] = d;
+                    domains[i].push(v as u32);
+                }
+                if value != ABSENT {
+                    *cell = d;
+                }
+            }
+        }
         let mut ignored = BTreeSet::new();
         let mut ignored_names = BTreeSet::new();
         if require_all {
-            is_ignored.extend(vals.chunks_exact(nc).map(|row| row.contains(&ABSENT)));
             for (&id, _) in feasible.iter().zip(is_ignored.iter()).filter(|(_, ignored)| **ignored) {
                 ignored.insert(id);
                 ignored_names.insert(snapshot.node(id).node.meta.name.clone());
             }
         }
         let is_ignored = &bufs.is_ignored;
-        let skipped = |p: usize| require_all && is_ignored[p];
-        // ... and for each other constraint, one column of `nf` cells in constraint order: the
-        // index of the node's domain, [`MISSING`] without the key (or ignored). Domains open in
-        // node order, as upstream's map fills.
-        let cells = &mut bufs.cells;
-        cells.clear();
-        for i in (0..nc).filter(|&i| !is_host[i]) {
-            let (index, found) = (&mut domain_index[i], &mut domains[i]);
-            for p in 0..nf {
-                if skipped(p) {
-                    cells.push(MISSING);
-                    continue;
-                }
-                let value = vals[p * nc + i];
-                // A node without the key lands in the "" domain, as upstream's map lookup does.
-                let v = if value == ABSENT { 0 } else { value } as usize;
-                if index.len() <= v {
-                    index.resize(v + 1, u32::MAX);
-                }
-                let mut d = index[v];
-                if d == u32::MAX {
-                    d = found.len() as u32;
-                    index[v] = d;
-                    found.push(v as u32);
-                }
-                cells.push(if value == ABSENT { MISSING } else { d });
-            }
-        }
         let weights: Vec<f64> = (0..nc)
             .map(|i| {
                 let size = if is_host[i] { feasible.len() - ignored.len() } else { domains[i].len() };
@@ -434,24 +481,14 @@ impl PodTopologySpread {
             })
             .collect();
 
-        let position = &mut bufs.position;
-        if position.len() < snapshot.slot_count() {
-            position.resize(snapshot.slot_count(), u32::MAX);
-        }
-        for (p, id) in feasible.iter().enumerate() {
-            position[id.index()] = p as u32;
-        }
-
-        // Matching pods per domain, and per feasible node for hostname constraints.
+        // Matching pods per domain, and per node slot for hostname constraints.
         reset_nested(&mut bufs.domain_counts, nc);
-        reset_nested(&mut bufs.host_counts, nc);
-        let (domain_counts, host_counts) = (&mut bufs.domain_counts, &mut bufs.host_counts);
-        for i in 0..nc {
-            if is_host[i] {
-                host_counts[i].resize(feasible.len(), 0);
-            } else {
-                domain_counts[i].resize(domains[i].len(), 0);
-            }
+        bufs.host_counts.resize_with(nc, Vec::new);
+        reset_nested(&mut bufs.host_touched, nc);
+        let (domain_counts, host_counts, host_touched) =
+            (&mut bufs.domain_counts, &mut bufs.host_counts, &mut bufs.host_touched);
+        for i in (0..nc).filter(|&i| !is_host[i]) {
+            domain_counts[i].resize(domains[i].len(), 0);
         }
         let namespace = &pod.meta.namespace;
         let mut registered: Option<(&LabelSelector, SelectorId)> = None;
@@ -471,10 +508,14 @@ impl PodTopologySpread {
             };
             registered = Some((selector, id));
             if is_host[i] {
-                let on_node = &mut host_counts[i];
+                let (on_slot, touched) = (&mut host_counts[i], &mut host_touched[i]);
+                if on_slot.len() < snapshot.slot_count() {
+                    on_slot.resize(snapshot.slot_count(), 0);
+                }
                 for (node_id, n) in counts.per_node(id) {
-                    if let Some(&p) = position.get(node_id.index()).filter(|p| **p != u32::MAX) {
-                        on_node[p as usize] = i64::from(*n);
+                    if let Some(c) = on_slot.get_mut(node_id.index()) {
+                        *c = i64::from(*n);
+                        touched.push(node_id.index());
                     }
                 }
                 continue;
@@ -486,12 +527,16 @@ impl PodTopologySpread {
                     || (pod.spec.extras.node_selector.is_empty()
                         && pod.spec.extras.affinity.node_affinity.required.is_none()));
             for (node_id, n) in counts.per_node(id) {
-                let Some(info) = snapshot.get(*node_id) else { continue };
+                // Liveness from a dense array: the node itself is read only when a policy needs it.
+                if !snapshot.is_live(*node_id) {
+                    continue;
+                }
                 read_row(&mut labels, snapshot, key_of, *node_id, node_row);
                 if require_all && node_row.contains(&ABSENT) {
                     continue;
                 }
-                if !includes_every_node && !c.includes_node(pod, &info.node, self.taint_comparison_operators)
+                if !includes_every_node
+                    && !c.includes_node(pod, &snapshot.node(*node_id).node, self.taint_comparison_operators)
                 {
                     continue;
                 }
@@ -503,37 +548,51 @@ impl PodTopologySpread {
             }
         }
 
-        // Raw scores: upstream `Score`, Σ over the constraints whose key the node has.
+        // Raw scores: upstream `Score`, Σ over the constraints whose key the node has, in
+        // constraint order as upstream adds them, node by node; ignored nodes score 0.
         out.feasible.clear();
         out.feasible.extend_from_slice(feasible);
         out.stamps.clear();
+        out.stamps.extend(feasible.iter().map(|&id| snapshot.stamp(id)));
         out.raw.clear();
-        // Σ over the constraints, in constraint order as upstream adds them, node by node.
+        let (host_counts, domain_counts) = (&bufs.host_counts, &bufs.domain_counts);
         let sums = &mut bufs.sums;
         sums.clear();
         sums.resize(nf, 0.0);
-        let mut columns = cells.chunks_exact(nf.max(1));
+        let domain_terms = &mut bufs.domain_terms;
         for (i, c) in constraints.iter().enumerate() {
+            let column = &cells[i * nf..(i + 1) * nf];
             let (weight, max_skew) = (weights[i], c.max_skew);
             if is_host[i] {
-                let counts = &host_counts[i][..nf];
-                for (p, sum) in sums.iter_mut().enumerate() {
-                    if vals[p * nc + i] != ABSENT {
-                        *sum += score_for_count(counts[p], max_skew, weight);
+                let on_slot = host_counts[i].as_slice();
+                for ((sum, &cell), &id) in sums.iter_mut().zip(column).zip(feasible) {
+                    if cell != MISSING {
+                        let cnt = on_slot.get(id.index()).copied().unwrap_or(0);
+                        *sum += score_for_count(cnt, max_skew, weight);
                     }
                 }
             } else {
-                let (column, counts) = (columns.next().unwrap_or_default(), &domain_counts[i]);
-                for (sum, &d) in sums.iter_mut().zip(column) {
-                    if d != MISSING {
-                        *sum += score_for_count(counts[d as usize], max_skew, weight);
+                // One term per domain, computed as upstream computes it per node.
+                domain_terms.clear();
+                domain_terms
+                    .extend(domain_counts[i].iter().map(|&cnt| score_for_count(cnt, max_skew, weight)));
+                for (sum, &cell) in sums.iter_mut().zip(column) {
+                    if cell != MISSING {
+                        *sum += domain_terms[cell as usize];
                     }
                 }
             }
         }
-        for (p, &id) in feasible.iter().enumerate() {
-            out.stamps.push(snapshot.stamp(id));
-            out.raw.push(if skipped(p) { 0 } else { round_half_away_from_zero(sums[p]) });
+        if require_all {
+            out.raw.extend(sums.iter().zip(is_ignored.iter()).map(|(&sum, &ignored)| {
+                if ignored {
+                    0
+                } else {
+                    round_half_away_from_zero(sum)
+                }
+            }));
+        } else {
+            out.raw.extend(sums.iter().map(|&sum| round_half_away_from_zero(sum)));
         }
 
         let topology_value_to_pod_counts = (0..nc)
@@ -545,9 +604,13 @@ impl PodTopologySpread {
                     .collect()
             })
             .collect();
-        // Leave the per-slot and per-value indexes all `u32::MAX` for the next cycle.
-        for id in feasible {
-            position[id.index()] = u32::MAX;
+        // Leave the per-slot counts all 0 and the per-value indexes all `u32::MAX` for the next
+        // cycle.
+        for (on_slot, touched) in bufs.host_counts.iter_mut().zip(bufs.host_touched.iter_mut()) {
+            for &slot in touched.iter() {
+                on_slot[slot] = 0;
+            }
+            touched.clear();
         }
         for (index, values) in domain_index.iter_mut().zip(domains.iter()) {
             for v in values {
@@ -589,15 +652,15 @@ impl ScorePlugin for PodTopologySpread {
         let same_nodes = r.feasible.as_slice() == feasible;
         out.reserve(feasible.len());
         if same_nodes {
-            for ((&id, &stamp), &raw) in feasible.iter().zip(&r.stamps).zip(&r.raw) {
+            out.extend(feasible.iter().zip(&r.stamps).zip(&r.raw).map(|((&id, &stamp), &raw)| {
                 let score = if snapshot.stamp(id) == stamp {
                     raw
                 } else {
                     // A node PreScore did not see as it is now: count its pods.
                     s.core.score(&pod.pod, snapshot.node(id))
                 };
-                out.push(NodeScore { node: id, score });
-            }
+                NodeScore { node: id, score }
+            }));
         } else {
             out.extend(
                 feasible
@@ -624,8 +687,9 @@ impl ScorePlugin for PodTopologySpread {
                 min_score = min_score.min(ns.score);
                 max_score = max_score.max(ns.score);
             }
+            let normalizer = Normalizer::new(min_score, max_score, scores.len());
             for ns in scores.iter_mut() {
-                ns.score = normalized_score(false, ns.score, min_score, max_score);
+                ns.score = normalizer.normalized(ns.score);
             }
             return Status::success();
         }

@@ -73,6 +73,46 @@ pub fn normalized_score(ignored: bool, score: i64, min_score: i64, max_score: i6
     }
 }
 
+/// Entries of [`Normalizer`]'s table: raw scores of one cycle usually span a few dozen values.
+const NORMALIZER_TABLE: usize = 128;
+
+/// [`normalized_score`] of nodes that are not ignored, for one (min, max): when the scores
+/// span fewer values than there are nodes, each value's result is computed once into a table
+/// (by the same formula), so a node costs a lookup instead of a division.
+#[derive(Debug)]
+pub struct Normalizer {
+    min_score: i64,
+    max_score: i64,
+    /// `table[s − min]` for `s` in `min..=max`, when `len > 0`.
+    table: [i64; NORMALIZER_TABLE],
+    len: usize,
+}
+
+impl Normalizer {
+    /// For scores in `min_score..=max_score` (the smallest and largest raw score of the nodes
+    /// that are not ignored, `max_score ≥ 0`), about `nodes` of them.
+    pub fn new(min_score: i64, max_score: i64, nodes: usize) -> Self {
+        let mut n = Normalizer { min_score, max_score, table: [0; NORMALIZER_TABLE], len: 0 };
+        let span = max_score.checked_sub(min_score).and_then(|d| usize::try_from(d).ok());
+        if let Some(span) = span.filter(|&d| max_score != 0 && d < NORMALIZER_TABLE && d < nodes) {
+            for (d, t) in n.table[..=span].iter_mut().enumerate() {
+                *t = normalized_score(false, min_score + d as i64, min_score, max_score);
+            }
+            n.len = span + 1;
+        }
+        n
+    }
+
+    /// `normalized_score(false, score, min_score, max_score)`.
+    #[inline]
+    pub fn normalized(&self, score: i64) -> i64 {
+        match score.checked_sub(self.min_score).and_then(|d| usize::try_from(d).ok()) {
+            Some(d) if d < self.len => self.table[d],
+            _ => normalized_score(false, score, self.min_score, self.max_score),
+        }
+    }
+}
+
 impl SpreadScoreState {
     /// Upstream `PreScore` (after the constraints were chosen). Returns `None` for Skip: no soft
     /// constraints, or no nodes at all.
@@ -286,6 +326,35 @@ mod tests {
             let x = score_for_count(cnt, max_skew, topology_normalizing_weight(size));
             prop_assert_eq!(round_half_away_from_zero(x), x.round() as i64);
         }
+    }
+
+    proptest! {
+        #[test]
+        fn the_normalizer_table_equals_the_division(
+            min_score in 0i64..400,
+            span in 0i64..300,
+            nodes in 0usize..600,
+            probes in proptest::collection::vec(-50i64..800, 1..40),
+        ) {
+            let max_score = min_score + span;
+            let n = Normalizer::new(min_score, max_score, nodes);
+            for s in (min_score..=max_score).chain(probes) {
+                prop_assert_eq!(n.normalized(s), normalized_score(false, s, min_score, max_score), "{}", s);
+            }
+        }
+    }
+
+    #[test]
+    fn the_normalizer_handles_a_zero_maximum_and_no_nodes() {
+        // max 0: every node gets 100 (upstream's special case), with or without a table.
+        let n = Normalizer::new(0, 0, 500);
+        assert_eq!(n.normalized(0), 100);
+        // No scores at all: min stays i64::MAX, max 0.
+        let n = Normalizer::new(i64::MAX, 0, 0);
+        assert_eq!(n.normalized(7), 100);
+        // [10, 20, 30]: 100·(30 + 10 − s)/30 = 100, 66, 33.
+        let n = Normalizer::new(10, 30, 1000);
+        assert_eq!([n.normalized(10), n.normalized(20), n.normalized(30)], [100, 66, 33]);
     }
 
     #[test]
