@@ -34,11 +34,12 @@ impl<W: Write> Cluster<W> {
             for u in &usage {
                 cpu_millis += u.cpu_millis;
                 memory_bytes = memory_bytes.saturating_add(u.memory_working_set_bytes);
-                let Some((pod, container)) = slot.kubelet.container_owner(u.container) else { continue };
                 if !per_container {
-                    skipped += 1;
+                    // Counted without reading the pod: the same yes/no as `container_owner`.
+                    skipped += u64::from(slot.kubelet.knows_container(u.container));
                     continue;
                 }
+                let Some((pod, container)) = slot.kubelet.container_owner(u.container) else { continue };
                 // `ObjectKey`'s display (no namespace: the name alone), then the container.
                 let object = match pod.meta.namespace.as_str() {
                     "" => format!("{}/{container}", pod.meta.name),
