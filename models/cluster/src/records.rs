@@ -536,9 +536,10 @@ mod tests {
         assert!(hand.contains("\"usage_ratio\":null,"), "NaN is null: {hand}");
     }
 
-    fn any_metric(
-    ) -> impl Strategy<Value = (String, String, Option<i32>, f64, Option<i32>, i64, [usize; 4], Option<String>)>
-    {
+    /// (type, name, proposal, usage ratio, utilization, value, pod counts, error).
+    type MetricParts = (String, String, Option<i32>, f64, Option<i32>, i64, [usize; 4], Option<String>);
+
+    fn any_metric() -> impl Strategy<Value = MetricParts> {
         (
             ".*",
             ".*",
