@@ -45,6 +45,9 @@ pub struct ApiStore {
     /// ReplicaSet keys by their controller owner's uid: a Deployment sync lists its own
     /// ReplicaSets without walking all of them (a day of rollouts leaves thousands).
     replica_sets_by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
+    /// Moves when a ReplicaSet is added or removed or its selector changes (not on status
+    /// writes): the scheduler's list of controller selectors is rebuilt only then.
+    replica_set_selectors_version: u64,
     /// Deployments.
     pub deployments: BTreeMap<ObjectKey, Deployment>,
     /// PriorityClasses by name.
@@ -445,6 +448,9 @@ impl ApiStore {
     /// Adds or replaces a ReplicaSet (keyed by its metadata).
     pub fn put_replica_set(&mut self, rs: ReplicaSet) {
         let key = rs.meta.key();
+        if self.replica_sets.get(&key).is_none_or(|old| old.selector != rs.selector) {
+            self.replica_set_selectors_version += 1;
+        }
         self.unindex_replica_set(&key);
         if let Some(owner) = rs.meta.controller_ref() {
             self.replica_sets_by_owner.entry(owner.uid.clone()).or_default().insert(key.clone());
@@ -455,7 +461,14 @@ impl ApiStore {
     /// Removes a ReplicaSet; whether it was there.
     pub fn remove_replica_set(&mut self, key: &ObjectKey) -> bool {
         self.unindex_replica_set(key);
-        self.replica_sets.remove(key).is_some()
+        let removed = self.replica_sets.remove(key).is_some();
+        self.replica_set_selectors_version += u64::from(removed);
+        removed
+    }
+
+    /// A counter that moves whenever the set of ReplicaSets or one of their selectors changes.
+    pub fn replica_set_selectors_version(&self) -> u64 {
+        self.replica_set_selectors_version
     }
 
     fn unindex_replica_set(&mut self, key: &ObjectKey) {

@@ -82,6 +82,8 @@ pub(super) struct CtlState {
     /// change.
     pub(super) scheduler_workloads: WorkloadSelectors,
     pub(super) scheduler_services_version: Option<u64>,
+    /// The store's `replica_set_selectors_version` the controller list was built at.
+    pub(super) scheduler_controllers_version: Option<u64>,
 }
 
 impl<W: Write> World<W> {
@@ -243,7 +245,13 @@ impl<W: Write> World<W> {
     /// The ReplicaSets' selectors for the scheduler, in key order. An entry of the last list whose
     /// ReplicaSet is still there with the same selector is shared, not rebuilt: a rollout adds one
     /// ReplicaSet to thousands (both lists are in key order, so one merge pass pairs them).
-    fn scheduler_controllers(&self) -> Vec<Shared<ControllerSelector>> {
+    fn scheduler_controllers(&mut self) -> Vec<Shared<ControllerSelector>> {
+        // Status writes leave every selector as it was: the last list is the answer.
+        let version = self.store.replica_set_selectors_version();
+        if self.ctl.scheduler_controllers_version == Some(version) {
+            return self.ctl.scheduler_workloads.controllers.clone();
+        }
+        self.ctl.scheduler_controllers_version = Some(version);
         let mut previous = self.ctl.scheduler_workloads.controllers.iter().peekable();
         self.store
             .replica_sets

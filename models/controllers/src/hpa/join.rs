@@ -219,9 +219,7 @@ impl PodSampleJoin {
             // The members whose classification is settled: a prefix (members ascend by start).
             let (settled, unready) = match rules.cpu {
                 None => (n, false),
-                Some((cpu, now))
-                    if g.latest_start.saturating_add(cpu.cpu_initialization_period) <= now =>
-                {
+                Some((cpu, now)) if g.latest_start.saturating_add(cpu.cpu_initialization_period) <= now => {
                     (n, g.unready_when_settled)
                 }
                 Some((cpu, now)) => {
