@@ -1,6 +1,6 @@
-//! Node name → [`NodeId`] without string comparisons on the way: an open-addressing table
-//! (linear probing, backward-shift deletion) of (name fingerprint, id), the fingerprint a fixed
-//! function of the bytes. A hit is confirmed by comparing the name with the node's own.
+//! Node name → [`NodeId`] without string comparisons on the way: a `hashbrown::HashTable` of
+//! (name fingerprint, id), the fingerprint a fixed function of the bytes. A hit is confirmed by
+//! comparing the name with the node's own.
 //!
 //! Every bound pod's status update looks its node up by name; in a `BTreeMap<String, NodeId>`
 //! of thousands of nodes that is a dozen comparisons of names sharing long prefixes, each a
@@ -8,110 +8,35 @@
 
 use super::types::{name_hash, NodeId};
 
-/// An empty slot (ids are stored plus one).
-const EMPTY: u32 = 0;
-
 /// See the module docs.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct NameIndex {
-    /// `(fingerprint, id + 1)`; a power-of-two length, at most half full.
-    table: Vec<(u64, u32)>,
-    len: usize,
+    /// `(fingerprint, id)`.
+    table: hashbrown::HashTable<(u64, u32)>,
 }
 
 impl NameIndex {
-    #[inline]
-    fn mask(&self) -> usize {
-        self.table.len() - 1
-    }
-
     /// The id of the node named `name`; `name_of(id)` gives a live node's name.
     #[inline]
     pub(crate) fn get<'a>(&self, name: &str, name_of: impl Fn(NodeId) -> Option<&'a str>) -> Option<NodeId> {
-        if self.len == 0 {
-            return None;
-        }
         let h = name_hash(name);
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        loop {
-            let (eh, eid) = self.table[i];
-            if eid == EMPTY {
-                return None;
-            }
-            if eh == h {
-                let id = NodeId(eid - 1);
-                if name_of(id) == Some(name) {
-                    return Some(id);
-                }
-            }
-            i = (i + 1) & mask;
-        }
+        self.table
+            .find(h, |&(eh, id)| eh == h && name_of(NodeId(id)) == Some(name))
+            .map(|&(_, id)| NodeId(id))
     }
 
     /// Files `id` under `name` (which must not be filed yet).
     pub(crate) fn insert(&mut self, name: &str, id: NodeId) {
-        if (self.len + 1) * 2 > self.table.len() {
-            self.grow();
-        }
-        self.place(name_hash(name), id.0 + 1);
-        self.len += 1;
-    }
-
-    fn place(&mut self, h: u64, stored: u32) {
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        while self.table[i].1 != EMPTY {
-            i = (i + 1) & mask;
-        }
-        self.table[i] = (h, stored);
-    }
-
-    fn grow(&mut self) {
-        let size = (self.table.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.table, vec![(0, EMPTY); size]);
-        for (h, stored) in old.into_iter().filter(|e| e.1 != EMPTY) {
-            self.place(h, stored);
-        }
+        let h = name_hash(name);
+        self.table.insert_unique(h, (h, id.0), |&(eh, _)| eh);
     }
 
     /// Forgets `id`, filed under `name`.
     pub(crate) fn remove(&mut self, name: &str, id: NodeId) {
-        if self.len == 0 {
-            return;
-        }
         let h = name_hash(name);
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        loop {
-            let (eh, eid) = self.table[i];
-            if eid == EMPTY {
-                return;
-            }
-            if eh == h && eid == id.0 + 1 {
-                break;
-            }
-            i = (i + 1) & mask;
+        if let Ok(entry) = self.table.find_entry(h, |&(eh, eid)| eh == h && eid == id.0) {
+            entry.remove();
         }
-        // Backward shift: move later entries of the run into the hole unless their home slot
-        // lies cyclically in (hole, their slot].
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let (eh, eid) = self.table[j];
-            if eid == EMPTY {
-                break;
-            }
-            let home = eh as usize & mask;
-            let stays = if i <= j { i < home && home <= j } else { i < home || home <= j };
-            if stays {
-                continue;
-            }
-            self.table[i] = self.table[j];
-            i = j;
-        }
-        self.table[i] = (0, EMPTY);
-        self.len -= 1;
     }
 }
 
