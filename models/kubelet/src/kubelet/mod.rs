@@ -1122,6 +1122,19 @@ mod share_tests {
 
     use super::*;
 
+    /// `default/p` with one container, `app`.
+    fn one_container_pod() -> Pod {
+        Pod {
+            meta: ObjectMeta::named("default", "p"),
+            spec: PodSpec {
+                containers: vec![Container { name: "app".into(), ..Default::default() }].into(),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        }
+    }
+
     fn running_kubelet(pod: &Arc<Pod>) -> Kubelet {
         let alloc = ResourceList::new()
             .with_cpu_millis(8000)
@@ -1136,15 +1149,7 @@ mod share_tests {
 
     #[test]
     fn knows_container_answers_as_container_owner_does() {
-        let pod = Pod {
-            meta: ObjectMeta::named("default", "p"),
-            spec: PodSpec {
-                containers: vec![Container { name: "app".into(), ..Default::default() }].into(),
-                ..Default::default()
-            }
-            .into(),
-            ..Default::default()
-        };
+        let pod = one_container_pod();
         let k = running_kubelet(&Arc::new(pod));
         // Pod number 0 has one container: index 0 (any instance) is known, index 1 and pod 1 not.
         for (pod, index, instance) in [(0, 0, 0), (0, 0, 3), (0, 1, 0), (1, 0, 0)] {
@@ -1160,15 +1165,7 @@ mod share_tests {
 
     #[test]
     fn a_status_only_newer_version_is_shared_and_a_changed_spec_is_not() {
-        let mut pod = Pod {
-            meta: ObjectMeta::named("default", "p"),
-            spec: PodSpec {
-                containers: vec![Container { name: "app".into(), ..Default::default() }].into(),
-                ..Default::default()
-            }
-            .into(),
-            ..Default::default()
-        };
+        let mut pod = one_container_pod();
         pod.meta.uid = "u1".into();
         let admitted = Arc::new(pod);
         let mut k = running_kubelet(&admitted);
