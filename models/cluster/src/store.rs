@@ -45,9 +45,11 @@ pub struct ApiStore {
     /// ReplicaSet keys by their controller owner's uid: a Deployment sync lists its own
     /// ReplicaSets without walking all of them (a day of rollouts leaves thousands).
     replica_sets_by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
-    /// Moves when a ReplicaSet is added or removed or its selector changes (not on status
-    /// writes): the scheduler's list of controller selectors is rebuilt only then.
-    replica_set_selectors_version: u64,
+    /// The keys of ReplicaSets added, removed or given a new selector (not status writes) since the last [`Self::take_replica_set_selector_changes`], so
+    /// that the scheduler's list is patched where a rollout touched it instead of compared with
+    /// every ReplicaSet (thousands after a day of rollouts). `None`: not taken yet, or more
+    /// changes than ReplicaSets piled up untaken; the reader then rebuilds the whole list.
+    replica_set_selector_changes: Option<Vec<ObjectKey>>,
     /// Deployments.
     pub deployments: BTreeMap<ObjectKey, Deployment>,
     /// PriorityClasses by name.
@@ -449,7 +451,7 @@ impl ApiStore {
     pub fn put_replica_set(&mut self, rs: ReplicaSet) {
         let key = rs.meta.key();
         if self.replica_sets.get(&key).is_none_or(|old| old.selector != rs.selector) {
-            self.replica_set_selectors_version += 1;
+            self.note_replica_set_selector_change(&key);
         }
         self.unindex_replica_set(&key);
         if let Some(owner) = rs.meta.controller_ref() {
@@ -462,13 +464,29 @@ impl ApiStore {
     pub fn remove_replica_set(&mut self, key: &ObjectKey) -> bool {
         self.unindex_replica_set(key);
         let removed = self.replica_sets.remove(key).is_some();
-        self.replica_set_selectors_version += u64::from(removed);
+        if removed {
+            self.note_replica_set_selector_change(key);
+        }
         removed
     }
 
-    /// A counter that moves whenever the set of ReplicaSets or one of their selectors changes.
-    pub fn replica_set_selectors_version(&self) -> u64 {
-        self.replica_set_selectors_version
+    fn note_replica_set_selector_change(&mut self, key: &ObjectKey) {
+        let overflowing = self.replica_set_selector_changes.as_ref().is_some_and(|changes| {
+            changes.len() > self.replica_sets.len().max(64)
+        });
+        if overflowing {
+            self.replica_set_selector_changes = None;
+        }
+        if let Some(changes) = &mut self.replica_set_selector_changes {
+            changes.push(key.clone());
+        }
+    }
+
+    /// The keys of ReplicaSets added, removed or given a new selector since the last call (in the
+    /// order written, possibly repeated); `None` when the reader must rebuild from all
+    /// ReplicaSets (the first call, or after more changes than ReplicaSets went untaken).
+    pub fn take_replica_set_selector_changes(&mut self) -> Option<Vec<ObjectKey>> {
+        self.replica_set_selector_changes.replace(Vec::new())
     }
 
     fn unindex_replica_set(&mut self, key: &ObjectKey) {
