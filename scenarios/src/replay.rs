@@ -23,10 +23,8 @@
 //! completion has happened, and 5 min 10 s (upstream's unschedulable-pod flush plus a margin)
 //! pass without a new binding.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use kubesim_api::{ObjectKey, ResourceList};
@@ -37,7 +35,7 @@ use kubesim_traces::{ReadStats, TraceEvent, TraceEventKind, TraceStream};
 use kubesim_workload::PodWorkload;
 use sim_core::{RngStreams, SimDuration, SimTime};
 
-use crate::analysis::{LogAnalysis, LogTap};
+use crate::analysis::{AnalysisHandle, LogTap};
 use crate::compile::{object_key, Scenario};
 use crate::diag::RunError;
 use crate::planner::{pod_request, ReplayCounts, TraceLog, FRAGMENTATION, PODS_BOUND, REQUESTED_RATIO};
@@ -77,7 +75,7 @@ struct JobTrack {
 struct Driver<'a, W: Write> {
     source: &'a TraceSource,
     cluster: &'a mut Cluster<LogTap<W>>,
-    analysis: Rc<RefCell<LogAnalysis>>,
+    analysis: AnalysisHandle,
     streams: RngStreams,
     counts: ReplayCounts,
     /// Nodes the cluster has, and those that left.
@@ -94,10 +92,8 @@ struct Driver<'a, W: Write> {
     saw_binding: bool,
 }
 
-fn trace_log(a: &Rc<RefCell<LogAnalysis>>) -> std::cell::RefMut<'_, TraceLog> {
-    std::cell::RefMut::map(a.borrow_mut(), |a| {
-        a.trace.get_or_insert_with(|| Box::new(TraceLog::new())).as_mut()
-    })
+fn trace_log(a: &AnalysisHandle) -> std::cell::RefMut<'_, TraceLog> {
+    std::cell::RefMut::map(a.get(), |a| a.trace.get_or_insert_with(|| Box::new(TraceLog::new())).as_mut())
 }
 
 impl<W: Write> Driver<'_, W> {
@@ -307,13 +303,13 @@ impl Sampling {
         sink: &mut TeeSink<'_, M>,
     ) -> Result<(), RunError> {
         if self.full {
-            let latencies = std::mem::take(&mut d.analysis.borrow_mut().new_latencies);
+            let latencies = std::mem::take(&mut d.analysis.get().new_latencies);
             for (at, pod, ns) in latencies {
                 sink.record(at, SCHEDULING_LATENCY, &pod, ns as f64 / 1e9)?;
             }
             sample(d.cluster, hpas, t, sink)?;
         } else {
-            d.analysis.borrow_mut().new_latencies.clear();
+            d.analysis.get().new_latencies.clear();
         }
         let evictions = d.cluster.counters().evictions;
         replay_sample(&trace_log(&d.analysis), t, evictions, !self.full, sink)?;
@@ -335,7 +331,7 @@ pub(crate) fn run_trace<S: Shell, W: Write, M: MetricsSink>(
     seed: u64,
     limit: Option<SimTime>,
     cluster: &mut Cluster<LogTap<W>>,
-    analysis: &Rc<RefCell<LogAnalysis>>,
+    analysis: &AnalysisHandle,
     hpas: &[ObjectKey],
     sink: &mut TeeSink<'_, M>,
     progress: &mut dyn FnMut(SimTime, SimTime),

@@ -33,7 +33,7 @@ use kubesim_reports::metrics::Retention;
 use kubesim_reports::{MetricsSink, MetricsTable};
 use sim_core::{Digest, SimDuration, SimTime};
 
-use crate::analysis::{LogAnalysis, LogTap};
+use crate::analysis::{AnalysisHandle, LogAnalysis, LogTap};
 use crate::compile::Scenario;
 use crate::diag::RunError;
 
@@ -220,9 +220,10 @@ pub(crate) fn run_scenario_retaining<S: Shell, W: Write, M: MetricsSink>(
     let duration = options.until.map_or(scenario.duration, |u| u.min(scenario.duration));
     let end = SimTime::ZERO.saturating_add(duration);
 
-    let (tap, analysis) = LogTap::new(log);
+    // A trace replay reads the analysis after every trace event: its lines are read inline.
+    let (tap, analysis) = if scenario.trace.is_some() { LogTap::new(log) } else { LogTap::threaded(log) };
     if scenario.trace.is_some() {
-        analysis.borrow_mut().trace = Some(Box::new(crate::planner::TraceLog::new()));
+        analysis.get().trace = Some(Box::new(crate::planner::TraceLog::new()));
     }
     let mut cluster = Cluster::with_runtime_factory(config, tap, shell.runtime_factory())?;
     for pc in &scenario.priority_classes {
@@ -290,7 +291,7 @@ pub(crate) fn run_scenario_retaining<S: Shell, W: Write, M: MetricsSink>(
     let counters = cluster.counters();
     let (tap, digest) = cluster.finish()?;
     // Taken, not cloned: the log is finished, and at scale the latencies alone are megabytes.
-    let analysis = std::mem::take(&mut *analysis.borrow_mut());
+    let analysis = std::mem::take(&mut *analysis.get());
     Ok((
         RunResult {
             scenario: scenario.name.clone(),
@@ -314,7 +315,7 @@ pub(crate) fn run_scenario_retaining<S: Shell, W: Write, M: MetricsSink>(
 fn run_plain<S: Shell, W: Write, M: MetricsSink>(
     shell: &mut S,
     cluster: &mut Cluster<LogTap<W>>,
-    analysis: &std::rc::Rc<std::cell::RefCell<LogAnalysis>>,
+    analysis: &AnalysisHandle,
     hpas: &[ObjectKey],
     metrics_interval: SimDuration,
     end: SimTime,
@@ -326,7 +327,7 @@ fn run_plain<S: Shell, W: Write, M: MetricsSink>(
     loop {
         shell.advance(cluster, t)?;
         // Latencies first (their times are ≤ t), so rows stay in time order.
-        let latencies = std::mem::take(&mut analysis.borrow_mut().new_latencies);
+        let latencies = std::mem::take(&mut analysis.get().new_latencies);
         for (at, pod, ns) in latencies {
             sink.record(at, SCHEDULING_LATENCY, &pod, ns as f64 / 1e9)?;
         }

@@ -471,9 +471,10 @@ impl ApiStore {
     }
 
     fn note_replica_set_selector_change(&mut self, key: &ObjectKey) {
-        let overflowing = self.replica_set_selector_changes.as_ref().is_some_and(|changes| {
-            changes.len() > self.replica_sets.len().max(64)
-        });
+        let overflowing = self
+            .replica_set_selector_changes
+            .as_ref()
+            .is_some_and(|changes| changes.len() > self.replica_sets.len().max(64));
         if overflowing {
             self.replica_set_selector_changes = None;
         }
