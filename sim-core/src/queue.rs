@@ -437,7 +437,8 @@ mod tests {
         assert_eq!(q.peek_head_run(3, |e| Some(*e)), vec![2, 5, 7]);
         // Nothing was popped.
         assert_eq!(q.len(), 198);
-        let popped: Vec<u32> = std::iter::from_fn(|| q.pop_until(SimTime::from_secs(5)).map(|(_, e)| e)).collect();
+        let popped: Vec<u32> =
+            std::iter::from_fn(|| q.pop_until(SimTime::from_secs(5)).map(|(_, e)| e)).collect();
         assert_eq!(popped, expected);
         assert!(EventQueue::<u32>::new().peek_head_run(10, |e| Some(*e)).is_empty());
     }

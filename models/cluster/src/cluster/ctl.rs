@@ -53,6 +53,9 @@ pub(super) struct CtlState {
     pub(super) hpas: Vec<HpaSlot>,
     /// Index in `hpas` by HPA key.
     pub(super) hpa_ids: BTreeMap<ObjectKey, u32>,
+    /// Batched HPA decisions computed again at their turn because an earlier apply of the
+    /// batch wrote their target (a diagnostic, read by tests).
+    pub(super) hpa_recomputes: u64,
     /// Per Service: names of its ready endpoints (pods), sorted.
     pub(super) endpoints: BTreeMap<ObjectKey, Vec<String>>,
     /// Per Service: the `endpoints_changes` count when its ready list last changed (a scrape

@@ -206,6 +206,11 @@ impl<W: Write> World<W> {
         let mut by_id: Vec<Option<&mut HpaSlot>> = ctl.hpas.iter_mut().map(Some).collect();
         let slots: Vec<&mut HpaSlot> =
             ids.iter().map(|&id| by_id[id as usize].take().expect("the batch's HPAs are distinct")).collect();
+        // One thread: computed here, not on the pool's one worker (whose allocations would all
+        // be freed across threads).
+        if rayon::current_num_threads() <= 1 {
+            return slots.into_iter().map(|slot| hpa_compute(&inputs, slot)).collect();
+        }
         slots.into_par_iter().with_min_len(4).map(|slot| hpa_compute(&inputs, slot)).collect()
     }
 
@@ -375,7 +380,8 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
     let no_pod_metrics: &[kubesim_api::autoscaling::PodMetrics] = &[];
     let mut snapshot = snapshot_from_api(hpa, target_selector, &pods, no_pod_metrics, &custom, external);
     snapshot.pod_metrics = PodMetricsList::new(served, metrics.class_samples());
-    let scale = Scale { spec_replicas, status_replicas: deployment_status.get(target).map_or(0, |s| s.replicas) };
+    let scale =
+        Scale { spec_replicas, status_replicas: deployment_status.get(target).map_or(0, |s| s.replicas) };
     if !(pods_kept && served_kept) {
         let cpu = CpuReadiness {
             cpu_initialization_period: config.hpa.cpu_initialization_period,
@@ -440,6 +446,7 @@ impl<W: Write> Cluster<W> {
                 }
             }
             let target_version = if target_written && self.world.hpa_target_version(id) != target_version {
+                self.world.ctl.hpa_recomputes += 1;
                 self.world.hpa_compute_one(id, now)
             } else {
                 target_version
@@ -468,5 +475,175 @@ impl<W: Write> Cluster<W> {
     pub fn hpa_state(&self, key: &ObjectKey) -> Option<&HpaState> {
         let id = *self.world.ctl.hpa_ids.get(key)?;
         Some(&self.world.ctl.hpas[id as usize].state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kubesim_api::autoscaling::{CrossVersionObjectReference, HpaMetricSource, MetricTarget};
+    use kubesim_api::services::Service;
+    use kubesim_api::{
+        Container, LabelSelector, NodeStatus, ObjectMeta, PodSpec, PodTemplateSpec, ResourceList,
+        ResourceName, ResourceRequirements,
+    };
+    use kubesim_workload::{ContainerWorkload, Curve, Demand, Interpolation, PodWorkload};
+
+    use super::*;
+    use crate::config::ServiceLoad;
+
+    const APPS: usize = 4;
+
+    fn s(secs: u64) -> SimDuration {
+        SimDuration::from_secs(secs)
+    }
+
+    fn app(i: usize) -> String {
+        format!("web{i}")
+    }
+
+    fn labels(name: &str) -> kubesim_api::Labels {
+        [("app".to_string(), name.to_string())].into_iter().collect()
+    }
+
+    fn deployment(name: &str) -> Deployment {
+        let requests = ResourceList::new().with_cpu_millis(200).with_memory_bytes(128 << 20);
+        Deployment {
+            meta: ObjectMeta::named("default", name),
+            replicas: 2,
+            selector: LabelSelector { match_labels: labels(name), ..Default::default() },
+            template: PodTemplateSpec {
+                labels: labels(name).into(),
+                annotations: Default::default(),
+                spec: PodSpec {
+                    containers: vec![Container {
+                        name: "app".into(),
+                        image: "web:v1".into(),
+                        resources: ResourceRequirements { requests, limits: ResourceList::new() },
+                        ..Default::default()
+                    }]
+                    .into(),
+                    ..Default::default()
+                },
+            },
+            ..Default::default()
+        }
+    }
+
+    fn hpa(name: &str, target: &str, min_replicas: i32) -> HorizontalPodAutoscaler {
+        HorizontalPodAutoscaler {
+            meta: ObjectMeta::named("default", name),
+            scale_target_ref: CrossVersionObjectReference {
+                kind: "Deployment".into(),
+                name: target.into(),
+                api_version: "apps/v1".into(),
+            },
+            min_replicas,
+            max_replicas: 10,
+            metrics: vec![HpaMetricSource::Resource {
+                resource: ResourceName::Cpu,
+                target: MetricTarget::Utilization(50),
+            }],
+            behavior: None,
+        }
+    }
+
+    /// Four apps behind Services whose load steps up at 300 s and down at 900 s (app i at
+    /// (i + 1) × 20 req/s, then × 5), each with an HPA, all applied at 5 s (so their syncs run
+    /// together); `web0` has a second HPA with another floor, so the two write the same
+    /// Deployment in turn and the later one's batched decision is stale.
+    fn cluster() -> Cluster<Vec<u8>> {
+        let workload = PodWorkload {
+            containers: vec![Arc::new(ContainerWorkload {
+                cpu_millis: Demand::RequestDriven { base: 0, per_request: 5 },
+                ..ContainerWorkload::idle()
+            })],
+        };
+        let workloads = (0..APPS)
+            .map(|i| {
+                (
+                    LabelSelector { match_labels: labels(&app(i)), ..Default::default() },
+                    Arc::new(workload.clone()),
+                )
+            })
+            .collect();
+        let service_loads = (0..APPS)
+            .map(|i| {
+                let base = (i as i64 + 1) * 20_000;
+                let load = Curve::from_points(
+                    &[(s(0), base), (s(300), 5 * base), (s(900), base)],
+                    Interpolation::Hold,
+                )
+                .expect("a step curve");
+                ServiceLoad { service: ObjectKey::new("default", &app(i)), requests_per_second_milli: load }
+            })
+            .collect();
+        let config = ClusterConfig { workloads, service_loads, ..Default::default() };
+        let mut c = Cluster::new(config, Vec::new()).expect("a cluster");
+        for n in 0..4 {
+            let mut meta = ObjectMeta::named("", &format!("node-{n}"));
+            meta.labels.insert("topology.kubernetes.io/zone".into(), ["a", "b"][n % 2].into());
+            let alloc = ResourceList::new()
+                .with_cpu_millis(16_000)
+                .with_memory_bytes(64 << 30)
+                .with(ResourceName::Pods, 110);
+            let status = NodeStatus { capacity: alloc.clone(), allocatable: alloc, ..Default::default() };
+            c.add_node(Node { meta, status, ..Default::default() }).expect("a node");
+        }
+        for i in 0..APPS {
+            let svc = Service {
+                meta: ObjectMeta::named("default", &app(i)),
+                selector: Some(labels(&app(i))),
+                ..Default::default()
+            };
+            c.apply_service(svc).expect("a service");
+            c.apply_deployment(deployment(&app(i))).expect("a deployment");
+        }
+        c.run_until(SimTime::from_secs(5)).expect("the run");
+        for i in 0..APPS {
+            c.apply_hpa(hpa(&app(i), &app(i), 2)).expect("an HPA");
+        }
+        c.apply_hpa(hpa("web0-floor", &app(0), 3)).expect("an HPA");
+        c
+    }
+
+    /// The plain serial loop: one event at a time through `World::handle`.
+    fn run_serially(c: &mut Cluster<Vec<u8>>, until: SimTime) {
+        while let Some((now, event)) = c.queue.pop_until(until) {
+            c.world.counters.events_processed += 1;
+            c.world.handle(now, event, &mut c.queue);
+            c.world.take_error().expect("the log is written");
+        }
+    }
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool")
+    }
+
+    #[test]
+    fn batched_syncs_log_what_one_at_a_time_syncs_log_for_any_thread_count() {
+        let until = SimTime::from_secs(1300);
+        let mut serial = cluster();
+        run_serially(&mut serial, until);
+        let serial_events = serial.counters().events_processed;
+        let (serial_log, serial_digest) = serial.finish().expect("the digest");
+        for threads in [1, 2] {
+            // The cluster is built inside the pool (it is not `Send`: its runtimes are boxed).
+            let (recomputes, events, (log, digest)) = pool(threads).install(|| {
+                let mut batched = cluster();
+                batched.run_until(until).expect("the run");
+                let recomputes = batched.world.ctl.hpa_recomputes;
+                let events = batched.counters().events_processed;
+                (recomputes, events, batched.finish().expect("the digest"))
+            });
+            // The twin HPAs of web0 fight over its replicas: the later one's batched decision
+            // was made stale by the earlier one's scale write and was computed again.
+            assert!(recomputes > 0, "threads={threads}");
+            assert_eq!(events, serial_events, "threads={threads}");
+            assert!(log == serial_log, "threads={threads}: the logs differ");
+            assert_eq!(digest, serial_digest, "threads={threads}");
+        }
+        // The episode did scale: the apps' HPAs followed the step up.
+        let text = String::from_utf8(serial_log).expect("utf-8");
+        assert!(text.matches("\"HpaScaled\"").count() >= APPS, "{}", text.matches("HpaScaled").count());
     }
 }
