@@ -25,6 +25,12 @@ impl Heap4 {
         self.keys.first().copied()
     }
 
+    /// The keys in heap order (children of `i` at `4i + 1 ..= 4i + 4`).
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u128] {
+        &self.keys
+    }
+
     #[inline]
     pub(crate) fn push(&mut self, key: u128) {
         let mut i = self.keys.len();

@@ -193,6 +193,45 @@ impl<E> EventQueue<E> {
         self.heap.peek().map(unpack_time)
     }
 
+    /// The events due at the next event's time, in the order [`pop`](Self::pop) would hand them
+    /// out, mapped by `take` while it returns `Some` (the run stops at the first `None`, at the
+    /// first event of a later time, or after `max` events). The queue is unchanged.
+    ///
+    /// This lets a caller see a run of like events before popping them one by one (e.g. to
+    /// compute their effects in parallel and then apply them in order). Costs
+    /// O(k log k) for a run of k events: the heap is walked from its root in key order, with a
+    /// frontier of the nodes whose parents were taken.
+    pub fn peek_head_run<T>(&self, max: usize, mut take: impl FnMut(&E) -> Option<T>) -> Vec<T> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let keys = self.heap.as_slice();
+        let mut out = Vec::new();
+        let Some(&top) = keys.first() else { return out };
+        let time = top >> 64;
+        let mut frontier = BinaryHeap::new();
+        frontier.push(Reverse((top, 0usize)));
+        while out.len() < max {
+            let Some(Reverse((packed, i))) = frontier.pop() else { break };
+            if packed >> 64 != time {
+                break;
+            }
+            for child in (4 * i + 1..(4 * i + 5).min(keys.len())).map(|c| (keys[c], c)) {
+                frontier.push(Reverse(child));
+            }
+            // A tombstone is skipped, as `pop` skips it.
+            let key = packed as u64;
+            let event = match self.slab.get((key & SLOT_MASK) as usize) {
+                Some(Slot::Occupied { key: k, event }) if *k == key => event,
+                _ => continue,
+            };
+            match take(event) {
+                Some(t) => out.push(t),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// Removes the next event and advances [`now`](Self::now) to its time.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let packed = self.heap.pop()?;
@@ -378,6 +417,30 @@ mod tests {
         assert_eq!(a.slot(), b.slot());
         assert_eq!(q.pop(), Some((SimTime::from_secs(3), 2)));
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn the_head_run_is_seen_in_pop_order_without_popping() {
+        let mut q = EventQueue::new();
+        // Interleave times so that the run's events sit all over the heap.
+        let mut ids = Vec::new();
+        for i in 0..200u32 {
+            let t = if i % 3 == 0 { 9 } else { 5 };
+            ids.push(q.schedule_at(SimTime::from_secs(t), i).unwrap());
+        }
+        q.cancel(ids[1]);
+        q.cancel(ids[4]);
+        let expected: Vec<u32> = (0..200).filter(|i| i % 3 != 0 && *i != 1 && *i != 4).collect();
+        assert_eq!(q.peek_head_run(usize::MAX, |e| Some(*e)), expected);
+        // `take` ends the run at its first `None`; `max` caps it.
+        assert_eq!(q.peek_head_run(usize::MAX, |e| (*e < 10).then_some(*e)), vec![2, 5, 7, 8]);
+        assert_eq!(q.peek_head_run(3, |e| Some(*e)), vec![2, 5, 7]);
+        // Nothing was popped.
+        assert_eq!(q.len(), 198);
+        let popped: Vec<u32> =
+            std::iter::from_fn(|| q.pop_until(SimTime::from_secs(5)).map(|(_, e)| e)).collect();
+        assert_eq!(popped, expected);
+        assert!(EventQueue::<u32>::new().peek_head_run(10, |e| Some(*e)).is_empty());
     }
 
     #[test]

@@ -453,6 +453,11 @@ impl<W: Write> Cluster<W> {
     pub fn run_until(&mut self, until: SimTime) -> Result<(), ClusterError> {
         while let Some((now, event)) = self.queue.pop_until(until) {
             self.world.counters.events_processed += 1;
+            if let Event::Ctl(CtlEvent::HpaSync(id)) = event {
+                // With the syncs of the same instant queued right behind it (see `hpa.rs`).
+                self.run_hpa_syncs(id, now)?;
+                continue;
+            }
             self.world.handle(now, event, &mut self.queue);
             self.world.take_error()?;
         }

@@ -26,9 +26,10 @@ use super::*;
 pub enum CtlEvent {
     /// metrics-server scrapes every kubelet (every `metrics_resolution`).
     MetricsScrape,
-    /// The HPA controller reconciles one HPA (every `hpa.sync_period`). The key is shared: the
-    /// timer is re-armed 8.6 M times a day at full scale, without copying the key's strings.
-    HpaSync(Shared<ObjectKey>),
+    /// The HPA controller reconciles one HPA (every `hpa.sync_period`), by its index in the
+    /// controller's slab of HPAs: the timer is re-armed 8.6 M times a day at full scale, and a
+    /// sync finds its HPA without a search by key.
+    HpaSync(u32),
     /// Re-sync one PDB (an admitted eviction leaves `disruptedPods` after its timeout).
     ResyncPdb(ObjectKey),
     /// Re-sync one Job (active deadline or pod-failure backoff).
@@ -47,8 +48,14 @@ pub enum CtlEvent {
 pub(super) struct CtlState {
     /// The metrics-server model.
     pub(super) metrics: MetricsPipeline,
-    /// Per HPA: the controller's memory and its sync timer.
-    pub(super) hpas: BTreeMap<ObjectKey, HpaSlot>,
+    /// Per HPA, in creation order (never removed: HPAs are not deleted): the controller's
+    /// memory and its sync timer. `HpaSync` events carry the index.
+    pub(super) hpas: Vec<HpaSlot>,
+    /// Index in `hpas` by HPA key.
+    pub(super) hpa_ids: BTreeMap<ObjectKey, u32>,
+    /// Batched HPA decisions computed again at their turn because an earlier apply of the
+    /// batch wrote their target (a diagnostic, read by tests).
+    pub(super) hpa_recomputes: u64,
     /// Per Service: names of its ready endpoints (pods), sorted.
     pub(super) endpoints: BTreeMap<ObjectKey, Vec<String>>,
     /// Per Service: the `endpoints_changes` count when its ready list last changed (a scrape
@@ -88,7 +95,7 @@ impl<W: Write> World<W> {
     pub(super) fn ctl_event(&mut self, ev: CtlEvent, now: SimTime, q: &mut EventQueue<Event>) {
         match ev {
             CtlEvent::MetricsScrape => self.metrics_scrape(now, q),
-            CtlEvent::HpaSync(key) => self.hpa_sync(&key, now, q),
+            CtlEvent::HpaSync(id) => self.hpa_sync(id, now, q),
             CtlEvent::ResyncPdb(key) => {
                 self.ctl.pdb_rechecks.remove(&key);
                 self.ctl.dirty_pdbs.insert(key);
