@@ -65,6 +65,9 @@ struct SelectorMemo {
     labels: Shared<Labels>,
     owner_references: Shared<Vec<OwnerReference>>,
     selector: LabelSelector,
+    /// The `ScheduleAnyway` default constraints with `selector` (built on first use; they
+    /// depend on nothing else than the memo's key and the plugin's settings).
+    soft: Option<Arc<Vec<SpreadConstraint>>>,
 }
 
 /// The cluster objects a [`WorkloadIndex`] was built for, and the index (shared by clones).
@@ -125,15 +128,26 @@ impl PodTopologySpread {
     /// it depends on (pods of one ReplicaSet come to the scheduler one after another).
     fn default_selector(&self, pod: &Pod, objects: &Arc<ClusterObjects>) -> LabelSelector {
         let mut memo = self.selector_memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(m) = memo.as_ref() {
-            let meta = &pod.meta;
-            if Arc::ptr_eq(&m.objects, objects)
+        self.memo_for(&mut memo, pod, objects).selector.clone()
+    }
+
+    /// The [`SelectorMemo`] of `pod`: the one held when it was computed from the same
+    /// namespace, labels, owner references and objects, else a new one.
+    fn memo_for<'m>(
+        &self,
+        memo: &'m mut Option<SelectorMemo>,
+        pod: &Pod,
+        objects: &Arc<ClusterObjects>,
+    ) -> &'m mut SelectorMemo {
+        let meta = &pod.meta;
+        let hit = memo.as_ref().is_some_and(|m| {
+            Arc::ptr_eq(&m.objects, objects)
                 && m.namespace == meta.namespace
                 && m.labels == meta.labels
                 && m.owner_references == meta.owner_references
-            {
-                return m.selector.clone();
-            }
+        });
+        if hit {
+            return memo.as_mut().expect("checked above");
         }
         let selector = self.index_of(objects).default_selector(pod, &objects.workloads);
         *memo = Some(SelectorMemo {
@@ -141,9 +155,31 @@ impl PodTopologySpread {
             namespace: pod.meta.namespace.clone(),
             labels: pod.meta.labels.clone(),
             owner_references: pod.meta.owner_references.clone(),
-            selector: selector.clone(),
+            selector,
+            soft: None,
         });
-        selector
+        memo.as_mut().expect("just set")
+    }
+
+    /// The pod's `ScheduleAnyway` constraints, shared with the cycles of the pods before it
+    /// when they are the default constraints with the same default selector (the pods of one
+    /// ReplicaSet, one after another), instead of built (selectors cloned) per pod. The flag
+    /// tells that every constraint has the same selector (the defaults share the default one).
+    fn soft_constraints(&self, pod: &Pod, snapshot: &Snapshot) -> (Arc<Vec<SpreadConstraint>>, bool) {
+        let action = UnsatisfiableConstraintAction::ScheduleAnyway;
+        if !pod.spec.extras.topology_spread_constraints.is_empty()
+            || !self.defaults.iter().any(|c| c.when_unsatisfiable == action)
+        {
+            return (Arc::new(self.constraints(pod, action, snapshot)), false);
+        }
+        let mut memo = self.selector_memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let m = self.memo_for(&mut memo, pod, &snapshot.objects);
+        let (defaults, gates) = (&self.defaults, self.gates);
+        let soft = m.soft.get_or_insert_with(|| {
+            let selector = m.selector.clone();
+            Arc::new(pod_constraints_with(pod, action, defaults, gates, || selector))
+        });
+        (soft.clone(), true)
     }
 
     fn index_of(&self, objects: &Arc<ClusterObjects>) -> Arc<WorkloadIndex> {
@@ -366,14 +402,14 @@ impl PreScorePlugin for PodTopologySpread {
         feasible: &[NodeId],
         snapshot: &Snapshot,
     ) -> Status {
-        let constraints = self.constraints(&pod.pod, UnsatisfiableConstraintAction::ScheduleAnyway, snapshot);
+        let (constraints, one_selector) = self.soft_constraints(&pod.pod, snapshot);
         if constraints.is_empty() || snapshot.is_empty() {
             // What `SpreadScoreState::compute` answers too, without touching the feasible nodes.
             return Status::skip();
         }
         let require_all =
             !pod.pod.spec.extras.topology_spread_constraints.is_empty() || !self.system_defaulted;
-        state.write(self.score_state(&pod.pod, constraints, require_all, feasible, snapshot));
+        state.write(self.score_state(&pod.pod, constraints, one_selector, require_all, feasible, snapshot));
         Status::success()
     }
 }
@@ -390,7 +426,8 @@ impl PodTopologySpread {
     fn score_state(
         &self,
         pod: &Pod,
-        constraints: Vec<SpreadConstraint>,
+        constraints: Arc<Vec<SpreadConstraint>>,
+        one_selector: bool,
         require_all: bool,
         feasible: &[NodeId],
         snapshot: &Snapshot,
@@ -432,34 +469,57 @@ impl PodTopologySpread {
         if require_all {
             is_ignored.resize(nf, false);
         }
-        for (p, &id) in feasible.iter().enumerate() {
-            let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
-            if require_all && key_of.iter().any(|&k| row[k] == ABSENT) {
-                // Ignored: every cell stays MISSING and no domain opens.
-                is_ignored[p] = true;
+        // First the raw value ids, node by node (each node's row read once); then each column on
+        // its own: a hostname cell stays the value id (only "has the key" matters, and a missing
+        // key is `ABSENT`, which is `MISSING`), another constraint's becomes its domain index.
+        if let ([k0, k1], false) = (key_of.as_slice(), require_all) {
+            // The system defaults' shape (hostname and zone, no node ignored): both columns
+            // filled in one zipped pass.
+            let (c0, c1) = cells.split_at_mut(nf);
+            for ((&id, a), b) in feasible.iter().zip(c0).zip(c1) {
+                let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
+                (*a, *b) = (row[*k0], row[*k1]);
+            }
+        } else {
+            for (p, &id) in feasible.iter().enumerate() {
+                let row = labels.row(id, snapshot.node_stamp(id), || &snapshot.node(id).node);
+                if require_all && key_of.iter().any(|&k| row[k] == ABSENT) {
+                    // Ignored: every cell stays MISSING and no domain opens.
+                    is_ignored[p] = true;
+                    continue;
+                }
+                for (i, &k) in key_of.iter().enumerate() {
+                    cells[i * nf + p] = row[k];
+                }
+            }
+        }
+        const _: () = assert!(ABSENT == MISSING, "a hostname cell keeps its value id");
+        for (i, column) in cells.chunks_exact_mut(nf.max(1)).enumerate().take(nc) {
+            if is_host[i] {
                 continue;
             }
-            for i in 0..nc {
-                let value = row[key_of[i]];
-                let cell = &mut cells[i * nf + p];
-                if is_host[i] {
-                    if value != ABSENT {
-                        *cell = 0;
-                    }
+            let (index, domains) = (&mut domain_index[i], &mut domains[i]);
+            for (p, cell) in column.iter_mut().enumerate() {
+                let value = *cell;
+                // With every key required, a `MISSING` cell is an ignored node's (a node that is
+                // not ignored has every key): it opens no domain.
+                if require_all && value == MISSING && is_ignored[p] {
                     continue;
                 }
                 // A node without the key lands in the "" domain, as upstream's map lookup does.
                 let v = if value == ABSENT { 0 } else { value } as usize;
-                let index = &mut domain_index[i];
-                if index.len() <= v {
-                    index.resize(v + 1, u32::MAX);
-                }
-                let mut d = index[v];
-                if d == u32::MAX {
-                    d = domains[i].len() as u32;
-                    index[v] = d;
-                    domains[i].push(v as u32);
-                }
+                let d = match index.get(v) {
+                    Some(&d) if d != u32::MAX => d,
+                    _ => {
+                        if index.len() <= v {
+                            index.resize(v + 1, u32::MAX);
+                        }
+                        let d = domains.len() as u32;
+                        index[v] = d;
+                        domains.push(v as u32);
+                        d
+                    }
+                };
                 if value != ABSENT {
                     *cell = d;
                 }
@@ -503,7 +563,7 @@ impl PodTopologySpread {
             }
             // The default constraints share one selector: register it once.
             let (counts, id) = match registered {
-                Some((sel, id)) if sel == selector => (snapshot.selector_counts(), id),
+                Some((sel, id)) if one_selector || sel == selector => (snapshot.selector_counts(), id),
                 _ => snapshot.register_selector(namespace, selector),
             };
             registered = Some((selector, id));

@@ -2,6 +2,7 @@
 //! Upstream: `podtopologyspread/scoring.go`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use kubesim_api::meta::well_known;
 use kubesim_api::Pod;
@@ -15,8 +16,8 @@ const MAX_NODE_SCORE: i64 = 100;
 /// State computed once per cycle at PreScore and read by Score and NormalizeScore.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpreadScoreState {
-    /// Soft constraints (pod's own or the defaults).
-    pub constraints: Vec<SpreadConstraint>,
+    /// Soft constraints (pod's own or the defaults), shared with the plugin's memo.
+    pub constraints: Arc<Vec<SpreadConstraint>>,
     /// Feasible nodes lacking some topology key (scored 0).
     pub ignored_nodes: BTreeSet<String>,
     /// `[constraint][topology value]` → matching pods, for values present among feasible nodes
@@ -194,7 +195,7 @@ impl SpreadScoreState {
                 topology_normalizing_weight(size)
             })
             .collect();
-        state.constraints = constraints;
+        state.constraints = Arc::new(constraints);
         state
     }
 
