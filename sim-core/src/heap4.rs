@@ -25,6 +25,14 @@ impl Heap4 {
         self.keys.first().copied()
     }
 
+    /// Gives back memory when at most a quarter of the capacity is used (after a spike of
+    /// pending events), keeping room for the heap to double.
+    pub(crate) fn shrink_to_fit_loosely(&mut self) {
+        if self.keys.capacity() >= 4 * self.keys.len().max(256) {
+            self.keys.shrink_to(2 * self.keys.len());
+        }
+    }
+
     /// The keys in heap order (children of `i` at `4i + 1 ..= 4i + 4`).
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u128] {

@@ -14,6 +14,13 @@
 //! `BinaryHeap<(time, seq)>`, where a keyed structure (the `priority-queue` crate, measured too) pays
 //! a hash-map update on every operation.
 //!
+//! The slab does not keep its peak size: a run's pending set can spike (at full scale 150,000 pod
+//! starts are pending at t = 0, then about 2,000 timers), and slab slots are 100 bytes or more. When
+//! at most a quarter of the slots are live, new events are steered into the lowest slots (the free
+//! list then holds only slots below twice the live count) and the vacant tail is cut off once the
+//! events above it have fired. Which slot an event occupies is invisible: order is by time and
+//! sequence, and a handle to a cut-off slot is simply stale.
+//!
 //! Limits, each reported as a typed error rather than a panic: at most 2^24 − 1 (16.7 million)
 //! events pending at once, and at most 2^40 (1.1 × 10^12) insertions over one queue's life.
 
@@ -102,13 +109,23 @@ enum Slot<E> {
 pub struct EventQueue<E> {
     heap: Heap4,
     slab: Vec<Slot<E>>,
+    /// Head of the list of vacant slots below `soft_end`, lowest first after a compaction.
     free_head: u32,
+    /// Slots at or above this index are not handed out while lower ones are free: a vacant slot
+    /// there is left off the free list, so the events above it drain and the tail can be cut.
+    soft_end: usize,
+    /// Releases left before the next look at whether the slab should be compacted (as many as
+    /// there are slots: the look costs one pass over them).
+    releases_to_compact_check: usize,
     next_seq: u64,
     live: usize,
     now: SimTime,
 }
 
 const NO_FREE: u32 = u32::MAX;
+
+/// Fewest slab slots worth compacting: below this the slab's size does not matter.
+const COMPACT_MIN_SLOTS: usize = 1024;
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
@@ -138,6 +155,8 @@ impl<E> EventQueue<E> {
             heap: Heap4::with_capacity(capacity),
             slab: Vec::with_capacity(capacity),
             free_head: NO_FREE,
+            soft_end: 0,
+            releases_to_compact_check: COMPACT_MIN_SLOTS,
             next_seq: 0,
             live: 0,
             now: SimTime::ZERO,
@@ -307,6 +326,12 @@ impl<E> EventQueue<E> {
     }
 
     fn alloc_slot(&mut self) -> Result<usize, ScheduleError> {
+        if self.free_head == NO_FREE && self.soft_end < self.slab.len() {
+            // Every steered slot is taken: open as many again above them (the cost stays in
+            // proportion to the live events, however long the slab).
+            let to = self.slab.len().min(2 * self.soft_end.max(COMPACT_MIN_SLOTS / 2));
+            self.open_slots(self.soft_end, to);
+        }
         if self.free_head != NO_FREE {
             let slot = self.free_head as usize;
             if let Slot::Vacant { next_free } = self.slab[slot] {
@@ -319,16 +344,60 @@ impl<E> EventQueue<E> {
             return Err(ScheduleError::Full);
         }
         self.slab.push(Slot::Vacant { next_free: NO_FREE });
+        self.soft_end = self.slab.len();
         Ok(slot)
     }
 
     fn release_slot(&mut self, slot: usize) -> E {
-        let old = std::mem::replace(&mut self.slab[slot], Slot::Vacant { next_free: self.free_head });
-        self.free_head = slot as u32;
+        let vacant = if slot < self.soft_end {
+            let v = Slot::Vacant { next_free: self.free_head };
+            self.free_head = slot as u32;
+            v
+        } else {
+            Slot::Vacant { next_free: NO_FREE }
+        };
+        let old = std::mem::replace(&mut self.slab[slot], vacant);
+        self.releases_to_compact_check = self.releases_to_compact_check.saturating_sub(1);
+        if self.releases_to_compact_check == 0 {
+            self.compact();
+        }
         match old {
             Slot::Occupied { event, .. } => event,
             Slot::Vacant { .. } => unreachable!("released a vacant slot"),
         }
+    }
+
+    /// Cuts off the vacant tail of the slab and steers new events into the lowest slots, when at
+    /// most a quarter of the slots are live. A look that compacts costs the tail it cuts (each
+    /// slot is cut once), a pass over twice the live count and, when the slab's room halves, one
+    /// copy; looks come every `max(live, COMPACT_MIN_SLOTS)` releases, so this is O(1) per release.
+    fn compact(&mut self) {
+        if self.slab.len() < COMPACT_MIN_SLOTS || self.live > self.slab.len() / 4 {
+            // Not before the live events could be down to a quarter of the slots.
+            self.releases_to_compact_check = self.live.saturating_sub(self.slab.len() / 4).max(1);
+            return;
+        }
+        self.releases_to_compact_check = self.live.max(COMPACT_MIN_SLOTS);
+        let end = self.slab.iter().rposition(|s| matches!(s, Slot::Occupied { .. })).map_or(0, |i| i + 1);
+        self.slab.truncate(end);
+        if self.slab.capacity() >= 2 * end.max(COMPACT_MIN_SLOTS) {
+            self.slab.shrink_to(end + end / 4);
+        }
+        self.free_head = NO_FREE;
+        self.open_slots(0, (2 * self.live).clamp(COMPACT_MIN_SLOTS.min(end), end));
+        self.heap.shrink_to_fit_loosely();
+    }
+
+    /// Puts the vacant slots in `from..to` on the free list, lowest first, and hands out slots up
+    /// to `to` (the vacant ones above it stay off the list).
+    fn open_slots(&mut self, from: usize, to: usize) {
+        for slot in (from..to).rev() {
+            if let Slot::Vacant { next_free } = &mut self.slab[slot] {
+                *next_free = self.free_head;
+                self.free_head = slot as u32;
+            }
+        }
+        self.soft_end = to;
     }
 
     fn is_live(&self, packed: u128) -> bool {
@@ -406,6 +475,44 @@ mod tests {
         assert_eq!(q.reschedule(b, SimTime::from_secs(6)).unwrap(), None);
         assert_eq!(q.pop(), Some((SimTime::from_secs(5), 'b')));
         assert_eq!(q.now(), SimTime::from_secs(5));
+    }
+
+    /// The t = 0 spike of a large run: many events pending at once, then a few timers that keep
+    /// re-arming themselves. The slab gives the spike's slots back, and a handle into a slot that
+    /// was cut off is stale, not someone else's event.
+    #[test]
+    fn the_slab_shrinks_after_a_spike_of_pending_events() {
+        let mut q = EventQueue::new();
+        let spike: Vec<EventId> =
+            (0..100_000).map(|i| q.schedule_at(SimTime::from_secs(1), i).unwrap()).collect();
+        // A few long-lived timers scheduled at the top of the slab.
+        let timers: Vec<EventId> =
+            (0..8).map(|i| q.schedule_at(SimTime::from_secs(2), 1_000_000 + i).unwrap()).collect();
+        assert!(q.slab.capacity() >= 100_008);
+        let last_of_spike = *spike.last().unwrap();
+        for _ in 0..100_000 {
+            q.pop().unwrap();
+        }
+        // Each timer fires and re-arms itself 15 s later, for a simulated hour.
+        let mut fired = 0;
+        while let Some((t, e)) = q.pop() {
+            fired += 1;
+            if t < SimTime::from_secs(3600) {
+                q.schedule_at(t + SimDuration::from_secs(15), e).unwrap();
+            }
+            assert!(q.len() <= 8);
+        }
+        assert!(fired > 8 * 200);
+        assert!(q.slab.len() <= COMPACT_MIN_SLOTS, "slab kept {} slots", q.slab.len());
+        assert!(q.slab.capacity() < 4 * COMPACT_MIN_SLOTS, "slab kept room for {}", q.slab.capacity());
+        assert!(q.heap.as_slice().len() <= 8);
+        // Handles from before are stale, including those into cut-off slots.
+        assert!(!q.is_pending(last_of_spike) && !q.is_pending(timers[7]));
+        assert_eq!(q.cancel(last_of_spike), None);
+        let later = q.now() + SimDuration::from_secs(1);
+        let id = q.schedule_at(later, 7).unwrap();
+        assert!(q.is_pending(id));
+        assert_eq!(q.pop(), Some((later, 7)));
     }
 
     #[test]
