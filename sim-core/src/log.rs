@@ -55,6 +55,9 @@ pub enum LogError {
     /// A body failed to serialize.
     #[error("serializing an event body: {0}")]
     Json(#[from] serde_json::Error),
+    /// [`EventLog::write_rendered`] was given a record that was never rendered.
+    #[error("a pre-rendered record was written before it was rendered")]
+    NotRendered,
 }
 
 /// Writes canonical event records and hashes them as it goes.
@@ -158,22 +161,21 @@ impl<W: Write> EventLog<W> {
         kind: &str,
         body: impl FnOnce(&mut BodyWriter<'_>),
     ) -> Result<(), LogError> {
-        self.line.clear();
-        self.line.extend_from_slice(b"{\"t\":");
-        write!(self.line, "{}", time.as_nanos())?;
-        self.line.extend_from_slice(b",\"kind\":");
-        serde_json::to_writer(&mut self.line, kind)?;
-        let mut w = BodyWriter { out: &mut self.line, depth: 0, has_elements: 0, error: None };
-        body(&mut w);
-        if let Some(e) = w.error {
-            return Err(e.into());
-        }
-        if w.depth != 0 {
-            return Err(LogError::BodyNotAnObject { kind: kind.to_string() });
-        }
-        self.line.extend_from_slice(b"}\n");
+        render_line(&mut self.line, time, kind, body)?;
         self.hasher.update(&self.line);
         self.out.write_all(&self.line)?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Writes a record rendered ahead of its turn: the same bytes, digest and count as the
+    /// [`record_with`](Self::record_with) call that rendered it would have given here.
+    pub fn write_rendered(&mut self, record: &RenderedRecord) -> Result<(), LogError> {
+        if record.line.is_empty() {
+            return Err(LogError::NotRendered);
+        }
+        self.hasher.update(&record.line);
+        self.out.write_all(&record.line)?;
         self.records += 1;
         Ok(())
     }
@@ -193,6 +195,75 @@ impl<W: Write> EventLog<W> {
         self.out.flush()?;
         Ok((self.out, Digest(self.hasher.finalize().into())))
     }
+}
+
+/// One line of the log rendered ahead of its turn, e.g. on a worker thread while the log is
+/// busy elsewhere, and written later with [`EventLog::write_rendered`]. Only [`render`]
+/// fills it, so the log only ever receives lines that [`EventLog::record_with`] would write.
+///
+/// [`render`]: RenderedRecord::render
+///
+/// ```
+/// use sim_core::log::RenderedRecord;
+/// use sim_core::{EventLog, SimTime};
+///
+/// let (mut a, mut b) = (EventLog::new(Vec::new()), EventLog::new(Vec::new()));
+/// a.record_with(SimTime::from_secs(3), "Tick", |w| { w.field_i64("n", 7); }).unwrap();
+/// let mut line = RenderedRecord::default();
+/// line.render(SimTime::from_secs(3), "Tick", |w| { w.field_i64("n", 7); }).unwrap();
+/// b.write_rendered(&line).unwrap();
+/// assert_eq!(a.finish().unwrap(), b.finish().unwrap());
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct RenderedRecord {
+    /// The whole line with its newline; empty until rendered (and after a failed render).
+    line: Vec<u8>,
+}
+
+impl RenderedRecord {
+    /// Renders the record `record_with(time, kind, body)` would write, replacing what was here
+    /// (the buffer is kept).
+    pub fn render(
+        &mut self,
+        time: SimTime,
+        kind: &str,
+        body: impl FnOnce(&mut BodyWriter<'_>),
+    ) -> Result<(), LogError> {
+        let rendered = render_line(&mut self.line, time, kind, body);
+        if rendered.is_err() {
+            self.line.clear();
+        }
+        rendered
+    }
+
+    /// The line's bytes (with the newline); empty if nothing was rendered.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.line
+    }
+}
+
+/// The bytes of one record, into `line` (cleared first).
+fn render_line(
+    line: &mut Vec<u8>,
+    time: SimTime,
+    kind: &str,
+    body: impl FnOnce(&mut BodyWriter<'_>),
+) -> Result<(), LogError> {
+    line.clear();
+    line.extend_from_slice(b"{\"t\":");
+    write!(line, "{}", time.as_nanos())?;
+    line.extend_from_slice(b",\"kind\":");
+    serde_json::to_writer(&mut *line, kind)?;
+    let mut w = BodyWriter { out: line, depth: 0, has_elements: 0, error: None };
+    body(&mut w);
+    if let Some(e) = w.error {
+        return Err(e.into());
+    }
+    if w.depth != 0 {
+        return Err(LogError::BodyNotAnObject { kind: kind.to_string() });
+    }
+    line.extend_from_slice(b"}\n");
+    Ok(())
 }
 
 /// A record body being written field by field ([`EventLog::record_with`]), in serde_json's
@@ -484,11 +555,36 @@ mod tests {
         w.end_array().begin_array("empty").end_array();
     }
 
+    /// The record through serde and field by field; the second is also rendered ahead and
+    /// written with `write_rendered`, which must give the same bytes and digest.
     fn both_ways(o: &Outer<'_>) -> (Vec<u8>, Vec<u8>) {
         let (mut a, mut b) = (EventLog::new(Vec::new()), EventLog::new(Vec::new()));
         a.record(SimTime::from_nanos(7), "K\"ind", o).unwrap();
         b.record_with(SimTime::from_nanos(7), "K\"ind", |w| write_outer(w, o)).unwrap();
-        (a.finish().unwrap().0, b.finish().unwrap().0)
+        let mut c = EventLog::new(Vec::new());
+        let mut ahead = RenderedRecord::default();
+        // A stale line in the buffer first: rendering replaces it.
+        ahead.render(SimTime::from_nanos(1), "Stale", |w| write_outer(w, o)).unwrap();
+        ahead.render(SimTime::from_nanos(7), "K\"ind", |w| write_outer(w, o)).unwrap();
+        c.write_rendered(&ahead).unwrap();
+        assert_eq!(c.records(), b.records());
+        let (b, c) = (b.finish().unwrap(), c.finish().unwrap());
+        assert_eq!(c, b, "a rendered record writes what record_with writes");
+        (a.finish().unwrap().0, b.0)
+    }
+
+    #[test]
+    fn a_record_never_rendered_is_refused() {
+        let mut log = EventLog::digest_only();
+        let mut ahead = RenderedRecord::default();
+        assert!(matches!(log.write_rendered(&ahead), Err(LogError::NotRendered)));
+        let open = ahead.render(SimTime::ZERO, "Open", |w| {
+            w.begin_array("a");
+        });
+        assert!(matches!(open, Err(LogError::BodyNotAnObject { .. })));
+        assert!(ahead.as_bytes().is_empty(), "a failed render leaves nothing to write");
+        assert!(matches!(log.write_rendered(&ahead), Err(LogError::NotRendered)));
+        assert_eq!(log.records(), 0);
     }
 
     #[test]

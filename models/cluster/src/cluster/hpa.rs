@@ -19,6 +19,8 @@ use kubesim_controllers::hpa::{
     MetricType, PodMetricsList, Scale, ServedPodMetrics,
 };
 
+use sim_core::log::{LogError, RenderedRecord};
+
 use super::metrics_pipeline::MetricsPipeline;
 use super::*;
 
@@ -62,6 +64,11 @@ pub(super) struct HpaSlot {
     /// The HPA's key as the records name it, and its target's key (kept while the target is).
     name: String,
     target: Option<ObjectKey>,
+    /// The `HpaDecision` record of `pending`, rendered by the compute (on a worker when the
+    /// sync is batched) so that the apply only copies its bytes into the log; with the error
+    /// the rendering met, if any, reported at the apply.
+    decision_line: RenderedRecord,
+    decision_line_error: Option<LogError>,
 }
 
 /// The shared state a sync's compute reads, and nothing else: the computes of one instant's
@@ -171,6 +178,8 @@ impl<W: Write> World<W> {
                     served_version: None,
                     join: None,
                     target: None,
+                    decision_line: RenderedRecord::default(),
+                    decision_line_error: None,
                 });
             }
         }
@@ -250,39 +259,19 @@ impl<W: Write> World<W> {
         let decision = slot.last.get_or_insert_with(Decision::default);
         std::mem::swap(decision, &mut slot.pending);
         let hpa_name = &slot.name;
-        let scaling_active = decision
-            .conditions
-            .iter()
-            .find(|c| c.kind == HpaConditionType::ScalingActive)
-            .map_or("", |c| c.reason);
-        let metrics = decision.metrics.iter().map(|m| rec::HpaMetric {
-            metric_type: metric_type_str(m.metric_type),
-            name: &m.name,
-            proposal: m.proposal,
-            usage_ratio: m.usage_ratio,
-            utilization_percent: m.utilization_percent,
-            value_milli: m.value_milli,
-            ready_pods: m.ready_pods,
-            unready_pods: m.unready_pods,
-            missing_pods: m.missing_pods,
-            ignored_pods: m.ignored_pods,
-            error: m.error.as_deref(),
-        });
-        let head = rec::HpaDecision {
-            hpa: hpa_name,
-            current_replicas: decision.current_replicas,
-            desired_replicas: decision.desired_replicas,
-            recommendation: decision.recommendation,
-            limited_by: limited_by_str(decision.limited_by),
-            scaling_active,
-            metrics: Vec::new(),
-        };
-        // Written field by field (8.6 M records a day at full scale): the bytes serde would
-        // write for `head` with these metric lines (records.rs tests both ways).
+        // The compute rendered the record of this very decision (8.6 M records a day at full
+        // scale, formatted on the workers); debug builds render it again here to check.
+        if cfg!(debug_assertions) && slot.decision_line_error.is_none() {
+            let mut again = RenderedRecord::default();
+            render_decision(&mut again, hpa_name, decision, now).expect("rendered once already");
+            debug_assert_eq!(again.as_bytes(), slot.decision_line.as_bytes(), "the pre-rendered HpaDecision");
+        }
         if error.is_none() {
-            if let Err(e) =
-                log.record_with(now, "HpaDecision", |w| rec::write_hpa_decision(w, &head, metrics))
-            {
+            let written = match slot.decision_line_error.take() {
+                Some(e) => Err(e),
+                None => log.write_rendered(&slot.decision_line),
+            };
+            if let Err(e) = written {
                 *error = Some(e);
             }
         }
@@ -310,6 +299,44 @@ impl<W: Write> World<W> {
             None => false,
         }
     }
+}
+
+/// The `HpaDecision` record of `decision`, written field by field: the bytes serde would write
+/// for [`rec::HpaDecision`] with these metric lines (records.rs tests both ways).
+fn render_decision(
+    out: &mut RenderedRecord,
+    hpa_name: &str,
+    decision: &Decision,
+    now: SimTime,
+) -> Result<(), LogError> {
+    let scaling_active = decision
+        .conditions
+        .iter()
+        .find(|c| c.kind == HpaConditionType::ScalingActive)
+        .map_or("", |c| c.reason);
+    let metrics = decision.metrics.iter().map(|m| rec::HpaMetric {
+        metric_type: metric_type_str(m.metric_type),
+        name: &m.name,
+        proposal: m.proposal,
+        usage_ratio: m.usage_ratio,
+        utilization_percent: m.utilization_percent,
+        value_milli: m.value_milli,
+        ready_pods: m.ready_pods,
+        unready_pods: m.unready_pods,
+        missing_pods: m.missing_pods,
+        ignored_pods: m.ignored_pods,
+        error: m.error.as_deref(),
+    });
+    let head = rec::HpaDecision {
+        hpa: hpa_name,
+        current_replicas: decision.current_replicas,
+        desired_replicas: decision.desired_replicas,
+        recommendation: decision.recommendation,
+        limited_by: limited_by_str(decision.limited_by),
+        scaling_active,
+        metrics: Vec::new(),
+    };
+    out.render(now, "HpaDecision", |w| rec::write_hpa_decision(w, &head, metrics))
 }
 
 /// One sync's compute (`reconcileAutoscaler` up to the scale write): the decision into
@@ -397,6 +424,7 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
         // The scale write always succeeds here, so the event is committed at once.
         commit_scale(&config.hpa, &slot.spec, decision, &mut slot.pending_state, now);
     }
+    slot.decision_line_error = render_decision(&mut slot.decision_line, &slot.name, decision, now).err();
     slot.pods = pods;
     slot.pods_written_at = written_at;
     slot.served = std::mem::take(&mut snapshot.pod_metrics).into_items();
