@@ -114,8 +114,8 @@ pub struct EventQueue<E> {
     /// Slots at or above this index are not handed out while lower ones are free: a vacant slot
     /// there is left off the free list, so the events above it drain and the tail can be cut.
     soft_end: usize,
-    /// Releases left before the next look at whether the slab should be compacted (as many as
-    /// there are slots: the look costs one pass over them).
+    /// Releases left before the next look at whether the slab should be compacted (see
+    /// `compact` for why the looks cost O(1) per release).
     releases_to_compact_check: usize,
     next_seq: u64,
     live: usize,
