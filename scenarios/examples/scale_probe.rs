@@ -101,6 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         next: SimTime::ZERO,
         max_pending: 0,
         rows: Vec::new(),
+        // Wall time for the progress lines only; the run reads simulated time alone.
         started: std::time::Instant::now(),
     };
     let options = RunOptions { until, ..Default::default() };
