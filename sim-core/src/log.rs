@@ -114,21 +114,17 @@ impl<W: Write> EventLog<W> {
         if self.body.first() != Some(&b'{') || self.body.last() != Some(&b'}') {
             return Err(LogError::BodyNotAnObject { kind: kind.to_string() });
         }
-        self.line.clear();
-        self.line.extend_from_slice(b"{\"t\":");
-        write!(self.line, "{}", time.as_nanos())?;
-        self.line.extend_from_slice(b",\"kind\":");
-        serde_json::to_writer(&mut self.line, kind)?;
+        write_head(&mut self.line, time, kind)?;
         let inner = &self.body[1..self.body.len() - 1];
         if !inner.is_empty() {
             self.line.push(b',');
             self.line.extend_from_slice(inner);
         }
         self.line.extend_from_slice(b"}\n");
-        self.hasher.update(&self.line);
-        self.out.write_all(&self.line)?;
-        self.records += 1;
-        Ok(())
+        let line = std::mem::take(&mut self.line);
+        let written = self.emit(&line);
+        self.line = line;
+        written
     }
 
     /// Appends one record whose body is written field by field by `body` (see [`BodyWriter`]),
@@ -162,10 +158,10 @@ impl<W: Write> EventLog<W> {
         body: impl FnOnce(&mut BodyWriter<'_>),
     ) -> Result<(), LogError> {
         render_line(&mut self.line, time, kind, body)?;
-        self.hasher.update(&self.line);
-        self.out.write_all(&self.line)?;
-        self.records += 1;
-        Ok(())
+        let line = std::mem::take(&mut self.line);
+        let written = self.emit(&line);
+        self.line = line;
+        written
     }
 
     /// Writes a record rendered ahead of its turn: the same bytes, digest and count as the
@@ -174,8 +170,13 @@ impl<W: Write> EventLog<W> {
         if record.line.is_empty() {
             return Err(LogError::NotRendered);
         }
-        self.hasher.update(&record.line);
-        self.out.write_all(&record.line)?;
+        self.emit(&record.line)
+    }
+
+    /// Hashes, writes and counts one whole line (every way of recording ends here).
+    fn emit(&mut self, line: &[u8]) -> Result<(), LogError> {
+        self.hasher.update(line);
+        self.out.write_all(line)?;
         self.records += 1;
         Ok(())
     }
@@ -242,6 +243,16 @@ impl RenderedRecord {
     }
 }
 
+/// `{"t":<ns>,"kind":"<kind>"`: the start of every line, into `line` (cleared first).
+fn write_head(line: &mut Vec<u8>, time: SimTime, kind: &str) -> Result<(), LogError> {
+    line.clear();
+    line.extend_from_slice(b"{\"t\":");
+    write!(line, "{}", time.as_nanos())?;
+    line.extend_from_slice(b",\"kind\":");
+    serde_json::to_writer(&mut *line, kind)?;
+    Ok(())
+}
+
 /// The bytes of one record, into `line` (cleared first).
 fn render_line(
     line: &mut Vec<u8>,
@@ -249,11 +260,7 @@ fn render_line(
     kind: &str,
     body: impl FnOnce(&mut BodyWriter<'_>),
 ) -> Result<(), LogError> {
-    line.clear();
-    line.extend_from_slice(b"{\"t\":");
-    write!(line, "{}", time.as_nanos())?;
-    line.extend_from_slice(b",\"kind\":");
-    serde_json::to_writer(&mut *line, kind)?;
+    write_head(line, time, kind)?;
     let mut w = BodyWriter { out: line, depth: 0, has_elements: 0, error: None };
     body(&mut w);
     if let Some(e) = w.error {
