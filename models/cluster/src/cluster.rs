@@ -44,6 +44,7 @@ use sim_core::{
 
 use crate::config::ClusterConfig;
 use crate::node_runtime::{ClusterNodeRuntime, RuntimeContext, RuntimeFactory, SimRuntimeFactory};
+use crate::object_map::ObjectMap;
 use crate::records as rec;
 use crate::store::ApiStore;
 
@@ -283,7 +284,7 @@ struct World<W: Write> {
     dirty_rs: BTreeSet<ObjectKey>,
     dirty_deploy: BTreeSet<ObjectKey>,
     controller_sync: Option<EventId>,
-    deployment_status: BTreeMap<ObjectKey, DeploymentStatus>,
+    deployment_status: ObjectMap<DeploymentStatus>,
     /// The Deployment workqueue's rate limiter (`enqueueRateLimited`).
     deployment_queue_limiter: kubesim_controllers::rate_limit::ControllerRateLimiter,
     /// Deployments waiting in the Deployment workqueue's delaying queue.
@@ -355,7 +356,7 @@ impl<W: Write> Cluster<W> {
                 dirty_rs: BTreeSet::new(),
                 dirty_deploy: BTreeSet::new(),
                 controller_sync: None,
-                deployment_status: BTreeMap::new(),
+                deployment_status: ObjectMap::new(),
                 deployment_queue_limiter: Default::default(),
                 deployment_waiting: Default::default(),
                 replica_set_waiting: Default::default(),

@@ -31,6 +31,7 @@
 //! | `cluster::disruption` | PDB status, the Eviction API, `kubectl drain` with 5 s retries |
 //! | `cluster::job` | the Job controller |
 //! | `cluster::gc` | garbage collection of a deleted Deployment's or Job's dependents (background propagation) |
+//! | [`object_map`] | `ObjectMap`: objects by key, walked in key order, found by hash (Deployments and their status) |
 //! | [`node_runtime`] | `ClusterNodeRuntime` (what faults and metrics need from a node's runtime) and the per-node `RuntimeFactory` (simulated by default; real in the wall-clock shell) |
 //! | [`config`] | `ClusterConfig`: seed, scheduler, timing knobs, workloads |
 //! | [`records`] | the canonical event-log records |
@@ -42,6 +43,7 @@ pub mod cluster;
 pub mod config;
 pub mod metrics;
 pub mod node_runtime;
+pub mod object_map;
 pub mod records;
 pub mod store;
 

@@ -17,6 +17,8 @@ use kubesim_api::disruption::PodDisruptionBudget;
 use kubesim_api::services::Service;
 use kubesim_api::{Deployment, Job, Node, ObjectKey, Pod, PodPhase, PriorityClass, ReplicaSet};
 
+use crate::object_map::{key_hash, ObjectMap};
+
 /// All objects of the simulated cluster.
 #[derive(Debug, Default)]
 pub struct ApiStore {
@@ -51,7 +53,7 @@ pub struct ApiStore {
     /// changes than ReplicaSets piled up untaken; the reader then rebuilds the whole list.
     replica_set_selector_changes: Option<Vec<ObjectKey>>,
     /// Deployments.
-    pub deployments: BTreeMap<ObjectKey, Deployment>,
+    pub deployments: ObjectMap<Deployment>,
     /// PriorityClasses by name.
     pub priority_classes: BTreeMap<String, PriorityClass>,
     /// HorizontalPodAutoscalers.
@@ -606,17 +608,6 @@ impl Ord for dyn LabelPair + '_ {
 
 /// A pod's key as the store holds it: one allocation shared by the map and its indexes.
 type PodKey = kubesim_api::Shared<ObjectKey>;
-
-/// FxHash of a pod key: the namespace, a byte no UTF-8 string contains, then the name. No
-/// per-process seed, so the index it places keys in is the same on every run.
-fn key_hash(namespace: &str, name: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut hasher = rustc_hash::FxHasher::default();
-    hasher.write(namespace.as_bytes());
-    hasher.write_u8(0xff);
-    hasher.write(name.as_bytes());
-    hasher.finish()
-}
 
 /// An index entry: the pod's key (the order, and what removal finds it by) and its slot (what a
 /// walk of the index reads the pod from). The metrics pipeline's label lists use it too.

@@ -77,7 +77,7 @@ struct HpaInputs<'a> {
     store: &'a ApiStore,
     metrics: &'a MetricsPipeline,
     config: &'a ClusterConfig,
-    deployment_status: &'a BTreeMap<ObjectKey, DeploymentStatus>,
+    deployment_status: &'a ObjectMap<DeploymentStatus>,
     /// The external metrics API's answer now (the same for every HPA).
     external: &'a [ExternalMetricValue],
     now: SimTime,

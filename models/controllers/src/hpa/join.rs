@@ -21,14 +21,17 @@
 //! additions of `v` are `v.wrapping_mul(n)`).
 
 use std::borrow::Borrow;
+use std::cell::RefCell;
 
 use kubesim_api::{Pod, ResourceName};
 use sim_core::SimTime;
 
-use super::classify::CpuReadiness;
+use super::classify::{pod_request, CpuReadiness};
 use super::pod_facts::HpaPod;
 use super::samples::{resource_value, PodMetric, PodMetricsList, ServedPodMetrics};
-use super::tally::{add_missing, add_pod, add_ready, add_unready, PodTally, RequestMemo, TallyRules};
+use super::tally::{
+    add_missing, add_pod, add_ready, add_unready, PodTally, RequestMemo, RequestRule, TallyRules,
+};
 
 /// No entry names the pod.
 const NO_ENTRY: u32 = u32::MAX;
@@ -51,6 +54,53 @@ pub struct PodSampleJoin {
     singles: Vec<(u32, u32)>,
     /// Entries naming no pod.
     strays: Vec<u32>,
+    /// Each group's request, per request rule, as read at the first tally under that rule.
+    group_requests: GroupRequests,
+}
+
+/// What a request is read for: resource, container, `PodLevelResources`.
+type RequestKey = (ResourceName, Option<String>, bool);
+
+/// The requests of a join's groups, read once per rule instead of at every tally.
+///
+/// A group's members share their container lists (the group key holds their addresses, and the
+/// join is rebuilt whenever its pods change), and a group member's request is computed from
+/// those lists alone, so it is a function of the group and the rule. Reading it from the first
+/// member's spec every sync walked a cold chain of pointers (pod, spec, containers, resource
+/// list) for each group of each of thousands of HPAs: a fifth of the HPA compute at full scale.
+/// A `RefCell` because the tally borrows the join shared; one tally runs at a time per join.
+#[derive(Clone, Debug, Default)]
+struct GroupRequests(RefCell<Vec<(RequestKey, Vec<Option<Option<i64>>>)>>);
+
+/// How many rules a join remembers requests for (an HPA has one per utilization metric).
+const REMEMBERED_RULES: usize = 4;
+
+impl GroupRequests {
+    /// The requests remembered under `rule` (one per group, `None` until read), made room for.
+    fn for_rule<'a>(
+        cache: &'a mut Vec<(RequestKey, Vec<Option<Option<i64>>>)>,
+        rule: &RequestRule<'_>,
+        groups: usize,
+    ) -> &'a mut Vec<Option<Option<i64>>> {
+        let same = |(resource, container, pod_level): &RequestKey| {
+            resource == rule.resource
+                && container.as_deref() == rule.container
+                && *pod_level == rule.pod_level_resources
+        };
+        let at = match cache.iter().position(|(key, _)| same(key)) {
+            Some(at) => at,
+            None => {
+                if cache.len() >= REMEMBERED_RULES {
+                    cache.clear();
+                }
+                let key =
+                    (rule.resource.clone(), rule.container.map(str::to_string), rule.pod_level_resources);
+                cache.push((key, vec![None; groups]));
+                cache.len() - 1
+            }
+        };
+        &mut cache[at].1
+    }
 }
 
 /// What the members of a group share: class, container lists (addresses), and whether they are
@@ -204,12 +254,29 @@ impl PodSampleJoin {
         let mut t = PodTally::default();
         let mut requests = RequestMemo::default();
         let classes = list.class_samples();
-        for g in &self.groups {
+        let mut remembered = self.group_requests.0.borrow_mut();
+        let mut group_requests =
+            rules.requests.as_ref().map(|r| GroupRequests::for_rule(&mut remembered, r, self.groups.len()));
+        for (group, g) in self.groups.iter().enumerate() {
             let members = self.members.get(g.start as usize..g.end as usize)?;
             let first = pods.get(*members.first()? as usize)?;
-            let request = match rules.requests {
-                Some(r) => requests.get(Borrow::<Pod>::borrow(first), &first.facts(), r, &mut t),
-                None => 0,
+            let request = match (rules.requests, group_requests.as_mut()) {
+                (Some(r), Some(remembered)) => {
+                    let read = remembered.get_mut(group)?.get_or_insert_with(|| {
+                        pod_request(
+                            Borrow::<Pod>::borrow(first),
+                            r.resource,
+                            r.container,
+                            r.pod_level_resources,
+                        )
+                        .ok()
+                    });
+                    if read.is_none() {
+                        t.request_failed = true;
+                    }
+                    read.unwrap_or(0)
+                }
+                _ => 0,
             };
             let n = members.len();
             let Some(m) = classes.get(g.class as usize).and_then(sample) else {
@@ -349,6 +416,59 @@ mod tests {
         // 100 × 300m of 100 × 500m.
         assert_eq!((t.ready, t.ready_value, t.ready_request), (100, 30_000, 50_000));
         assert_eq!(t, per_pod(&pods, &list, &cpu_rules()));
+    }
+
+    #[test]
+    fn group_requests_are_remembered_per_rule_and_agree_with_the_per_pod_pass() {
+        // Two groups (two templates: 500m and 200m CPU, 1 GiB memory each), tallied again and
+        // again under rules that alternate: each tally must equal the per-pod pass, whichever
+        // rule's requests the join remembered first.
+        let mut pods = deployment(6);
+        let small = ready_pod("s", 200, SimTime::ZERO);
+        for (i, p) in pods.iter_mut().enumerate().skip(3) {
+            let mut q = small.clone();
+            q.meta.name = format!("web-{i:03}");
+            *p = FactPod::new(Arc::new(q));
+        }
+        let list = one_class(&pods);
+        let join = PodSampleJoin::new(&pods, &list, cpu()).unwrap();
+        assert_eq!(join.bulk_and_single_pods(), (6, 0));
+        let rule = |resource: &'static ResourceName, container: Option<&'static str>| TallyRules {
+            cpu: Some((cpu(), NOW)),
+            requests: Some(RequestRule {
+                resource,
+                container,
+                pod_level_resources: true,
+                fallback_percent: 100,
+            }),
+        };
+        let cpu_rule = rule(&ResourceName::Cpu, None);
+        let memory_rule = rule(&ResourceName::Memory, None);
+        let app_rule = rule(&ResourceName::Cpu, Some("app"));
+        let missing_rule = rule(&ResourceName::Cpu, Some("sidecar"));
+        for rules in [&cpu_rule, &memory_rule, &cpu_rule, &app_rule, &missing_rule, &memory_rule, &cpu_rule] {
+            let t = join.tally(&pods, &list, &ResourceName::Cpu, None, rules).unwrap();
+            assert_eq!(t, per_pod(&pods, &list, rules));
+        }
+        let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &cpu_rule).unwrap();
+        assert_eq!((t.ready, t.ready_request), (6, 3 * 500 + 3 * 200));
+        let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &memory_rule).unwrap();
+        assert_eq!(t.ready_request, (6i64 << 30) * 1000, "memory requests in milli-units");
+        let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &missing_rule).unwrap();
+        assert!(t.request_failed, "no container named sidecar: the request cannot be read");
+        // More rules than the join remembers: still the per-pod pass's answers.
+        let resources: Vec<&'static ResourceName> = vec![
+            &ResourceName::Cpu,
+            &ResourceName::Memory,
+            &ResourceName::EphemeralStorage,
+            &ResourceName::Pods,
+            &ResourceName::Cpu,
+        ];
+        for resource in resources {
+            let rules = rule(resource, None);
+            let t = join.tally(&pods, &list, &ResourceName::Cpu, None, &rules).unwrap();
+            assert_eq!(t, per_pod(&pods, &list, &rules));
+        }
     }
 
     #[test]
