@@ -171,10 +171,50 @@ struct Entries {
     /// Slot numbers (in pod key order) by namespace and each label of the entry's pod, and those
     /// without labels: the HPA starts from its selector's smallest list in its namespace instead
     /// of every entry.
-    by_label: BTreeMap<String, BTreeMap<(String, String), LabelList>>,
+    by_label: LabelLists,
     unlabelled: Vec<u32>,
     /// The last version given to a label list.
     last_version: u64,
+}
+
+/// The label lists by (namespace, key, value), found by hash: every arrival, departure and
+/// rewritten sample of a pod looks up each of its labels' lists, and every HPA sync its
+/// selector's. Only ever searched (never walked but by tests), with no per-process seed.
+#[derive(Debug, Default)]
+struct LabelLists(hashbrown::HashMap<(String, String, String), LabelList, rustc_hash::FxBuildHasher>);
+
+/// A borrowed (namespace, key, value): hashes as the owned triple does (a derived `Hash` hashes
+/// each field in order, and a `String` hashes as its `str`).
+#[derive(Hash)]
+struct LabelRef<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String, String)> for LabelRef<'_> {
+    fn equivalent(&self, key: &(String, String, String)) -> bool {
+        self.2 == key.2 && self.1 == key.1 && self.0 == key.0
+    }
+}
+
+impl LabelLists {
+    fn get(&self, namespace: &str, key: &str, value: &str) -> Option<&LabelList> {
+        self.0.get(&LabelRef(namespace, key, value))
+    }
+
+    fn get_mut(&mut self, namespace: &str, key: &str, value: &str) -> Option<&mut LabelList> {
+        self.0.get_mut(&LabelRef(namespace, key, value))
+    }
+
+    /// The list of the label, made when there is none.
+    fn get_or_default(&mut self, namespace: &str, key: &str, value: &str) -> &mut LabelList {
+        let at = LabelRef(namespace, key, value);
+        if !self.0.contains_key(&at) {
+            self.0.insert((namespace.to_string(), key.to_string(), value.to_string()), LabelList::default());
+        }
+        self.0.get_mut(&at).expect("present")
+    }
+
+    fn remove(&mut self, namespace: &str, key: &str, value: &str) {
+        self.0.remove(&LabelRef(namespace, key, value));
+    }
 }
 
 /// The entries carrying one label, and a version that changes whenever what the metrics API
@@ -294,15 +334,8 @@ impl Entries {
             }
             return;
         }
-        let namespace = match self.by_label.get_mut(meta.namespace.as_str()) {
-            Some(namespace) => namespace,
-            None => self.by_label.entry(meta.namespace.clone()).or_default(),
-        };
         for (k, v) in labels {
-            let list = match namespace.get_mut(&(k, v) as &dyn crate::store::LabelPair) {
-                Some(list) => list,
-                None => namespace.entry((k.clone(), v.clone())).or_default(),
-            };
+            let list = self.by_label.get_or_default(&meta.namespace, k, v);
             let key = &slots[id as usize].as_ref().expect("occupied").key;
             list.ids.insert(crate::store::Indexed { key: key.clone(), slot: id });
             list.bump(&mut self.last_version);
@@ -319,28 +352,22 @@ impl Entries {
             }
             return;
         }
-        let Some(namespace) = self.by_label.get_mut(meta.namespace.as_str()) else { return };
         for (k, v) in labels {
-            let pair = (k, v);
-            let Some(list) = namespace.get_mut(&pair as &dyn crate::store::LabelPair) else { continue };
+            let Some(list) = self.by_label.get_mut(&meta.namespace, k, v) else { continue };
             list.ids.remove::<ObjectKey>(&slots[id as usize].as_ref().expect("occupied").key);
             list.bump(&mut self.last_version);
             if list.ids.is_empty() {
                 // Rollouts mint a label value (pod-template-hash) per ReplicaSet: drop spent ones.
-                namespace.remove(&pair as &dyn crate::store::LabelPair);
+                self.by_label.remove(&meta.namespace, k, v);
             }
-        }
-        if namespace.is_empty() {
-            self.by_label.remove(meta.namespace.as_str());
         }
     }
 
     /// Marks what is served for entry `id` as changed (see [`LabelList`]).
     fn touch(&mut self, id: u32) {
         let meta = &self.slots[id as usize].as_ref().expect("occupied").pod.meta;
-        let Some(namespace) = self.by_label.get_mut(meta.namespace.as_str()) else { return };
         for (k, v) in &meta.labels {
-            if let Some(list) = namespace.get_mut(&(k, v) as &dyn crate::store::LabelPair) {
+            if let Some(list) = self.by_label.get_mut(&meta.namespace, k, v) {
                 list.bump(&mut self.last_version);
             }
         }
@@ -420,15 +447,10 @@ impl MetricsPipeline {
     ) -> Vec<ServedPodMetrics> {
         let entries = &self.entries;
         static NONE: BTreeSet<crate::store::Indexed> = BTreeSet::new();
-        let in_namespace = entries.by_label.get(namespace);
         let smallest = selector
             .match_labels
             .iter()
-            .map(|pair| {
-                in_namespace
-                    .and_then(|n| n.get(&pair as &dyn crate::store::LabelPair))
-                    .map_or(&NONE, |list| &list.ids)
-            })
+            .map(|(k, v)| entries.by_label.get(namespace, k, v).map_or(&NONE, |list| &list.ids))
             .min_by_key(|ids| ids.len());
         // The labelled entries of a list are in the namespace, and a selector of one label and
         // nothing else matches every one of them by construction.
@@ -486,7 +508,7 @@ impl MetricsPipeline {
             return None;
         }
         let pair = selector.match_labels.iter().next()?;
-        let list = entries.by_label.get(namespace)?.get(&pair as &dyn crate::store::LabelPair)?;
+        let list = entries.by_label.get(namespace, pair.0, pair.1)?;
         Some(list.version)
     }
 
@@ -975,15 +997,16 @@ impl<W: Write> World<W> {
         let Some(selector) = self.store.services.get(service).and_then(|s| s.selector.as_ref()) else {
             return Vec::new();
         };
-        let Some(in_namespace) = entries.by_label.get(service.namespace.as_str()) else { return Vec::new() };
+        let ns = service.namespace.as_str();
         let smallest = selector
             .iter()
-            .map(|pair| in_namespace.get(&pair as &dyn crate::store::LabelPair).map_or(0, |l| l.ids.len()))
+            .map(|(k, v)| entries.by_label.get(ns, k, v).map_or(0, |l| l.ids.len()))
             .zip(selector.iter())
             .min_by_key(|(len, _)| *len);
         match smallest {
-            Some((len, pair)) if len > 0 => in_namespace
-                .get(&pair as &dyn crate::store::LabelPair)
+            Some((len, (k, v))) if len > 0 => entries
+                .by_label
+                .get(ns, k, v)
                 .map(|l| l.ids.iter().map(|e| e.slot).collect())
                 .unwrap_or_default(),
             _ => Vec::new(),
@@ -1291,11 +1314,9 @@ mod tests {
         };
         let by_label = entries
             .by_label
+            .0
             .iter()
-            .flat_map(|(ns, pairs)| {
-                pairs.iter().map(move |((k, v), ids)| ((ns.clone(), k.clone(), v.clone()), ids))
-            })
-            .map(|(label, list)| (label, list.ids.iter().map(|e| key(&e.slot)).collect()))
+            .map(|(label, list)| (label.clone(), list.ids.iter().map(|e| key(&e.slot)).collect()))
             .collect();
         (by_label, entries.unlabelled.iter().map(key).collect())
     }
@@ -1629,7 +1650,7 @@ mod tests {
                     _ => {}
                 }
                 prop_assert_eq!(indexed(&entries), naive(&entries));
-                prop_assert!(entries.by_label.values().all(|pairs| !pairs.is_empty() && pairs.values().all(|list| !list.ids.is_empty())));
+                prop_assert!(entries.by_label.0.values().all(|list| !list.ids.is_empty()));
             }
         }
     }
