@@ -166,6 +166,10 @@ struct Entries {
     /// Every entry in pod key order: what a scrape finds the entry of a changed pod by, and what
     /// the answers in key order walk.
     order: BTreeSet<crate::store::Indexed>,
+    /// Every entry by the hash of its pod key ([`key_hash`](crate::object_map::key_hash)): a
+    /// scrape finds the entries of the pods changed since the last one here, comparing one key
+    /// instead of a path of `order` (a dozen keys at 150,000 pods). Only ever searched.
+    by_key: hashbrown::HashTable<u32>,
     /// The entries without a usage class, by slot: rated anew every scrape.
     unclassed: BTreeSet<u32>,
     /// Slot numbers (in pod key order) by namespace and each label of the entry's pod, and those
@@ -241,6 +245,16 @@ impl LabelList {
 }
 
 impl Entries {
+    /// The entry of the pod `key`.
+    fn find(&self, key: &ObjectKey) -> Option<u32> {
+        let slots = &self.slots;
+        let found = self.by_key.find(crate::object_map::key_hash(&key.namespace, &key.name), |&s| {
+            slots[s as usize].as_ref().is_some_and(|e| *e.key == *key)
+        });
+        debug_assert_eq!(found.copied(), self.order.get::<ObjectKey>(key).map(|e| e.slot));
+        found.copied()
+    }
+
     fn get(&self, id: u32) -> &Entry {
         self.slots[id as usize].as_ref().expect("indexed slots are occupied")
     }
@@ -267,6 +281,11 @@ impl Entries {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pods")
             }
         };
+        let slots = &self.slots;
+        self.by_key.insert_unique(crate::object_map::key_hash(&key.namespace, &key.name), id, |&s| {
+            let k = &slots[s as usize].as_ref().expect("indexed slots are occupied").key;
+            crate::object_map::key_hash(&k.namespace, &k.name)
+        });
         self.order.insert(crate::store::Indexed { key, slot: id });
         if unclassed {
             self.unclassed.insert(id);
@@ -295,6 +314,10 @@ impl Entries {
         if let Some(entry) = self.slots[id as usize].take() {
             classes.leave(entry.class);
             self.order.remove::<ObjectKey>(&entry.key);
+            let hash = crate::object_map::key_hash(&entry.key.namespace, &entry.key.name);
+            if let Ok(found) = self.by_key.find_entry(hash, |&s| s == id) {
+                found.remove();
+            }
             if entry.class == NO_CLASS {
                 self.unclassed.remove(&id);
             }
@@ -891,8 +914,8 @@ impl<W: Write> World<W> {
             let mut dirty: Vec<u32> = Vec::with_capacity(changes.len());
             let mut arrivals: Vec<Shared<ObjectKey>> = Vec::new();
             for key in changes {
-                match entries.order.get::<ObjectKey>(&key) {
-                    Some(e) => dirty.push(e.slot),
+                match entries.find(&key) {
+                    Some(id) => dirty.push(id),
                     None => arrivals.push(key),
                 }
             }
