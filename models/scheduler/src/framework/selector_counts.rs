@@ -59,8 +59,35 @@ impl PairSlot {
     }
 }
 
-/// namespace → label key → label value → slot.
-type PairIndex = BTreeMap<String, BTreeMap<String, BTreeMap<String, PairSlot>>>;
+/// (namespace, label key, label value) → slot. Hashed: every pod assigned or removed looks up
+/// each of its labels here (two levels of string-keyed B-trees per label before), and the index
+/// is only searched, never walked. FxHash has no per-process seed.
+type PairIndex = hashbrown::HashMap<(String, String, String), PairSlot, rustc_hash::FxBuildHasher>;
+
+/// A borrowed (namespace, key, value) that hashes as the owned triple does (a derived `Hash`
+/// hashes each field in order, and a `String` hashes as its `str`).
+#[derive(Hash)]
+struct PairRef<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String, String)> for PairRef<'_> {
+    fn equivalent(&self, key: &(String, String, String)) -> bool {
+        self.2 == key.2 && self.1 == key.1 && self.0 == key.0
+    }
+}
+
+/// The slot of (namespace, key, value), made when there is none.
+fn slot_or_default<'a>(
+    pairs: &'a mut PairIndex,
+    namespace: &str,
+    key: &str,
+    value: &str,
+) -> &'a mut PairSlot {
+    let at = PairRef(namespace, key, value);
+    if !pairs.contains_key(&at) {
+        pairs.insert((namespace.to_string(), key.to_string(), value.to_string()), PairSlot::default());
+    }
+    pairs.get_mut(&at).expect("present")
+}
 
 /// Matching-pod counts per node for every registered (namespace, selector).
 #[derive(Clone, Debug, Default)]
@@ -137,7 +164,7 @@ impl SelectorCounts {
     }
 
     fn slot(&self, namespace: &str, key: &str, value: &str) -> Option<&PairSlot> {
-        self.pairs.get(namespace)?.get(key)?.get(value)
+        self.pairs.get(&PairRef(namespace, key, value))
     }
 
     /// The nodes holding non-terminating pods of `namespace` labelled `key=value`, and how many
@@ -202,16 +229,7 @@ impl SelectorCounts {
         let id = self.free.pop().unwrap_or(self.entries.len());
         let filed_under = rarest.map(|((k, v), _)| (k.clone(), v.clone()));
         match &filed_under {
-            Some((k, v)) => self
-                .pairs
-                .entry(namespace.to_string())
-                .or_default()
-                .entry(k.clone())
-                .or_default()
-                .entry(v.clone())
-                .or_default()
-                .selectors
-                .push(id),
+            Some((k, v)) => slot_or_default(&mut self.pairs, namespace, k, v).selectors.push(id),
             None => self.unindexed.entry(namespace.to_string()).or_default().push(id),
         }
         let entry = Entry {
@@ -273,24 +291,18 @@ impl SelectorCounts {
         }
         let ns = pod.meta.namespace.as_str();
         let mut candidates: Vec<SelectorId> = Vec::new();
-        let by_key = match self.pairs.get_mut(ns) {
-            Some(by_key) => by_key,
-            None if add => self.pairs.entry(ns.to_string()).or_default(),
-            None => return,
-        };
         for (k, v) in &pod.meta.labels {
-            if add && by_key.get(k).and_then(|by_value| by_value.get(v)).is_none() {
-                by_key.entry(k.clone()).or_default().insert(v.clone(), PairSlot::default());
-            }
-            let Some(slot) = by_key.get_mut(k).and_then(|by_value| by_value.get_mut(v)) else { continue };
+            let slot = if add {
+                slot_or_default(&mut self.pairs, ns, k, v)
+            } else {
+                let Some(slot) = self.pairs.get_mut(&PairRef(ns, k, v)) else { continue };
+                slot
+            };
             candidates.extend_from_slice(&slot.selectors);
             bump(&mut slot.nodes, node, add);
             if slot.is_empty() {
-                remove_slot(by_key, k, v);
+                self.pairs.remove(&PairRef(ns, k, v));
             }
-        }
-        if by_key.is_empty() {
-            self.pairs.remove(ns);
         }
         if let Some(ids) = self.unindexed.get(ns) {
             candidates.extend_from_slice(ids);
@@ -319,15 +331,11 @@ impl SelectorCounts {
         }
         match &e.filed_under {
             Some((k, v)) => {
-                if let Some(by_key) = self.pairs.get_mut(&e.namespace) {
-                    if let Some(slot) = by_key.get_mut(k).and_then(|by_value| by_value.get_mut(v)) {
-                        slot.selectors.retain(|s| *s != id);
-                        if slot.is_empty() {
-                            remove_slot(by_key, k, v);
-                        }
-                    }
-                    if by_key.is_empty() {
-                        self.pairs.remove(&e.namespace);
+                let at = PairRef(&e.namespace, k, v);
+                if let Some(slot) = self.pairs.get_mut(&at) {
+                    slot.selectors.retain(|s| *s != id);
+                    if slot.is_empty() {
+                        self.pairs.remove(&at);
                     }
                 }
             }
@@ -352,15 +360,6 @@ fn bump(per_node: &mut BTreeMap<NodeId, u32>, node: NodeId, add: bool) {
         *n -= 1;
         if *n == 0 {
             per_node.remove(&node);
-        }
-    }
-}
-
-fn remove_slot(by_key: &mut BTreeMap<String, BTreeMap<String, PairSlot>>, key: &str, value: &str) {
-    if let Some(by_value) = by_key.get_mut(key) {
-        by_value.remove(value);
-        if by_value.is_empty() {
-            by_key.remove(key);
         }
     }
 }
@@ -478,6 +477,27 @@ mod tests {
         let new = counts.register("default", &rs_selector("h2"), |_| None, std::iter::empty());
         assert_eq!(new, old);
         assert!(counts.per_node(new).is_empty());
+    }
+
+    #[test]
+    fn an_unlabelled_pod_leaves_the_counts_of_a_selector_requiring_no_pair() {
+        // `app Exists` requires no single pair (filed as unindexed); `tier NotIn (db)` matches a
+        // pod without labels. The pod's removal must take it out again even when no pod of the
+        // namespace carries any label (the namespace then has no pair slots at all).
+        let mut counts = SelectorCounts::default();
+        let bare = pod("bare", &[]);
+        let mut not_db = LabelSelector::default();
+        not_db.match_expressions.push(LabelSelectorRequirement {
+            key: "tier".into(),
+            operator: LabelSelectorOperator::NotIn,
+            values: vec!["db".into()],
+        });
+        let id = counts.register("default", &not_db, |_| None, std::iter::empty());
+        counts.pod_added(NodeId(0), &bare.pod);
+        assert_eq!(counts.count(id, NodeId(0)), 1);
+        counts.pod_removed(NodeId(0), &bare.pod);
+        assert_eq!(counts.count(id, NodeId(0)), 0);
+        assert_eq!(counts.id_of("default", &not_db), None, "evicted once its counts fell to zero");
     }
 
     #[test]
