@@ -226,6 +226,8 @@ pub(crate) fn run_scenario_retaining<S: Shell, W: Write, M: MetricsSink>(
         analysis.get().trace = Some(Box::new(crate::planner::TraceLog::new()));
     }
     let mut cluster = Cluster::with_runtime_factory(config, tap, shell.runtime_factory())?;
+    // The digest is the same either way; off this thread, the hashing runs beside the simulation.
+    cluster.hash_log_on_a_thread();
     for pc in &scenario.priority_classes {
         cluster.add_priority_class(pc.clone());
     }

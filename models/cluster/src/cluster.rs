@@ -535,6 +535,13 @@ impl<W: Write> Cluster<W> {
         out
     }
 
+    /// Computes the event log's digest on a thread of its own from here on (same digest; see
+    /// [`EventLog::hash_on_a_thread`](sim_core::EventLog::hash_on_a_thread)): for long runs,
+    /// where SHA-256 would otherwise be a few per cent of the simulation's own thread.
+    pub fn hash_log_on_a_thread(&mut self) {
+        self.world.log.hash_on_a_thread();
+    }
+
     /// Flushes the log and returns the writer and the run's digest.
     pub fn finish(self) -> Result<(W, Digest), ClusterError> {
         Ok(self.world.log.finish()?)
