@@ -70,7 +70,11 @@ type RequestKey = (ResourceName, Option<String>, bool);
 /// list) for each group of each of thousands of HPAs: a fifth of the HPA compute at full scale.
 /// A `RefCell` because the tally borrows the join shared; one tally runs at a time per join.
 #[derive(Clone, Debug, Default)]
-struct GroupRequests(RefCell<Vec<(RequestKey, Vec<Option<Option<i64>>>)>>);
+struct GroupRequests(RefCell<Vec<(RequestKey, RuleRequests)>>);
+
+/// One rule's requests, per group: `None` until read, then what the read gave (`None`: the
+/// request could not be read).
+type RuleRequests = Vec<Option<Option<i64>>>;
 
 /// How many rules a join remembers requests for (an HPA has one per utilization metric).
 const REMEMBERED_RULES: usize = 4;
@@ -78,10 +82,10 @@ const REMEMBERED_RULES: usize = 4;
 impl GroupRequests {
     /// The requests remembered under `rule` (one per group, `None` until read), made room for.
     fn for_rule<'a>(
-        cache: &'a mut Vec<(RequestKey, Vec<Option<Option<i64>>>)>,
+        cache: &'a mut Vec<(RequestKey, RuleRequests)>,
         rule: &RequestRule<'_>,
         groups: usize,
-    ) -> &'a mut Vec<Option<Option<i64>>> {
+    ) -> &'a mut RuleRequests {
         let same = |(resource, container, pod_level): &RequestKey| {
             resource == rule.resource
                 && container.as_deref() == rule.container
