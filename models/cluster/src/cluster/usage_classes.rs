@@ -94,6 +94,11 @@ struct Class {
     cpu_limits_millis: Vec<Option<i64>>,
     /// The `requests_per_second` custom metric of the members at the last refresh.
     rate: Option<i64>,
+    /// Whether the class took its slot after the last refresh: the slot's sample is then an
+    /// earlier class's (or none), so the next refresh writes it whole, names included. A class
+    /// keeps its container list (its address is in the key), so later refreshes only rewrite the
+    /// numbers.
+    new_in_slot: bool,
 }
 
 impl Class {
@@ -110,7 +115,54 @@ impl Class {
                 containers[index as usize].resources.limits.get(&kubesim_api::ResourceName::Cpu)
             })
             .collect();
-        Class { key, members: 1, workload, containers, running, cpu_limits_millis, rate: None }
+        Class {
+            key,
+            members: 1,
+            workload,
+            containers,
+            running,
+            cpu_limits_millis,
+            rate: None,
+            new_in_slot: true,
+        }
+    }
+
+    /// Writes the class's served sample for a scrape at `now` over `window` (its `rate` is
+    /// already this scrape's).
+    fn refresh_sample(
+        &mut self,
+        sample: &mut SamplePodMetrics,
+        idle: &ContainerWorkload,
+        now: SimTime,
+        window: SimDuration,
+    ) {
+        let rate = self.rate.unwrap_or(0);
+        sample.timestamp = now;
+        sample.window = window;
+        let fresh = std::mem::take(&mut self.new_in_slot) || sample.containers.len() != self.running.len();
+        if fresh {
+            sample.containers.clear();
+        }
+        for (i, (&(index, start), &cpu_limit)) in self.running.iter().zip(&self.cpu_limits_millis).enumerate()
+        {
+            let workload = self
+                .workload
+                .as_deref()
+                .and_then(|w| w.containers.get(self.key.init_containers as usize + index as usize))
+                .map_or(idle, |w| &**w);
+            let (cpu, memory) = container_usage(workload, cpu_limit, start, rate, now);
+            if fresh {
+                sample.containers.push(ContainerMetrics {
+                    name: self.containers[index as usize].name.clone(),
+                    usage: ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory),
+                });
+            } else {
+                // The names are this class's since it was first written (see `new_in_slot`).
+                let c = &mut sample.containers[i];
+                c.usage.set(kubesim_api::ResourceName::Cpu, cpu);
+                c.usage.set(kubesim_api::ResourceName::Memory, memory);
+            }
+        }
     }
 }
 
@@ -218,44 +270,28 @@ impl UsageClasses {
 
     /// Rewrites every class's sample for a scrape at `now` whose points are rated over `window`;
     /// `rate_of(load, ready)` is a member's share of its load's offered rate.
+    ///
+    /// The samples are computed in parallel (each from its own class alone, so the result does
+    /// not depend on how the work is split); with one thread, here.
     pub(super) fn refresh(&mut self, now: SimTime, window: SimDuration, rate_of: impl Fn(u32, bool) -> i64) {
+        use rayon::prelude::*;
+        for class in self.classes.iter_mut().flatten() {
+            class.rate = class.key.load.map(|l| rate_of(l, class.key.ready));
+        }
         let idle = PodWorkload::default_for(false);
         let samples = Arc::make_mut(&mut self.samples);
         samples.resize_with(self.classes.len(), SamplePodMetrics::default);
-        for (class, sample) in self.classes.iter_mut().zip(samples.iter_mut()) {
-            let Some(class) = class else { continue };
-            class.rate = class.key.load.map(|l| rate_of(l, class.key.ready));
-            let rate = class.rate.unwrap_or(0);
-            sample.timestamp = now;
-            sample.window = window;
-            let fresh = sample.containers.len() != class.running.len();
-            if fresh {
-                sample.containers.clear();
+        let refresh_one = |(class, sample): (&mut Option<Class>, &mut SamplePodMetrics)| {
+            if let Some(class) = class {
+                class.refresh_sample(sample, &idle, now, window);
             }
-            for (i, (&(index, start), &cpu_limit)) in
-                class.running.iter().zip(&class.cpu_limits_millis).enumerate()
-            {
-                let container = &class.containers[index as usize];
-                let workload = class
-                    .workload
-                    .as_deref()
-                    .and_then(|w| w.containers.get(class.key.init_containers as usize + index as usize))
-                    .unwrap_or(&idle);
-                let (cpu, memory) = container_usage(workload, cpu_limit, start, rate, now);
-                if fresh {
-                    sample.containers.push(ContainerMetrics {
-                        name: container.name.clone(),
-                        usage: ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory),
-                    });
-                } else {
-                    let c = &mut sample.containers[i];
-                    if c.name != container.name {
-                        c.name.clone_from(&container.name);
-                    }
-                    c.usage.set(kubesim_api::ResourceName::Cpu, cpu);
-                    c.usage.set(kubesim_api::ResourceName::Memory, memory);
-                }
-            }
+        };
+        // Below this many classes a scrape's refresh is not worth a hand-over to the pool.
+        const PARALLEL_FROM: usize = 256;
+        if rayon::current_num_threads() <= 1 || self.classes.len() < PARALLEL_FROM {
+            self.classes.iter_mut().zip(samples.iter_mut()).for_each(refresh_one);
+        } else {
+            self.classes.par_iter_mut().zip(samples.par_iter_mut()).with_min_len(64).for_each(refresh_one);
         }
     }
 
@@ -298,4 +334,114 @@ pub(super) fn settled(workload: &ContainerWorkload, offset: SimDuration) -> bool
         Demand::RequestDriven { .. } => true,
     };
     cpu_settled && workload.memory_bytes.next_change_after(offset).is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn containers(names: &[&str]) -> Shared<Vec<Container>> {
+        Shared::new(names.iter().map(|n| Container { name: n.to_string(), ..Default::default() }).collect())
+    }
+
+    /// A request-driven workload (`base + per_request × rate`) and constant memory per container.
+    fn workload(base: i64, memory: i64, n: usize) -> Arc<PodWorkload> {
+        let c = ContainerWorkload {
+            cpu_millis: Demand::RequestDriven { base, per_request: 1000 },
+            memory_bytes: kubesim_workload::Curve::constant(memory),
+            ..ContainerWorkload::idle()
+        };
+        Arc::new(PodWorkload { containers: vec![Arc::new(c); n] })
+    }
+
+    fn join(
+        classes: &mut UsageClasses,
+        workload: &Arc<PodWorkload>,
+        containers: &Shared<Vec<Container>>,
+        load: u32,
+    ) -> u32 {
+        let running: Vec<(u32, SimTime)> = (0..containers.len() as u32).map(|i| (i, SimTime::ZERO)).collect();
+        let member = ClassMember {
+            workload: Some(workload),
+            containers,
+            init_containers: 0,
+            running: &running,
+            load: Some(load),
+            ready: true,
+        };
+        classes.join(member.key().expect("fits the mask"), &member)
+    }
+
+    fn served(classes: &UsageClasses, id: u32) -> Vec<(String, i64, i64)> {
+        classes
+            .sample(id)
+            .containers
+            .iter()
+            .map(|c| (c.name.clone(), c.usage.cpu_millis(), c.usage.memory_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn a_class_taking_a_freed_slot_serves_its_own_container_names() {
+        let mut classes = UsageClasses::default();
+        let (w, first) = (workload(5, 100, 1), containers(&["web"]));
+        let id = join(&mut classes, &w, &first, 0);
+        let rate = |_load: u32, _ready: bool| 7;
+        classes.refresh(SimTime::from_secs(15), SimDuration::from_secs(15), rate);
+        assert_eq!(served(&classes, id), vec![("web".to_string(), 12, 100)]);
+        classes.leave(id);
+        // Same container count, another name: the slot's old sample has the right shape and the
+        // wrong name.
+        let second = containers(&["api"]);
+        let again = join(&mut classes, &w, &second, 0);
+        assert_eq!(again, id, "the freed slot is reused");
+        classes.refresh(SimTime::from_secs(30), SimDuration::from_secs(15), rate);
+        assert_eq!(served(&classes, again), vec![("api".to_string(), 12, 100)]);
+        // And a later refresh of the same class keeps the name, with the new numbers.
+        classes.refresh(SimTime::from_secs(45), SimDuration::from_secs(15), |_, _| 9);
+        assert_eq!(served(&classes, again), vec![("api".to_string(), 14, 100)]);
+    }
+
+    #[test]
+    fn refreshing_on_two_threads_serves_what_one_thread_serves() {
+        // Enough classes to be split over the pool, with freed slots reused in between.
+        let build = || {
+            let mut classes = UsageClasses::default();
+            let lists: Vec<_> = (0..600).map(|i| (workload(i, 1000 + i, 1 + (i % 3) as usize), i)).collect();
+            let mut ids = Vec::new();
+            for (w, i) in &lists {
+                let names: Vec<String> = (0..w.containers.len()).map(|c| format!("c{i}-{c}")).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                ids.push(join(&mut classes, w, &containers(&names), (*i % 4) as u32));
+            }
+            (classes, ids, lists)
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
+            pool.install(|| {
+                let (mut classes, mut ids, lists) = build();
+                let rate = |load: u32, ready: bool| i64::from(load) * 10 + i64::from(ready);
+                classes.refresh(SimTime::from_secs(15), SimDuration::from_secs(15), rate);
+                for &id in ids.iter().step_by(3) {
+                    classes.leave(id);
+                }
+                for (w, i) in lists.iter().step_by(5) {
+                    ids.push(join(
+                        &mut classes,
+                        w,
+                        &containers(&["late"; 3][..w.containers.len()]),
+                        (*i % 4) as u32,
+                    ));
+                }
+                classes.refresh(SimTime::from_secs(30), SimDuration::from_secs(15), rate);
+                let live: Vec<u32> = (0..classes.classes.len() as u32)
+                    .filter(|&id| classes.classes[id as usize].is_some())
+                    .collect();
+                live.iter().map(|&id| (id, served(&classes, id), classes.rate(id))).collect::<Vec<_>>()
+            })
+        };
+        let one = run(1);
+        assert!(one.len() > 400, "most classes live: {}", one.len());
+        assert_eq!(run(2), one);
+    }
 }
