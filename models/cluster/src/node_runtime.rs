@@ -22,10 +22,17 @@ use sim_core::{RngStreams, SimDuration, SimTime};
 
 use crate::config::ClusterConfig;
 
-/// A node runtime as the cluster drives it.
-pub trait ClusterNodeRuntime: NodeRuntime + std::fmt::Debug {
+/// A node runtime as the cluster drives it. `Send`, so that the nodes' own work of one
+/// instant (usage sampling) can be split over threads.
+pub trait ClusterNodeRuntime: NodeRuntime + std::fmt::Debug + Send {
     /// Usage of every running container over the interval since the previous call, in id order.
     fn usage(&mut self, now: SimTime) -> Vec<ContainerUsage>;
+    /// Whether [`usage`](Self::usage) reads and writes this runtime alone (a model's accounting),
+    /// so that the usage of many nodes may be taken at once on several threads with the same
+    /// results. Default: no (a real node reports errors to a shared sink, in call order).
+    fn usage_is_local(&self) -> bool {
+        false
+    }
     /// The node crashed: every container is gone, no exit is reported.
     fn crash(&mut self, now: SimTime);
     /// Kills a running container (exit 137 = SIGKILL, else the process's own code). Returns the
@@ -57,6 +64,9 @@ pub trait ClusterNodeRuntime: NodeRuntime + std::fmt::Debug {
 impl ClusterNodeRuntime for SimNodeRuntime {
     fn usage(&mut self, now: SimTime) -> Vec<ContainerUsage> {
         SimNodeRuntime::usage(self, now)
+    }
+    fn usage_is_local(&self) -> bool {
+        true
     }
     fn crash(&mut self, now: SimTime) {
         SimNodeRuntime::crash(self, now);

@@ -146,3 +146,41 @@ fn allocated_ratios_sum_the_requests_of_the_non_terminal_pods_bound_to_each_node
     let running = samples.iter().find(|s| s.metric == names::PODS_RUNNING).unwrap().value;
     assert_eq!(running, 9.0);
 }
+
+#[test]
+fn node_usage_sampled_on_two_threads_equals_one_thread() {
+    // Enough nodes for the sample to be split over the pool; varied demand (some throttled, one
+    // node crashed) so that the rows differ from node to node.
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
+        // Built inside the pool: the cluster is not `Send` (its kubelets are not).
+        pool.install(|| {
+            let workloads = (0..4)
+                .map(|i| {
+                    let w = ContainerWorkload::steady(40 + 50 * i, (16 + 8 * i) * MIB);
+                    (
+                        LabelSelector::from_labels([("app", format!("web{i}").as_str())]),
+                        Arc::new(PodWorkload { containers: vec![Arc::new(w)] }),
+                    )
+                })
+                .collect();
+            let mut c = cluster(90, ClusterConfig { workloads, ..ClusterConfig::default() });
+            for i in 0..4 {
+                c.apply_deployment(deployment(&format!("web{i}"), 60, "web:v1")).unwrap();
+            }
+            c.schedule_action(SimTime::from_secs(25), kubesim_cluster::Action::CrashNode("node-7".into()))
+                .unwrap();
+            let mut rows = Vec::new();
+            for t in [10, 20, 35] {
+                c.run_until(SimTime::from_secs(t)).unwrap();
+                rows.push(c.sample_node_metrics());
+            }
+            rows
+        })
+    };
+    let one = run(1);
+    let nodes_used = one[2].iter().filter(|s| s.metric == names::NODE_CPU_USED && s.value > 0.0).count();
+    assert!(nodes_used > 60, "pods spread over the nodes: {nodes_used}");
+    assert!(!one[2].iter().any(|s| s.object == "node-7"), "a crashed node reports nothing");
+    assert_eq!(run(2), one);
+}

@@ -23,13 +23,14 @@ impl<W: Write> Cluster<W> {
         let now = self.queue.now();
         let mut skipped = 0u64;
         let w = &mut self.world;
+        let mut usages = node_usages(w, now).into_iter();
         let mut out = Vec::new();
         for i in 0..w.nodes.len() {
             if w.node_crashed(i as u32) {
                 continue;
             }
             let slot = &mut w.nodes[i];
-            let usage = slot.runtime.usage(now);
+            let usage = usages.next().expect("one usage list per live node");
             let (mut cpu_millis, mut memory_bytes) = (0f64, 0i64);
             for u in &usage {
                 cpu_millis += u.cpu_millis;
@@ -76,5 +77,25 @@ impl<W: Write> Cluster<W> {
             });
         }
         (out, skipped)
+    }
+}
+
+/// Every live (not crashed) node's container usage at `now`, in node order. The runtimes whose
+/// usage is their own business ([`ClusterNodeRuntime::usage_is_local`], the simulated ones) are
+/// advanced on the pool, each by itself, so the lists do not depend on how the work is split.
+fn node_usages<W: Write>(w: &mut World<W>, now: SimTime) -> Vec<Vec<crate::node_runtime::ContainerUsage>> {
+    use rayon::prelude::*;
+    let live: Vec<bool> = (0..w.nodes.len()).map(|i| !w.node_crashed(i as u32)).collect();
+    let mut runtimes: Vec<&mut Box<dyn ClusterNodeRuntime>> =
+        w.nodes.iter_mut().zip(&live).filter(|(_, &live)| live).map(|(slot, _)| &mut slot.runtime).collect();
+    // Below this many nodes a sample is not worth a hand-over to the pool.
+    const PARALLEL_FROM: usize = 64;
+    let parallel = rayon::current_num_threads() > 1
+        && runtimes.len() >= PARALLEL_FROM
+        && runtimes.iter().all(|r| r.usage_is_local());
+    if parallel {
+        runtimes.par_iter_mut().with_min_len(16).map(|r| r.usage(now)).collect()
+    } else {
+        runtimes.iter_mut().map(|r| r.usage(now)).collect()
     }
 }
