@@ -327,7 +327,12 @@ impl Scheduler {
                 self.remove_pending(&key);
                 self.nominator.remove(&key);
             }
-            self.snapshot.replace_pod(id, Arc::new(PodInfo::new(pod, self.pod_opts)));
+            // A new version of a pod already on this node (most calls) keeps what its spec gives.
+            let info = match self.snapshot.node(id).version_of(&pod) {
+                Some(old) => old.new_version(pod, self.pod_opts),
+                None => PodInfo::new(pod, self.pod_opts),
+            };
+            self.snapshot.replace_pod(id, Arc::new(info));
             self.queue.on_event(ClusterEvent::AssignedPodAdded, now);
             return true;
         }

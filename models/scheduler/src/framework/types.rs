@@ -279,6 +279,26 @@ impl PodInfo {
         PodInfo { pod, resources, host_ports }
     }
 
+    /// The info of `pod`, a new version of the pod `self` is about: what is derived from the
+    /// spec (requests, host ports) is taken from `self` when both versions share one spec (a
+    /// status or metadata write), and derived anew otherwise.
+    pub fn new_version(&self, pod: Arc<Pod>, opts: PodResourcesOptions) -> Self {
+        if kubesim_api::Shared::ptr_eq(&self.pod.spec, &pod.spec) {
+            let info =
+                PodInfo { pod, resources: self.resources.clone(), host_ports: self.host_ports.clone() };
+            if cfg!(debug_assertions) {
+                let derived = PodInfo::new(Arc::clone(&info.pod), opts);
+                debug_assert_eq!(
+                    (&info.resources, &info.host_ports),
+                    (&derived.resources, &derived.host_ports)
+                );
+            }
+            info
+        } else {
+            PodInfo::new(pod, opts)
+        }
+    }
+
     /// `namespace/name`, built from the pod on each call: the scheduler keeps no copy of every
     /// pod's key (compare with [`has_key`](Self::has_key) / [`same_pod`](Self::same_pod)).
     pub fn key(&self) -> ObjectKey {
@@ -542,6 +562,14 @@ impl NodeInfo {
         None
     }
 
+    /// The earlier version of `pod` (same namespace and name), if assigned here.
+    pub(crate) fn version_of(&self, pod: &Pod) -> Option<&Arc<PodInfo>> {
+        let (namespace, name) = (&pod.meta.namespace, &pod.meta.name);
+        let hash = key_hash_of(namespace, name);
+        self.pod_position_by(hash, |p| p.pod.meta.name == *name && p.pod.meta.namespace == *namespace)
+            .map(|i| &self.pods[i])
+    }
+
     /// The pod with this key, if assigned here.
     pub fn pod(&self, key: &ObjectKey) -> Option<&Arc<PodInfo>> {
         self.pod_position(key, pod_key_hash(key)).map(|i| &self.pods[i])
@@ -604,6 +632,24 @@ mod tests {
             requests.set(ResourceName::Memory, m);
         }
         Container { resources: ResourceRequirements { requests, ..Default::default() }, ..Default::default() }
+    }
+
+    #[test]
+    fn a_new_version_sharing_the_spec_keeps_the_requests_and_one_with_a_new_spec_derives_them() {
+        let mut pod = Pod::default();
+        pod.spec.containers = vec![container(Some(300), Some(64))].into();
+        let first = PodInfo::new(pod.clone(), PodResourcesOptions::default());
+        // A status write: the same spec, shared.
+        let mut status_write = pod.clone();
+        status_write.status.phase = kubesim_api::PodPhase::Running;
+        let next = first.new_version(Arc::new(status_write), PodResourcesOptions::default());
+        assert_eq!(next.pod.status.phase, kubesim_api::PodPhase::Running);
+        assert_eq!((next.resources.requests.milli_cpu, next.resources.requests.memory), (300, 64));
+        // A resize: the spec is copied on write, so its requests are read again.
+        let mut resized = pod;
+        resized.spec.containers = vec![container(Some(500), Some(64))].into();
+        let after = next.new_version(Arc::new(resized), PodResourcesOptions::default());
+        assert_eq!(after.resources.requests.milli_cpu, 500);
     }
 
     #[test]
