@@ -25,6 +25,19 @@ pub struct ObjectMap<V> {
     free: Vec<u32>,
     /// Slots by [`key_hash`] of their key.
     by_hash: hashbrown::HashTable<u32>,
+    /// Per slot, the stamp of the key that last took it (unique within the map): a [`Handle`]
+    /// names a slot and a stamp, so it stops answering once its key is removed.
+    stamps: Vec<u64>,
+    last_stamp: u64,
+}
+
+/// Where one key's value sits while the key has it: [`ObjectMap::get_by_handle`] reads it without
+/// hashing or comparing the key (a reader that looks the same key up again and again, such as an
+/// HPA's target every sync, keeps one). Stale once the key is removed, even if it comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle {
+    slot: u32,
+    stamp: u64,
 }
 
 impl<V> Default for ObjectMap<V> {
@@ -34,6 +47,8 @@ impl<V> Default for ObjectMap<V> {
             slots: Vec::new(),
             free: Vec::new(),
             by_hash: hashbrown::HashTable::new(),
+            stamps: Vec::new(),
+            last_stamp: 0,
         }
     }
 }
@@ -87,6 +102,28 @@ impl<V> ObjectMap<V> {
         self.slot_of(key).map(|slot| self.value(slot))
     }
 
+    /// A handle to `key`'s value, if it has one.
+    pub fn handle(&self, key: &ObjectKey) -> Option<Handle> {
+        self.slot_of(key).map(|slot| Handle { slot, stamp: self.stamps[slot as usize] })
+    }
+
+    /// The value `handle` names, unless its key was removed since.
+    pub fn get_by_handle(&self, handle: Handle) -> Option<&V> {
+        let live = self.stamps.get(handle.slot as usize) == Some(&handle.stamp);
+        live.then(|| self.slots[handle.slot as usize].as_ref().map(|(_, v)| v)).flatten()
+    }
+
+    /// The value of `key` through `handle` when it still names it, else by key (and `handle`
+    /// is set to the key's current handle).
+    pub fn get_remembered(&self, key: &ObjectKey, handle: &mut Option<Handle>) -> Option<&V> {
+        if let Some(value) = handle.and_then(|h| self.get_by_handle(h)) {
+            debug_assert!(self.slot_of(key) == handle.map(|h| h.slot), "a handle is used for its own key");
+            return Some(value);
+        }
+        *handle = self.handle(key);
+        handle.and_then(|h| self.get_by_handle(h))
+    }
+
     /// The value of `key`, to change in place.
     pub fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut V> {
         let slot = self.slot_of(key)?;
@@ -108,9 +145,12 @@ impl<V> ObjectMap<V> {
             Some(slot) => slot,
             None => {
                 self.slots.push(None);
+                self.stamps.push(0);
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 objects")
             }
         };
+        self.last_stamp += 1;
+        self.stamps[slot as usize] = self.last_stamp;
         let hash = key_hash(&key.namespace, &key.name);
         self.order.insert(key.clone(), slot);
         self.slots[slot as usize] = Some((key, value));
@@ -130,6 +170,9 @@ impl<V> ObjectMap<V> {
         }
         self.order.remove(key);
         self.free.push(slot);
+        // Stale at once: the slot names no key until it is taken again.
+        self.last_stamp += 1;
+        self.stamps[slot as usize] = self.last_stamp;
         self.slots[slot as usize].take().map(|(_, v)| v)
     }
 
@@ -186,6 +229,8 @@ mod tests {
         Insert(u8, u8, u32),
         Remove(u8, u8),
         GetMut(u8, u8, u32),
+        /// Reads a key through the handle remembered for it (kept across the other ops).
+        Remembered(u8, u8),
     }
 
     fn key(ns: u8, name: u8) -> ObjectKey {
@@ -198,6 +243,7 @@ mod tests {
             3 => (any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(a, b, v)| Op::Insert(a, b, v)),
             2 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Remove(a, b)),
             1 => (any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(a, b, v)| Op::GetMut(a, b, v)),
+            2 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Remembered(a, b)),
         ]
     }
 
@@ -207,8 +253,19 @@ mod tests {
         fn behaves_like_a_btreemap(ops in proptest::collection::vec(op(), 0..300)) {
             let mut map: ObjectMap<u32> = ObjectMap::new();
             let mut model: BTreeMap<ObjectKey, u32> = BTreeMap::new();
+            let mut handles: BTreeMap<ObjectKey, Option<Handle>> = BTreeMap::new();
             for op in ops {
                 match op {
+                    Op::Remembered(a, b) => {
+                        let handle = handles.entry(key(a, b)).or_default();
+                        prop_assert_eq!(map.get_remembered(&key(a, b), handle), model.get(&key(a, b)));
+                        // Every other key's handle answers for its own key or not at all.
+                        for (k, h) in &handles {
+                            if let Some(value) = h.and_then(|h| map.get_by_handle(h)) {
+                                prop_assert_eq!(Some(value), model.get(k));
+                            }
+                        }
+                    }
                     Op::Insert(a, b, v) => prop_assert_eq!(map.insert(key(a, b), v), model.insert(key(a, b), v)),
                     Op::Remove(a, b) => prop_assert_eq!(map.remove(&key(a, b)), model.remove(&key(a, b))),
                     Op::GetMut(a, b, v) => {

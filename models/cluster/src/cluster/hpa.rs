@@ -64,6 +64,13 @@ pub(super) struct HpaSlot {
     /// The HPA's key as the records name it, and its target's key (kept while the target is).
     name: String,
     target: Option<ObjectKey>,
+    /// Handles to the target Deployment and its status while `target` names them: each sync
+    /// reads both without hashing and comparing the key (two cold strings) again.
+    target_handles: (Option<crate::object_map::Handle>, Option<crate::object_map::Handle>),
+    /// Where the metrics pipeline keeps the label list of the target selector's one label (see
+    /// `served_version`): each sync reads its version without a search by three strings. For
+    /// the pair in `stamp_label` (reset when that is looked up again).
+    served_handle: Option<super::metrics_pipeline::LabelHandle>,
     /// The `HpaDecision` record of `pending`, rendered by the compute (on a worker when the
     /// sync is batched) so that the apply only copies its bytes into the log; with the error
     /// the rendering met, if any, reported at the apply.
@@ -178,6 +185,8 @@ impl<W: Write> World<W> {
                     served_version: None,
                     join: None,
                     target: None,
+                    target_handles: (None, None),
+                    served_handle: None,
                     decision_line: RenderedRecord::default(),
                     decision_line_error: None,
                 });
@@ -352,10 +361,11 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
     let target_ref = &hpa.scale_target_ref;
     if slot.target.as_ref().is_none_or(|t| t.namespace != hpa.meta.namespace || t.name != target_ref.name) {
         slot.target = Some(ObjectKey::new(&hpa.meta.namespace, &target_ref.name));
+        slot.target_handles = (None, None);
     }
     let target = slot.target.as_ref().expect("set above");
     let deployment = match target_ref.kind.as_str() {
-        "Deployment" => store.deployments.get(target),
+        "Deployment" => store.deployments.get_remembered(target, &mut slot.target_handles.0),
         _ => None,
     };
     let deployment = deployment?;
@@ -366,6 +376,8 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
             _ => {
                 let id = store.label_id(k, v);
                 slot.stamp_label = id.map(|id| (k.clone(), v.clone(), id));
+                // The metrics pipeline's list is remembered for the pair in `stamp_label` only.
+                slot.served_handle = None;
                 id
             }
         };
@@ -388,7 +400,7 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
     // matches; unlabelled: names a target pod), straight in the decision core's sample form:
     // `snapshot_from_api` gets none to convert and fills the other metrics APIs' answers.
     let ns = hpa.meta.namespace.as_str();
-    let served_version = metrics.served_version(ns, target_selector);
+    let served_version = metrics.served_version(ns, target_selector, &mut slot.served_handle);
     let served_kept = served_version.is_some() && slot.served_version == served_version;
     let served = if served_kept {
         std::mem::take(&mut slot.served)
@@ -407,8 +419,12 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
     let no_pod_metrics: &[kubesim_api::autoscaling::PodMetrics] = &[];
     let mut snapshot = snapshot_from_api(hpa, target_selector, &pods, no_pod_metrics, &custom, external);
     snapshot.pod_metrics = PodMetricsList::new(served, metrics.class_samples());
-    let scale =
-        Scale { spec_replicas, status_replicas: deployment_status.get(target).map_or(0, |s| s.replicas) };
+    let scale = Scale {
+        spec_replicas,
+        status_replicas: deployment_status
+            .get_remembered(target, &mut slot.target_handles.1)
+            .map_or(0, |s| s.replicas),
+    };
     if !(pods_kept && served_kept) {
         let cpu = CpuReadiness {
             cpu_initialization_period: config.hpa.cpu_initialization_period,

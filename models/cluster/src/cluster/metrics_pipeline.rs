@@ -184,8 +184,26 @@ struct Entries {
 /// The label lists by (namespace, key, value), found by hash: every arrival, departure and
 /// rewritten sample of a pod looks up each of its labels' lists, and every HPA sync its
 /// selector's. Only ever searched (never walked but by tests), with no per-process seed.
+///
+/// The lists sit in slots, so that a reader that asks for one list again and again (an HPA for
+/// its selector's, every sync) keeps a [`LabelHandle`] and skips the hashing and the three string
+/// compares.
 #[derive(Debug, Default)]
-struct LabelLists(hashbrown::HashMap<(String, String, String), LabelList, rustc_hash::FxBuildHasher>);
+struct LabelLists {
+    by_label: hashbrown::HashMap<(String, String, String), u32, rustc_hash::FxBuildHasher>,
+    lists: Vec<Option<LabelList>>,
+    /// Per slot, the stamp of the label that last took it (see [`LabelHandle`]).
+    stamps: Vec<u64>,
+    free: Vec<u32>,
+    last_stamp: u64,
+}
+
+/// A label list's slot and the stamp of its label there: stale once the list is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LabelHandle {
+    slot: u32,
+    stamp: u64,
+}
 
 /// A borrowed (namespace, key, value): hashes as the owned triple does (a derived `Hash` hashes
 /// each field in order, and a `String` hashes as its `str`).
@@ -199,25 +217,77 @@ impl hashbrown::Equivalent<(String, String, String)> for LabelRef<'_> {
 }
 
 impl LabelLists {
+    fn slot(&self, namespace: &str, key: &str, value: &str) -> Option<u32> {
+        self.by_label.get(&LabelRef(namespace, key, value)).copied()
+    }
+
     fn get(&self, namespace: &str, key: &str, value: &str) -> Option<&LabelList> {
-        self.0.get(&LabelRef(namespace, key, value))
+        self.slot(namespace, key, value).and_then(|slot| self.lists[slot as usize].as_ref())
     }
 
     fn get_mut(&mut self, namespace: &str, key: &str, value: &str) -> Option<&mut LabelList> {
-        self.0.get_mut(&LabelRef(namespace, key, value))
+        let slot = self.slot(namespace, key, value)?;
+        self.lists[slot as usize].as_mut()
     }
 
     /// The list of the label, made when there is none.
     fn get_or_default(&mut self, namespace: &str, key: &str, value: &str) -> &mut LabelList {
-        let at = LabelRef(namespace, key, value);
-        if !self.0.contains_key(&at) {
-            self.0.insert((namespace.to_string(), key.to_string(), value.to_string()), LabelList::default());
-        }
-        self.0.get_mut(&at).expect("present")
+        let slot = match self.slot(namespace, key, value) {
+            Some(slot) => slot,
+            None => {
+                let slot = self.free.pop().unwrap_or_else(|| {
+                    self.lists.push(None);
+                    self.stamps.push(0);
+                    u32::try_from(self.lists.len() - 1).expect("fewer than 2^32 label lists")
+                });
+                self.last_stamp += 1;
+                self.stamps[slot as usize] = self.last_stamp;
+                self.lists[slot as usize] = Some(LabelList::default());
+                self.by_label.insert((namespace.to_string(), key.to_string(), value.to_string()), slot);
+                slot
+            }
+        };
+        self.lists[slot as usize].as_mut().expect("a listed slot is filled")
     }
 
     fn remove(&mut self, namespace: &str, key: &str, value: &str) {
-        self.0.remove(&LabelRef(namespace, key, value));
+        let Some(slot) = self.by_label.remove(&LabelRef(namespace, key, value)) else { return };
+        self.lists[slot as usize] = None;
+        self.last_stamp += 1;
+        self.stamps[slot as usize] = self.last_stamp;
+        self.free.push(slot);
+    }
+
+    /// The list of the label through `handle` when it still names it, else by label (and
+    /// `handle` is set to the label's current handle).
+    fn get_remembered(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+        handle: &mut Option<LabelHandle>,
+    ) -> Option<&LabelList> {
+        let live = |h: LabelHandle| self.stamps.get(h.slot as usize) == Some(&h.stamp);
+        if let Some(h) = handle.filter(|&h| live(h)) {
+            debug_assert_eq!(
+                self.slot(namespace, key, value),
+                Some(h.slot),
+                "a handle is used for its own label"
+            );
+            return self.lists[h.slot as usize].as_ref();
+        }
+        *handle = self
+            .slot(namespace, key, value)
+            .map(|slot| LabelHandle { slot, stamp: self.stamps[slot as usize] });
+        handle.and_then(|h| self.lists[h.slot as usize].as_ref())
+    }
+
+    /// Every label with its list (tests).
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (&(String, String, String), &LabelList)> {
+        self.by_label
+            .iter()
+            .map(|(label, &slot)| (label, self.lists[slot as usize].as_ref().expect("filled")))
     }
 }
 
@@ -522,7 +592,15 @@ impl MetricsPipeline {
     /// that changes whenever the answer may: `Some` for a selector of one label and nothing else
     /// while every entry is labelled (the answer is then that label's list, whatever the target
     /// pods are), `None` when the answer must be computed.
-    pub(super) fn served_version(&self, namespace: &str, selector: &LabelSelector) -> Option<u64> {
+    ///
+    /// `handle` remembers where the selector's label list is between calls for one selector (see
+    /// [`LabelLists`]); start it at `None`.
+    pub(super) fn served_version(
+        &self,
+        namespace: &str,
+        selector: &LabelSelector,
+        handle: &mut Option<LabelHandle>,
+    ) -> Option<u64> {
         let entries = &self.entries;
         if selector.match_labels.len() != 1
             || !selector.match_expressions.is_empty()
@@ -531,7 +609,7 @@ impl MetricsPipeline {
             return None;
         }
         let pair = selector.match_labels.iter().next()?;
-        let list = entries.by_label.get(namespace, pair.0, pair.1)?;
+        let list = entries.by_label.get_remembered(namespace, pair.0, pair.1, handle)?;
         Some(list.version)
     }
 
@@ -1337,7 +1415,6 @@ mod tests {
         };
         let by_label = entries
             .by_label
-            .0
             .iter()
             .map(|(label, list)| (label.clone(), list.ids.iter().map(|e| key(&e.slot)).collect()))
             .collect();
@@ -1588,6 +1665,29 @@ mod tests {
         Ok(classed_scrapes)
     }
 
+    #[test]
+    fn a_remembered_label_list_handle_answers_for_its_own_label_only() {
+        let mut lists = LabelLists::default();
+        lists.get_or_default("default", "app", "a").version = 1;
+        let mut handle = None;
+        assert_eq!(lists.get_remembered("default", "app", "a", &mut handle).map(|l| l.version), Some(1));
+        let first = handle.expect("remembered");
+        lists.get_or_default("default", "app", "a").version = 2;
+        assert_eq!(lists.get_remembered("default", "app", "a", &mut handle).map(|l| l.version), Some(2));
+        assert_eq!(handle, Some(first), "the same list, the same handle");
+        // The list goes and another label takes its slot: the handle is stale, and a lookup of
+        // the old label finds nothing.
+        lists.remove("default", "app", "a");
+        lists.get_or_default("default", "app", "b").version = 3;
+        assert_eq!(lists.slot("default", "app", "b"), Some(first.slot), "the slot is reused");
+        assert!(lists.get_remembered("default", "app", "a", &mut handle).is_none());
+        assert_eq!(handle, None);
+        // The label comes back: a new handle, the new list.
+        lists.get_or_default("default", "app", "a").version = 4;
+        assert_eq!(lists.get_remembered("default", "app", "a", &mut handle).map(|l| l.version), Some(4));
+        assert_ne!(handle, Some(first));
+    }
+
     /// Memory per pod: an entry (150,000 of them at full scale) stays within 96 bytes (176, then
     /// 152 with the pod name inline, before), and a classed one holds no points on the heap.
     #[test]
@@ -1673,7 +1773,7 @@ mod tests {
                     _ => {}
                 }
                 prop_assert_eq!(indexed(&entries), naive(&entries));
-                prop_assert!(entries.by_label.0.values().all(|list| !list.ids.is_empty()));
+                prop_assert!(entries.by_label.iter().all(|(_, list)| !list.ids.is_empty()));
             }
         }
     }
