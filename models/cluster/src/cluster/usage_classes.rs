@@ -351,7 +351,9 @@ mod tests {
             memory_bytes: kubesim_workload::Curve::constant(memory),
             ..ContainerWorkload::idle()
         };
-        Arc::new(PodWorkload { containers: vec![Arc::new(c); n] })
+        // Every container shares one workload, as the containers of a stamped template do.
+        let c = Arc::new(c);
+        Arc::new(PodWorkload { containers: (0..n).map(|_| Arc::clone(&c)).collect() })
     }
 
     fn join(
