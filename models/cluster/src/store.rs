@@ -246,16 +246,34 @@ impl ApiStore {
         &'a self,
         namespace: &'a str,
         selector: &'a kubesim_api::LabelSelector,
-    ) -> Box<dyn Iterator<Item = &'a Arc<Pod>> + 'a> {
-        let in_namespace = move |p: &&Arc<Pod>| p.meta.namespace == namespace;
-        let matches = move |p: &&Arc<Pod>| in_namespace(p) && selector.matches(&p.meta.labels);
+    ) -> impl Iterator<Item = &'a Arc<Pod>> + 'a {
+        self.pods_selected_in_slots(namespace, selector).map(|(_, pod)| pod)
+    }
+
+    /// [`Self::pods_selected`], each pod with its slot: while no pod the selector selects is
+    /// written or removed ([`Self::selected_pods_written_at`] unchanged), [`Self::pod_in_slot`]
+    /// finds the same objects again, so a reader can keep slots instead of the pods themselves
+    /// (keeping a pod would keep its old version alive once it is written).
+    pub(crate) fn pods_selected_in_slots<'a>(
+        &'a self,
+        namespace: &'a str,
+        selector: &'a kubesim_api::LabelSelector,
+    ) -> Box<dyn Iterator<Item = (u32, &'a Arc<Pod>)> + 'a> {
+        let in_namespace = move |p: &(u32, &Arc<Pod>)| p.1.meta.namespace == namespace;
+        let matches = move |p: &(u32, &Arc<Pod>)| in_namespace(p) && selector.matches(&p.1.meta.labels);
         // A selector of one label pair and nothing else selects its posting list exactly.
         let one_pair = selector.match_labels.len() == 1 && selector.match_expressions.is_empty();
+        let in_slots = |set: &'a BTreeSet<Indexed>| set.iter().map(|e| (e.slot, self.slot(e.slot)));
         match self.pods_with_labels(&selector.match_labels) {
-            None => Box::new(self.pods().filter(matches)),
-            Some(set) if one_pair => Box::new(self.indexed(set).filter(in_namespace)),
-            Some(set) => Box::new(self.indexed(set).filter(matches)),
+            None => Box::new(self.pods.values().map(|&slot| (slot, self.slot(slot))).filter(matches)),
+            Some(set) if one_pair => Box::new(in_slots(set).filter(in_namespace)),
+            Some(set) => Box::new(in_slots(set).filter(matches)),
         }
+    }
+
+    /// The pod in `slot`, as [`Self::pods_selected_in_slots`] named it (`None`: the slot is free).
+    pub(crate) fn pod_in_slot(&self, slot: u32) -> Option<&Arc<Pod>> {
+        self.pod_slots.get(slot as usize).and_then(Option::as_ref)
     }
 
     /// Pods of `namespace` carrying every label of `labels` (a Service selector), in key order.

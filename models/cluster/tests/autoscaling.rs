@@ -322,3 +322,42 @@ fn usage_classes_serve_what_the_per_pod_model_serves() {
     assert!(most >= Some(5), "the HPA scaled out: {most:?}");
     assert!(classes_log == per_pod_log, "the event logs are byte-identical");
 }
+
+#[test]
+fn a_written_pod_leaves_no_old_version_behind_in_the_hpa_or_the_metrics_pipeline() {
+    // Pods start at about 6 s and turn ready at 30 s: a status write after the 20 s scrape and
+    // the 20 s HPA sync have both read the version before it. Neither may keep that version
+    // alive until its next read (at 15k pods that was a second copy of every pod while pods
+    // start).
+    let mut c = cluster(3, ClusterConfig { metrics_resolution: s(20), ..config(step_load()) });
+    c.apply_service(service()).unwrap();
+    let mut d = web(4);
+    d.template.spec.containers[0].readiness_probe = Some(kubesim_api::Probe {
+        initial_delay_seconds: 20,
+        ..kubesim_api::Probe::with_defaults(kubesim_api::ProbeAction::TcpSocket { port: 8080 })
+    });
+    c.apply_deployment(d).unwrap();
+    c.run_until(SimTime::from_secs(5)).unwrap();
+    c.apply_hpa(hpa(cpu_50())).unwrap();
+    let mut seen: Vec<(ObjectKey, std::sync::Weak<kubesim_api::Pod>)> = Vec::new();
+    let mut replaced = 0;
+    for t in 6..=60 {
+        c.run_until(SimTime::from_secs(t)).unwrap();
+        for (key, old) in &seen {
+            let current = c.store().pod(key);
+            if let Some(old) = old.upgrade() {
+                assert!(
+                    current.is_some_and(|p| Arc::ptr_eq(p, &old)),
+                    "t={t}: an old version of {key} is still alive"
+                );
+            }
+        }
+        replaced +=
+            seen.iter().filter(|(key, old)| old.upgrade().is_none() && c.store().pod(key).is_some()).count();
+        seen = c.store().pods_with_keys().map(|(k, p)| (k.clone(), Arc::downgrade(p))).collect();
+    }
+    assert!(
+        replaced >= 4,
+        "the pods were written while both readers held them ({replaced} versions replaced)"
+    );
+}

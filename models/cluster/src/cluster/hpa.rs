@@ -13,7 +13,7 @@ use kubesim_api::autoscaling::{ExternalMetricValue, HorizontalPodAutoscaler};
 use kubesim_controllers::hpa::classify::CpuReadiness;
 use kubesim_controllers::hpa::from_api::{snapshot_from_api, spec_from_api};
 use kubesim_controllers::hpa::join::PodSampleJoin;
-use kubesim_controllers::hpa::pod_facts::FactPod;
+use kubesim_controllers::hpa::pod_facts::{FactPod, KeptFacts};
 use kubesim_controllers::hpa::{
     commit_scale, reconcile_into, Decision, HpaConditionType, HpaInput, HpaSpec, HpaState, LimitedBy,
     MetricType, PodMetricsList, Scale, ServedPodMetrics,
@@ -43,9 +43,12 @@ pub(super) struct HpaSlot {
     /// turn (a batch of syncs of one instant) can be dropped and redone.
     pending: Decision,
     pending_state: HpaState,
-    /// The target's pods at the last sync, each with the facts the per-pod pass reads (computed
-    /// when the pods are listed, reused with them).
-    pods: Vec<FactPod>,
+    /// The target's pods at the last sync, each as its store slot with the facts the per-pod
+    /// pass reads (computed when the pods are listed, reused with them). Slots, not the pods:
+    /// while the list is reused the store holds the very objects it was made from, and once a
+    /// target pod is written the list is made anew, so holding the pods would only keep their
+    /// old versions alive until the next sync (a second copy of every pod while pods start).
+    pods: Vec<(u32, KeptFacts)>,
     /// The store's write stamp of the target selector's pods when `pods` was listed: while it
     /// is unchanged, no target pod was written and the list is reused without walking it
     /// (`None`: a selector without `matchLabels`, re-listed every sync).
@@ -385,17 +388,32 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
     });
     debug_assert_eq!(written_at, store.selected_pods_written_at(target_selector));
     let pods_kept = written_at.is_some() && slot.pods_written_at == written_at;
-    let mut pods = std::mem::take(&mut slot.pods);
+    let mut kept = std::mem::take(&mut slot.pods);
     if !pods_kept {
         // `pods_selected` gives exactly `from_api::target_pods`' pods (same namespace,
         // matching the selector, in key order); the list's buffer is reused.
-        pods.clear();
-        pods.extend(
-            store.pods_selected(&hpa.meta.namespace, target_selector).map(|p| FactPod::new(Arc::clone(p))),
+        kept.clear();
+        kept.extend(
+            store
+                .pods_selected_in_slots(&hpa.meta.namespace, target_selector)
+                .map(|(slot, pod)| (slot, KeptFacts::of(pod))),
         );
         // The list is kept until the next change: no room to spare for thousands of them.
-        pods.shrink_to_fit();
+        kept.shrink_to_fit();
     }
+    debug_assert!(
+        kept.iter()
+            .map(|(s, _)| *s)
+            .eq(store.pods_selected_in_slots(&hpa.meta.namespace, target_selector).map(|(s, _)| s)),
+        "a kept target list names the pods the selector selects"
+    );
+    let pods: Vec<FactPod<&kubesim_api::Pod>> = kept
+        .iter()
+        .map(|(at, facts)| {
+            let pod = store.pod_in_slot(*at).expect("a kept target pod is still stored");
+            FactPod::with_kept(&**pod, facts.clone())
+        })
+        .collect();
     // The PodMetrics the metrics client is given (same namespace; labelled: the selector
     // matches; unlabelled: names a target pod), straight in the decision core's sample form:
     // `snapshot_from_api` gets none to convert and fills the other metrics APIs' answers.
@@ -441,7 +459,8 @@ fn hpa_compute(inputs: &HpaInputs<'_>, slot: &mut HpaSlot) -> TargetVersion {
         commit_scale(&config.hpa, &slot.spec, decision, &mut slot.pending_state, now);
     }
     slot.decision_line_error = render_decision(&mut slot.decision_line, &slot.name, decision, now).err();
-    slot.pods = pods;
+    drop(pods);
+    slot.pods = kept;
     slot.pods_written_at = written_at;
     slot.served = std::mem::take(&mut snapshot.pod_metrics).into_items();
     slot.served_version = served_version;

@@ -80,8 +80,13 @@ struct ContainerSample {
 #[derive(Debug)]
 struct Entry {
     /// The pod object as the scrape saw it (the store's `Arc`): the served PodMetrics' labels and
-    /// container names come from it.
+    /// container names come from it. Once the store writes the pod's status, the newer version
+    /// (same labels, spec and uid) instead, marked `written`: holding the version the scrape saw
+    /// until the next scrape would keep a second copy of every pod alive while pods start.
     pod: Arc<Pod>,
+    /// The store wrote the pod since the scrape that made this entry: `pod` is a newer version
+    /// than the scrape saw, so the next scrape must not take it for unchanged.
+    written: bool,
     /// The store's key of the pod (shared with the store). Its name is what an HPA's read of a
     /// classed pod needs besides its class: read from here rather than kept inline in the entry
     /// (a 56-byte name per running pod, a third of the entry).
@@ -317,12 +322,19 @@ impl LabelList {
 impl Entries {
     /// The entry of the pod `key`.
     fn find(&self, key: &ObjectKey) -> Option<u32> {
+        let found = self.find_named(&key.namespace, &key.name);
+        debug_assert_eq!(found, self.order.get::<ObjectKey>(key).map(|e| e.slot));
+        found
+    }
+
+    /// The entry of the pod `namespace/name`.
+    fn find_named(&self, namespace: &str, name: &str) -> Option<u32> {
         let slots = &self.slots;
-        let found = self.by_key.find(crate::object_map::key_hash(&key.namespace, &key.name), |&s| {
-            slots[s as usize].as_ref().is_some_and(|e| *e.key == *key)
-        });
-        debug_assert_eq!(found.copied(), self.order.get::<ObjectKey>(key).map(|e| e.slot));
-        found.copied()
+        self.by_key
+            .find(crate::object_map::key_hash(namespace, name), |&s| {
+                slots[s as usize].as_ref().is_some_and(|e| e.key.name == name && e.key.namespace == namespace)
+            })
+            .copied()
     }
 
     fn get(&self, id: u32) -> &Entry {
@@ -397,7 +409,8 @@ impl Entries {
 
     /// Replaces the pod of entry `id`, re-indexing it if its labels changed.
     fn set_pod(&mut self, id: u32, pod: &Arc<Pod>) {
-        let entry = self.get(id);
+        let entry = self.get_mut(id);
+        entry.written = false;
         if Arc::ptr_eq(&entry.pod, pod) {
             return;
         }
@@ -527,6 +540,32 @@ pub(super) struct MetricsPipeline {
 }
 
 impl MetricsPipeline {
+    /// The store replaced `old` by `new` in a status write (same uid, labels and spec). An entry
+    /// holding `old` takes `new` instead and is marked written, keeping what the next scrape
+    /// reads of the version it saw: a classed entry's points are that version's running
+    /// containers, copied out now. (Nothing else the entry serves until then depends on the
+    /// status: labels, name and containers are the same in both versions.)
+    pub(super) fn share_written_pod(&mut self, old: &Arc<Pod>, new: &Arc<Pod>) {
+        let Some(id) = self.entries.find_named(&old.meta.namespace, &old.meta.name) else { return };
+        let e = self.entries.get_mut(id);
+        if !Arc::ptr_eq(&e.pod, old) {
+            return;
+        }
+        debug_assert!(
+            old.meta.uid == new.meta.uid
+                && Shared::ptr_eq(&old.meta.labels, &new.meta.labels)
+                && Shared::ptr_eq(&old.spec, &new.spec),
+            "only a status write keeps what an entry serves"
+        );
+        if e.samples.is_empty() && !e.written {
+            let mut points = Vec::new();
+            running_samples(old, &mut points);
+            e.samples = points.into_boxed_slice();
+        }
+        e.pod = Arc::clone(new);
+        e.written = true;
+    }
+
     /// The served PodMetrics the HPA's metrics client is given for a target in `namespace`
     /// selected by `selector` (`metrics/client.go`: PodMetrics listed by namespace and selector),
     /// in key order, in the decision core's sample form. A PodMetrics without labels (a pod
@@ -1008,12 +1047,14 @@ impl<W: Write> World<W> {
                 let entry = entries.get(id);
                 let (key, held) = (entry.key.clone(), Arc::clone(&entry.pod));
                 if dirty.binary_search(&id).is_err() {
+                    // A written pod's key is in the store's change log: written entries are dirty.
+                    debug_assert!(!entries.get(id).written, "a written entry outside the change log");
                     scrape(self, &mut entries, &mut classes, &key, &held, true, Some(id));
                     continue;
                 }
                 match self.store.pod(&key) {
                     Some(pod) if pod.status.phase == PodPhase::Running && pod.is_bound() => {
-                        let unchanged = Arc::ptr_eq(pod, &held);
+                        let unchanged = Arc::ptr_eq(pod, &held) && !entries.get(id).written;
                         scrape(self, &mut entries, &mut classes, &key, pod, unchanged, Some(id));
                     }
                     _ => entries.remove(id, &mut classes),
@@ -1041,7 +1082,10 @@ impl<W: Write> World<W> {
             for (key, pod) in self.store.pods_with_shared_keys() {
                 // An unchanged pod is the very object its entry holds: no key compare needed, and
                 // it is still running and bound (entries are kept for such pods only).
-                let unchanged = old.peek().is_some_and(|&id| Arc::ptr_eq(&entries.get(id).pod, pod));
+                let unchanged = old.peek().is_some_and(|&id| {
+                    let e = entries.get(id);
+                    Arc::ptr_eq(&e.pod, pod) && !e.written
+                });
                 if unchanged && services_unchanged {
                     let id = *old.peek().expect("peeked");
                     if entries.get(id).class != NO_CLASS {
@@ -1140,7 +1184,7 @@ impl<W: Write> World<W> {
             .map(|e| {
                 // A classed entry keeps no points: they are its pod object's running containers
                 // (what they were read from), with no measured CPU (classes need none).
-                let samples = if e.samples.is_empty() {
+                let samples = if e.samples.is_empty() && !e.written {
                     let mut points = Vec::new();
                     running_samples(&e.pod, &mut points);
                     points
@@ -1309,6 +1353,7 @@ impl<W: Write> World<W> {
             None => {
                 entries.insert(Entry {
                     pod: Arc::clone(pod),
+                    written: false,
                     key: key.clone(),
                     class,
                     served: own.then(|| served_sample(None, false, pod, &new_samples, now, window)),
@@ -1371,6 +1416,7 @@ mod tests {
 
     fn entry(pod: Arc<Pod>) -> Entry {
         Entry {
+            written: false,
             key: Shared::new(pod.meta.key()),
             pod,
             class: NO_CLASS,

@@ -189,6 +189,9 @@ impl<W: Write> World<W> {
         let terminal = matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed);
         let pod = self.store.put_pod(pod);
         self.scheduler.update_pod(Arc::clone(&pod), now);
+        // The metrics pipeline takes the new version too rather than keep the old one alive
+        // until its next scrape.
+        self.ctl.metrics.share_written_pod(&old, &pod);
         // The kubelet wrote this status: it can hold the new version instead of keeping the one
         // it was given alive beside it.
         if let Some(&node) = pod.spec.node_name.as_deref().and_then(|n| self.node_index.get(n)) {

@@ -71,43 +71,66 @@ impl HpaPod for Pod {}
 impl HpaPod for Arc<Pod> {}
 impl HpaPod for &Pod {}
 
-/// A target pod with its facts and name copied out once: what a caller keeps
-/// between syncs while the pod object is unchanged, so that the per-pod pass reads one array.
-#[derive(Clone, Debug)]
-pub struct FactPod {
-    pod: Arc<Pod>,
+/// A target pod's facts and name, read once per pod version: what a caller keeps between syncs
+/// instead of the pod object. Keeping the object would keep its version alive after the pod is
+/// written — a second copy of every pod while pods start — so a caller that can find the same
+/// object again (the cluster's store does, while no target pod was written) keeps these and
+/// pairs them with the object at each sync ([`FactPod::with_kept`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeptFacts {
     facts: PodFacts,
     /// The name, inline when short.
     name: PodName,
 }
 
-impl FactPod {
+impl KeptFacts {
+    /// Reads the facts and name of `pod`.
+    pub fn of(pod: &Pod) -> Self {
+        KeptFacts { facts: PodFacts::of(pod), name: PodName::from(pod.meta.name.as_str()) }
+    }
+}
+
+/// A target pod with its facts and name copied out (so that the per-pod pass reads one array),
+/// held as `P`: the pod's `Arc`, or a borrow of the object the facts were read from.
+#[derive(Clone, Debug)]
+pub struct FactPod<P = Arc<Pod>> {
+    pod: P,
+    kept: KeptFacts,
+}
+
+impl<P: Borrow<Pod>> FactPod<P> {
     /// Wraps `pod`, reading its facts now.
-    pub fn new(pod: Arc<Pod>) -> Self {
-        let facts = PodFacts::of(&pod);
-        let name = PodName::from(pod.meta.name.as_str());
-        FactPod { pod, facts, name }
+    pub fn new(pod: P) -> Self {
+        let kept = KeptFacts::of(pod.borrow());
+        FactPod { pod, kept }
+    }
+
+    /// Wraps `pod` with the facts read from this very object earlier (checked in debug builds:
+    /// facts of another version would decide for a pod that is not there).
+    pub fn with_kept(pod: P, kept: KeptFacts) -> Self {
+        debug_assert_eq!(kept, KeptFacts::of(pod.borrow()), "facts kept for another version of the pod");
+        FactPod { pod, kept }
     }
 
     /// The pod.
-    pub fn pod(&self) -> &Arc<Pod> {
+    pub fn pod(&self) -> &P {
         &self.pod
     }
 }
 
-impl Borrow<Pod> for FactPod {
+impl<P: Borrow<Pod>> Borrow<Pod> for FactPod<P> {
     fn borrow(&self) -> &Pod {
-        &self.pod
+        self.pod.borrow()
     }
 }
 
-impl HpaPod for FactPod {
+impl<P: Borrow<Pod>> HpaPod for FactPod<P> {
     fn facts(&self) -> PodFacts {
-        self.facts
+        self.kept.facts
     }
 
     fn name(&self) -> &str {
-        &self.name
+        &self.kept.name
     }
 }
 
