@@ -112,6 +112,11 @@ impl Entry {
         (&self.pod.meta.namespace, &self.pod.meta.name)
     }
 
+    /// Whether `pod` is the very version the scrape that made this entry saw.
+    fn saw(&self, pod: &Arc<Pod>) -> bool {
+        Arc::ptr_eq(&self.pod, pod) && !self.written
+    }
+
     /// Whether the metrics API serves the pod.
     fn is_served(&self) -> bool {
         self.served.is_some() || self.class != NO_CLASS
@@ -1054,7 +1059,7 @@ impl<W: Write> World<W> {
                 }
                 match self.store.pod(&key) {
                     Some(pod) if pod.status.phase == PodPhase::Running && pod.is_bound() => {
-                        let unchanged = Arc::ptr_eq(pod, &held) && !entries.get(id).written;
+                        let unchanged = entries.get(id).saw(pod);
                         scrape(self, &mut entries, &mut classes, &key, pod, unchanged, Some(id));
                     }
                     _ => entries.remove(id, &mut classes),
@@ -1082,10 +1087,7 @@ impl<W: Write> World<W> {
             for (key, pod) in self.store.pods_with_shared_keys() {
                 // An unchanged pod is the very object its entry holds: no key compare needed, and
                 // it is still running and bound (entries are kept for such pods only).
-                let unchanged = old.peek().is_some_and(|&id| {
-                    let e = entries.get(id);
-                    Arc::ptr_eq(&e.pod, pod) && !e.written
-                });
+                let unchanged = old.peek().is_some_and(|&id| entries.get(id).saw(pod));
                 if unchanged && services_unchanged {
                     let id = *old.peek().expect("peeked");
                     if entries.get(id).class != NO_CLASS {
