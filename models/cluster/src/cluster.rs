@@ -279,6 +279,8 @@ struct World<W: Write> {
     scheduler_wake: Option<(SimTime, EventId)>,
     runtime_factory: Box<dyn RuntimeFactory>,
     nodes: Vec<NodeSlot>,
+    /// Node slots by name. Hashed but only ever searched, never walked (walks go over `nodes` in
+    /// slot order), and FxHash has no per-process seed: no answer's order depends on it.
     node_index: hashbrown::HashMap<String, u32, rustc_hash::FxBuildHasher>,
     timers: BTreeMap<(u32, TimerToken), EventId>,
     dirty_rs: BTreeSet<ObjectKey>,

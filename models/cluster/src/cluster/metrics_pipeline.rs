@@ -200,6 +200,7 @@ struct Entries {
 /// compares.
 #[derive(Debug, Default)]
 struct LabelLists {
+    /// Slot by (namespace, key, value): searched only, so its hash order never reaches an answer.
     by_label: hashbrown::HashMap<(String, String, String), u32, rustc_hash::FxBuildHasher>,
     lists: Vec<Option<LabelList>>,
     /// Per slot, the stamp of the label that last took it (see [`LabelHandle`]).
