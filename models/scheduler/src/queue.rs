@@ -225,6 +225,20 @@ impl SchedulingQueue {
         self.place(id, if gated { Location::Gated } else { Location::Active });
     }
 
+    /// Forgets every number once no pod is queued (the scheduler numbers pods from 0 again), keeping
+    /// room for `retained` numbers.
+    pub fn release_ids(&mut self, retained: usize) {
+        debug_assert!(self.entries.iter().all(Option::is_none), "no pod queued, no entry");
+        self.entries.clear();
+        self.entries.shrink_to(retained);
+    }
+
+    /// How many numbers the entry list has room for.
+    #[cfg(test)]
+    pub(crate) fn entries_capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     /// Removes a pod wherever it is (deleted, or bound).
     pub fn remove(&mut self, id: QueuedPodId) {
         self.unplace(id);

@@ -32,6 +32,10 @@ pub const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
 /// Upstream `minFeasibleNodesPercentageToFind`.
 pub const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: i64 = 5;
 
+/// How many queued-pod numbers' worth of lists the scheduler keeps once no pod is pending (see
+/// [`Scheduler::release_ids`]).
+const RETAINED_PENDING_IDS: usize = 1024;
+
 /// Upstream `numFeasibleNodesToFind` (§3.3): how many feasible nodes to look for among `num_nodes`.
 pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_nodes: usize) -> usize {
     if num_nodes < MIN_FEASIBLE_NODES_TO_FIND {
@@ -389,7 +393,25 @@ impl Scheduler {
         self.queue.remove(id);
         self.pending[id as usize] = None;
         self.free_ids.push(id);
+        if self.pending_ids.is_empty() {
+            self.release_ids();
+        }
         true
+    }
+
+    /// With no pod pending every number is free: numbering starts again from 0, and the lists
+    /// indexed by number give back what a burst of pending pods grew them to. A scale run creates
+    /// 150,000 pods at once; without this their numbers' lists (about 90 bytes per pod) would stay
+    /// at that size for the rest of the run though a handful of pods is pending at a time. The
+    /// numbers are never compared (the queue orders by priority, time and sequence), so which ones
+    /// a pod gets changes no decision.
+    fn release_ids(&mut self) {
+        debug_assert!(self.pending.iter().all(Option::is_none), "no pod pending, no pod in a slot");
+        self.pending.clear();
+        self.free_ids.clear();
+        self.pending.shrink_to(RETAINED_PENDING_IDS);
+        self.free_ids.shrink_to(RETAINED_PENDING_IDS);
+        self.queue.release_ids(RETAINED_PENDING_IDS);
     }
 
     /// Deletes a pod wherever it is. Moves pods waiting for AssignedPodDeleted.
@@ -892,7 +914,71 @@ pub fn fit_error_message(
 
 #[cfg(test)]
 mod tests {
+    use kubesim_api::{Container, ResourceList, ResourceName, ResourceRequirements};
+
     use super::*;
+
+    fn node(name: &str) -> Node {
+        let mut n = Node::default();
+        n.meta.name = name.into();
+        n.status.allocatable = ResourceList::new()
+            .with_cpu_millis(64_000)
+            .with_memory_bytes(256 << 30)
+            .with(ResourceName::Pods, 1000);
+        n
+    }
+
+    fn pod(name: &str, cpu_millis: i64) -> Pod {
+        let mut p = Pod::default();
+        p.meta.name = name.into();
+        p.meta.namespace = "default".into();
+        p.spec.containers = vec![Container {
+            resources: ResourceRequirements {
+                requests: ResourceList::new().with_cpu_millis(cpu_millis),
+                ..Default::default()
+            },
+            ..Default::default()
+        }]
+        .into();
+        p
+    }
+
+    fn schedule_all(s: &mut Scheduler) -> usize {
+        let mut bound = 0;
+        while let Some(out) = s.schedule_next(SimTime::ZERO) {
+            bound += usize::from(matches!(out, ScheduleOutcome::Bound { .. }));
+        }
+        bound
+    }
+
+    #[test]
+    fn a_burst_of_pending_pods_gives_its_numbers_back_once_none_is_pending() {
+        let mut s = Scheduler::with_defaults(1);
+        for i in 0..4 {
+            s.add_node(node(&format!("n{i}")), SimTime::ZERO);
+        }
+        // 3,000 pods at once, one of them too big for any node: it keeps every number in use.
+        for i in 0..3000 {
+            s.add_pod(pod(&format!("p{i}"), 10), SimTime::ZERO);
+        }
+        s.add_pod(pod("huge", 100_000), SimTime::ZERO);
+        assert_eq!(schedule_all(&mut s), 3000);
+        assert_eq!(s.pending_pods(), 1, "the huge pod waits");
+        assert!(s.pending.len() > 3000, "a pending pod keeps the numbers as they are");
+
+        assert!(s.delete_pod(&ObjectKey::new("default", "huge"), SimTime::ZERO));
+        assert_eq!(s.pending_pods(), 0);
+        assert!(s.pending.capacity() <= RETAINED_PENDING_IDS, "{}", s.pending.capacity());
+        assert!(s.free_ids.capacity() <= RETAINED_PENDING_IDS, "{}", s.free_ids.capacity());
+        assert!(s.queue.entries_capacity() <= RETAINED_PENDING_IDS, "{}", s.queue.entries_capacity());
+
+        // Numbering starts again from 0, and the next pods schedule as before.
+        s.add_pod(pod("late-0", 10), SimTime::ZERO);
+        s.add_pod(pod("late-1", 10), SimTime::ZERO);
+        assert_eq!(s.pending_ids.values().copied().collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(schedule_all(&mut s), 2);
+        assert_eq!(s.pending_pods(), 0);
+    }
 
     #[test]
     fn below_draws_exactly_what_the_stream_below_draws() {
