@@ -86,7 +86,9 @@ enum BenchCommand {
 /// mimalloc instead of the system allocator: a simulation allocates and frees millions of small
 /// objects (pod versions, events, records); at 50,000 pods this takes about a quarter less CPU
 /// time than glibc's malloc for the same steady-state memory (docs/performance.md, session 9).
-/// Built without transparent huge pages (`no_thp`), which otherwise added 10-25 % to peak RSS.
+/// Built without transparent huge pages (`no_thp`), which otherwise added 10-25 % to peak RSS,
+/// and as mimalloc 2.x (`v2`): 3.x, the crate's default, held 20 % more memory at 150,000 pods
+/// and ran 8 % slower on the scale-5k day (docs/performance.md, session 15).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
