@@ -97,7 +97,7 @@ impl RuntimeFactory for LinuxRuntimeFactory {
             .map_err(|e| format!("real node {}: {e}", ctx.node.meta.name))?
             .with_epoch(self.epoch);
         Ok(Box::new(RealNode {
-            name: ctx.node.meta.name.clone(),
+            name: ctx.node.meta.name.to_string(),
             runtime: RefCell::new(runtime),
             last: BTreeMap::new(),
             errors: self.errors.clone(),

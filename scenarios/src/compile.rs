@@ -389,9 +389,9 @@ impl Checker<'_> {
         if let Err(e) = kubesim_manifests::resolve_priorities(&mut with_priorities, &[]) {
             self.manifest_error(&e, &spec_path.key("manifests"));
         }
-        let pool_names: BTreeSet<String> = nodes.iter().map(|n| n.meta.name.clone()).collect();
+        let pool_names: BTreeSet<String> = nodes.iter().map(|n| n.meta.name.to_string()).collect();
         for n in &loaded.nodes {
-            if pool_names.contains(&n.meta.name) {
+            if pool_names.contains(n.meta.name.as_str()) {
                 self.error(
                     &spec_path.key("manifests"),
                     format!("Node {:?} is defined both by a node pool and by a manifest", n.meta.name),
@@ -409,7 +409,7 @@ impl Checker<'_> {
 
         // Events (may apply more manifests later).
         let mut world = events::World {
-            nodes: nodes.iter().map(|n| n.meta.name.clone()).collect(),
+            nodes: nodes.iter().map(|n| n.meta.name.to_string()).collect(),
             zones: nodes.iter().filter_map(|n| n.meta.labels.get(ZONE_LABEL).cloned()).collect(),
             zone_nodes: BTreeMap::new(),
             deployments: loaded.deployments.iter().map(|d| d.meta.key().to_string()).collect(),
@@ -424,7 +424,7 @@ impl Checker<'_> {
         }
         for n in &nodes {
             if let Some(z) = n.meta.labels.get(ZONE_LABEL) {
-                world.zone_nodes.entry(z.clone()).or_default().push(n.meta.name.clone());
+                world.zone_nodes.entry(z.clone()).or_default().push(n.meta.name.to_string());
             }
         }
         for d in &loaded.deployments {
@@ -646,7 +646,7 @@ impl Checker<'_> {
                 if !pool.zones.is_empty() {
                     meta.labels.insert(ZONE_LABEL.into(), pool.zones[n as usize % pool.zones.len()].clone());
                 }
-                meta.uid = format!("kubesim:Node:{name}");
+                meta.uid = format!("kubesim:Node:{name}").into();
                 nodes.push(Node {
                     meta,
                     spec: kubesim_api::NodeSpec { unschedulable: false, taints: taints.clone() },

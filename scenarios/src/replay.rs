@@ -183,7 +183,7 @@ impl<W: Write> Driver<'_, W> {
                 self.counts.node_events_skipped += 1;
             }
             TraceEventKind::AddNode(node) => {
-                let name = node.meta.name.clone();
+                let name = node.meta.name.to_string();
                 if self.left_out.contains(&name) {
                     return Ok(());
                 }
@@ -349,7 +349,7 @@ pub(crate) fn run_trace<S: Shell, W: Write, M: MetricsSink>(
         analysis: analysis.clone(),
         streams: RngStreams::new(seed),
         counts: ReplayCounts::default(),
-        known_nodes: scenario.nodes.iter().map(|n| n.meta.name.clone()).collect(),
+        known_nodes: scenario.nodes.iter().map(|n| n.meta.name.to_string()).collect(),
         removed_nodes: BTreeSet::new(),
         left_out: BTreeSet::new(),
         awaiting: BTreeMap::new(),

@@ -82,7 +82,7 @@ pub fn perf_node(i: usize) -> Node {
 /// A scheduler_perf default pod.
 pub fn perf_pod(i: usize) -> Pod {
     let mut meta = ObjectMeta::named("default", &format!("pod-{i}"));
-    meta.uid = format!("bench-pod-{i}");
+    meta.uid = format!("bench-pod-{i}").into();
     let resources = ResourceList::new().with_cpu_millis(100).with_memory_bytes(500 * MIB);
     Pod {
         meta,

@@ -20,6 +20,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod meta;
+pub mod name;
 pub mod node;
 pub mod pod;
 pub mod resources;
@@ -29,6 +30,7 @@ pub mod shared;
 pub mod workloads;
 
 pub use meta::{Labels, ObjectKey, ObjectMeta, OwnerReference};
+pub use name::Name;
 pub use node::{ContainerImage, Node, NodeCondition, NodeConditionType, NodeSpec, NodeStatus};
 pub use pod::{
     ConditionStatus, Container, ContainerState, ContainerStatus, Pod, PodCondition, PodConditionType,

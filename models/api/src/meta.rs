@@ -5,6 +5,7 @@ use std::fmt;
 
 use sim_core::SimTime;
 
+use crate::name::Name;
 use crate::shared::Shared;
 
 /// Labels and annotations: ordered maps, so iteration never depends on hashing.
@@ -14,12 +15,12 @@ pub type Labels = BTreeMap<String, String>;
 /// or, for objects read from a real cluster dump (RFC 3339 timestamps), since the Unix epoch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
-    /// `metadata.name`.
-    pub name: String,
+    /// `metadata.name` (shared by the object's versions and the keys that name it).
+    pub name: Name,
     /// `metadata.namespace` (`default` when absent on a namespaced kind; empty for cluster-scoped).
-    pub namespace: String,
+    pub namespace: Name,
     /// `metadata.uid` (loaders invent a deterministic one when absent).
-    pub uid: String,
+    pub uid: Name,
     /// `metadata.labels`.
     pub labels: Shared<Labels>,
     /// `metadata.annotations`.
@@ -41,7 +42,7 @@ pub struct ObjectMeta {
 impl ObjectMeta {
     /// Metadata with a name and namespace, everything else default.
     pub fn named(namespace: &str, name: &str) -> Self {
-        ObjectMeta { name: name.to_string(), namespace: namespace.to_string(), ..Default::default() }
+        ObjectMeta { name: name.into(), namespace: namespace.into(), ..Default::default() }
     }
 
     /// `namespace/name` (or just `name` for cluster-scoped objects).
@@ -77,15 +78,15 @@ pub struct OwnerReference {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectKey {
     /// Empty for cluster-scoped objects.
-    pub namespace: String,
+    pub namespace: Name,
     /// The object's name.
-    pub name: String,
+    pub name: Name,
 }
 
 impl ObjectKey {
     /// A key from its parts.
     pub fn new(namespace: &str, name: &str) -> Self {
-        ObjectKey { namespace: namespace.to_string(), name: name.to_string() }
+        ObjectKey { namespace: namespace.into(), name: name.into() }
     }
 }
 

@@ -410,7 +410,7 @@ impl<W: Write> Cluster<W> {
 
     /// Adds a PriorityClass.
     pub fn add_priority_class(&mut self, pc: PriorityClass) {
-        self.world.store.priority_classes.insert(pc.meta.name.clone(), pc);
+        self.world.store.priority_classes.insert(pc.meta.name.to_string(), pc);
     }
 
     /// Adds a node now: the scheduler sees it and its kubelet starts.

@@ -748,22 +748,22 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(s.pod(&ObjectKey::new("other", "p0")), None);
                 for o in owners {
-                    let mut indexed: Vec<String> = s.pods_of_owner(o).map(|p| p.meta.name.clone()).collect();
+                    let mut indexed: Vec<String> = s.pods_of_owner(o).map(|p| p.meta.name.to_string()).collect();
                     let mut scanned: Vec<String> = s
                         .pods()
                         .filter(|p| owner_uid(p).as_deref() == Some(o))
-                        .map(|p| p.meta.name.clone())
+                        .map(|p| p.meta.name.to_string())
                         .collect();
                     indexed.sort();
                     scanned.sort();
                     proptest::prop_assert_eq!(indexed, scanned);
                 }
                 for n in ["n1", "n2"] {
-                    let mut indexed: Vec<String> = s.pods_on_node(n).map(|p| p.meta.name.clone()).collect();
+                    let mut indexed: Vec<String> = s.pods_on_node(n).map(|p| p.meta.name.to_string()).collect();
                     let mut scanned: Vec<String> = s
                         .pods()
                         .filter(|p| p.spec.node_name.as_deref() == Some(n))
-                        .map(|p| p.meta.name.clone())
+                        .map(|p| p.meta.name.to_string())
                         .collect();
                     indexed.sort();
                     scanned.sort();

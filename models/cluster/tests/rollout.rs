@@ -185,7 +185,7 @@ fn a_rollout_hands_the_scheduler_its_new_replica_set_and_shares_the_unchanged_se
         .store()
         .replica_sets
         .values()
-        .map(|rs| (rs.meta.namespace.clone(), rs.meta.name.clone(), Some(rs.selector.clone())))
+        .map(|rs| (rs.meta.namespace.to_string(), rs.meta.name.to_string(), Some(rs.selector.clone())))
         .collect();
     let handed: Vec<_> =
         after.iter().map(|s| (s.namespace.clone(), s.name.clone(), s.selector.clone())).collect();

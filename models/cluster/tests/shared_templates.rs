@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kubesim_api::{Pod, Shared};
+use kubesim_api::{Name, Pod, Shared};
 use kubesim_cluster::ClusterConfig;
 use sim_core::SimTime;
 
@@ -24,6 +24,9 @@ fn the_pods_of_one_replica_set_share_its_template_labels_and_containers() {
         assert!(Shared::ptr_eq(&pod.meta.annotations, &rs.template.annotations));
         assert!(Shared::ptr_eq(&pod.spec.containers, &rs.template.spec.containers), "containers too");
         assert!(Shared::ptr_eq(&pod.spec.init_containers, &rs.template.spec.init_containers));
+        assert!(Name::ptr_eq(&pod.meta.namespace, &rs.meta.namespace), "the namespace is the RS's");
+        let key = pod.meta.key();
+        assert!(Name::ptr_eq(&key.name, &pod.meta.name), "a key shares the pod's name");
     }
     assert!(Shared::ptr_eq(&pods[0].meta.labels, &pods[1].meta.labels));
     assert!(Shared::ptr_eq(&pods[1].spec.containers, &pods[2].spec.containers));
@@ -54,6 +57,8 @@ fn a_status_write_keeps_the_spec_of_the_version_it_replaces() {
     assert_ne!(bound[0].status, bound.last().unwrap().status);
     for version in &bound[1..] {
         assert!(Shared::ptr_eq(&version.spec, &bound[0].spec), "the spec was not copied");
+        assert!(Name::ptr_eq(&version.meta.name, &bound[0].meta.name), "nor the name");
+        assert!(Name::ptr_eq(&version.meta.uid, &bound[0].meta.uid), "nor the uid");
     }
 }
 

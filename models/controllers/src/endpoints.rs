@@ -88,7 +88,7 @@ pub fn pod_to_endpoint(pod: &Pod, service: &Service) -> Endpoint {
     let serving = service.publish_not_ready_addresses || pod.is_ready();
     let terminating = pod.meta.deletion_timestamp.is_some();
     Endpoint {
-        pod: pod.meta.name.clone(),
+        pod: pod.meta.name.to_string(),
         node_name: pod.spec.node_name.clone(),
         ready: pod_to_endpoint_ready(pod, service),
         serving,

@@ -44,10 +44,10 @@ impl GcNode {
     /// A node from an object's kind and metadata.
     pub fn from_meta(kind: &str, meta: &ObjectMeta) -> Self {
         GcNode {
-            uid: meta.uid.clone(),
+            uid: meta.uid.to_string(),
             kind: kind.to_string(),
-            namespace: meta.namespace.clone(),
-            name: meta.name.clone(),
+            namespace: meta.namespace.to_string(),
+            name: meta.name.to_string(),
             owner_references: meta.owner_references.clone(),
         }
     }

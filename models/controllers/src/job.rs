@@ -211,7 +211,7 @@ pub fn sync_job(job: &Job, pods: &[Pod], tracking: &JobTracking, now: SimTime) -
     }
     if s.condition.is_some() {
         active_pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
-        s.delete = active_pods.iter().map(|p| p.meta.name.clone()).collect();
+        s.delete = active_pods.iter().map(|p| p.meta.name.to_string()).collect();
         s.active = 0;
         return s;
     }
@@ -227,7 +227,7 @@ pub fn sync_job(job: &Job, pods: &[Pod], tracking: &JobTracking, now: SimTime) -
     let remove = (active - want_active).clamp(0, MAX_POD_CREATE_DELETE_PER_SYNC);
     if remove > 0 {
         active_pods.sort_by(|a, b| active_pods_order(a, b, now));
-        s.delete = active_pods.iter().take(remove as usize).map(|p| p.meta.name.clone()).collect();
+        s.delete = active_pods.iter().take(remove as usize).map(|p| p.meta.name.to_string()).collect();
         s.active -= remove;
     } else if want_active > active {
         let wait = tracking.backoff.remaining(now);

@@ -29,9 +29,9 @@ fn stamp(
     }
     Pod {
         meta: ObjectMeta {
-            uid: synthetic_uid("Pod", namespace, &name),
-            name,
-            namespace: namespace.to_string(),
+            uid: (synthetic_uid("Pod", namespace, &name)).into(),
+            name: name.into(),
+            namespace: namespace.into(),
             labels,
             annotations: template.annotations.clone(),
             owner_references: vec![owner].into(),
@@ -53,8 +53,8 @@ fn replica_pods(
         .map(|i| {
             let owner = OwnerReference {
                 kind: owner_kind.to_string(),
-                name: meta.name.clone(),
-                uid: meta.uid.clone(),
+                name: meta.name.to_string(),
+                uid: meta.uid.to_string(),
                 controller: true,
             };
             let label = hash.map(|h| (POD_TEMPLATE_HASH, h));
@@ -80,8 +80,8 @@ pub fn expand_to_pods(loaded: &Loaded) -> Vec<Pod> {
                 let hash = pod_template_hash(&d.template);
                 let rs_name = format!("{}-{hash}", d.meta.name);
                 let rs_meta = ObjectMeta {
-                    uid: synthetic_uid("ReplicaSet", &d.meta.namespace, &rs_name),
-                    name: rs_name,
+                    uid: (synthetic_uid("ReplicaSet", &d.meta.namespace, &rs_name)).into(),
+                    name: rs_name.into(),
                     namespace: d.meta.namespace.clone(),
                     ..Default::default()
                 };

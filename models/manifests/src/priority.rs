@@ -60,7 +60,7 @@ fn resolve_spec(spec: &mut PodSpec, classes: &[&PriorityClass]) -> Result<Resolu
     spec.priority = Some(value);
     if let Some(c) = class {
         if spec.extras.priority_class_name.is_none() {
-            spec.extras.priority_class_name = Some(c.meta.name.clone());
+            spec.extras.priority_class_name = Some(c.meta.name.to_string());
         }
         if c.preemption_policy == PreemptionPolicy::Never {
             spec.preemption_policy = PreemptionPolicy::Never;

@@ -254,7 +254,7 @@ fn a_pods_file_resolves_against_the_clusters_classes_and_expands_workloads() {
     assert_eq!(api0.spec.priority, Some(1000));
     assert_eq!(expanded[7].meta.owner_references[0].kind, "Job");
     // Deterministic: expanding again gives the same names.
-    let again: Vec<String> = expand_to_pods(&pods).iter().map(|p| p.meta.name.clone()).collect();
+    let again: Vec<String> = expand_to_pods(&pods).iter().map(|p| p.meta.name.to_string()).collect();
     assert_eq!(again, expanded.iter().map(|p| p.meta.name.clone()).collect::<Vec<_>>());
 }
 

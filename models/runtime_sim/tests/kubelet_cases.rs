@@ -277,7 +277,7 @@ fn memory_pressure_evicts_over_request_low_priority_pods_first_one_per_check() {
         .log()
         .iter()
         .filter_map(|(t, _, e)| match e {
-            KubeletEffect::PodEvicted { key } => Some((*t, key.name.clone())),
+            KubeletEffect::PodEvicted { key } => Some((*t, key.name.to_string())),
             _ => None,
         })
         .collect();

@@ -92,7 +92,7 @@ fn pod_of(effect: &KubeletEffect) -> String {
     match effect {
         KubeletEffect::PodStatusUpdate { key, .. }
         | KubeletEffect::PodEvicted { key }
-        | KubeletEffect::PodRemoved { key } => key.name.clone(),
+        | KubeletEffect::PodRemoved { key } => key.name.to_string(),
         KubeletEffect::Runtime(C::CreateSandbox { sandbox, .. } | C::RemoveSandbox { sandbox }) => {
             format!("p{}", sandbox.0)
         }

@@ -9,7 +9,7 @@ use sim_core::SimTime;
 
 fn node(i: usize) -> Node {
     let mut n = Node::default();
-    n.meta.name = format!("node-{i}");
+    n.meta.name = format!("node-{i}").into();
     n.status.allocatable =
         ResourceList::new().with_cpu_millis(4000).with_memory_bytes(32 << 30).with(ResourceName::Pods, 110);
     n
@@ -17,7 +17,7 @@ fn node(i: usize) -> Node {
 
 fn pod(i: usize) -> Pod {
     let mut p = Pod::default();
-    p.meta.name = format!("pod-{i}");
+    p.meta.name = format!("pod-{i}").into();
     p.meta.namespace = "default".into();
     p.spec.containers = vec![Container {
         image: "registry.k8s.io/pause:3.10".into(),

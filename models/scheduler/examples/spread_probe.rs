@@ -24,9 +24,9 @@ use sim_core::SimTime;
 
 fn node(i: usize) -> Node {
     let mut n = Node::default();
-    n.meta.name = format!("node-{i}");
+    n.meta.name = format!("node-{i}").into();
     let mut labels = Labels::new();
-    labels.insert("kubernetes.io/hostname".into(), n.meta.name.clone());
+    labels.insert("kubernetes.io/hostname".into(), n.meta.name.to_string());
     labels.insert("topology.kubernetes.io/zone".into(), ["a", "b", "c"][i % 3].into());
     n.meta.labels = Shared::new(labels);
     n.status.allocatable =
@@ -41,7 +41,7 @@ fn rs_name(app: usize, version: usize) -> String {
 
 fn pod(app: usize, version: usize, i: usize) -> Pod {
     let mut p = Pod::default();
-    p.meta.name = format!("app-{app}-v{version}-{i}");
+    p.meta.name = format!("app-{app}-v{version}-{i}").into();
     p.meta.namespace = "default".into();
     p.meta.uid = p.meta.name.clone();
     let mut labels = Labels::new();
@@ -143,7 +143,7 @@ fn main() {
         }
         bound += schedule_all(&mut s, &mut digest, SimTime::ZERO);
         for i in 0..replicas {
-            let key = ObjectKey { namespace: "default".into(), name: format!("app-{app}-v{old}-{i}") };
+            let key = ObjectKey { namespace: "default".into(), name: format!("app-{app}-v{old}-{i}").into() };
             s.delete_pod(&key, SimTime::ZERO);
         }
     }

@@ -11,8 +11,8 @@ use sim_core::SimTime;
 
 fn node(i: usize) -> Node {
     let mut n = Node::default();
-    n.meta.name = format!("node-{i}");
-    n.meta.labels.insert("kubernetes.io/hostname".into(), n.meta.name.clone());
+    n.meta.name = format!("node-{i}").into();
+    n.meta.labels.insert("kubernetes.io/hostname".into(), n.meta.name.to_string());
     n.meta.labels.insert("topology.kubernetes.io/zone".into(), format!("zone-{}", i % 3));
     n.status.allocatable =
         ResourceList::new().with_cpu_millis(4000).with_memory_bytes(32 << 30).with(ResourceName::Pods, 110);
@@ -22,9 +22,9 @@ fn node(i: usize) -> Node {
 
 fn pod(i: usize, signatures: usize) -> Pod {
     let mut p = Pod::default();
-    p.meta.name = format!("pod-{i}");
+    p.meta.name = format!("pod-{i}").into();
     p.meta.namespace = "default".into();
-    p.meta.uid = format!("bench-pod-{i}");
+    p.meta.uid = format!("bench-pod-{i}").into();
     // `--signatures K`: pod i asks (1 + i mod K) × 100m, so K scheduling signatures take turns
     // (K above the memo's ways is its worst case: every pod misses).
     let scale = 1 + (i % signatures.max(1)) as i64;

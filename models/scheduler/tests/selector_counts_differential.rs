@@ -438,7 +438,7 @@ impl World {
             // score is counted anew (PreScore's zone counts, the host count of now), the others
             // still come from PreScore.
             let mut copy = incoming.clone();
-            copy.meta.name = format!("p{}", self.next_pod);
+            copy.meta.name = format!("p{}", self.next_pod).into();
             self.next_pod += 1;
             self.snap.add_pod(first, Arc::new(PodInfo::new(copy, Default::default())));
             let snap = &self.snap;

@@ -563,9 +563,9 @@ impl RowParser for TaskParser {
         annotations.insert(ANNOTATION_TRACE_ID.to_string(), format!("{job_name}/{task}"));
         let job = Job {
             meta: ObjectMeta {
-                uid: format!("{TRACE}/job/{}/{name}", self.namespace),
-                name,
-                namespace: self.namespace.clone(),
+                uid: format!("{TRACE}/job/{}/{name}", self.namespace).into(),
+                name: name.into(),
+                namespace: self.namespace.as_str().into(),
                 labels: labels.clone().into(),
                 annotations: annotations.into(),
                 ..Default::default()

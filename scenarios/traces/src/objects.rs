@@ -19,8 +19,8 @@ pub(crate) fn node(name: &str, capacity: ResourceList, mut labels: Labels, trace
     labels.insert(LABEL_TRACE.to_string(), trace.to_string());
     Node {
         meta: ObjectMeta {
-            name: name.to_string(),
-            uid: format!("{trace}/node/{name}"),
+            name: name.into(),
+            uid: format!("{trace}/node/{name}").into(),
             labels: labels.into(),
             ..Default::default()
         },
@@ -70,9 +70,9 @@ pub(crate) fn pod(namespace: &str, trace: &str, parts: PodParts) -> Pod {
     annotations.insert(ANNOTATION_TRACE_ID.to_string(), parts.trace_id);
     Pod {
         meta: ObjectMeta {
-            uid: format!("{trace}/pod/{namespace}/{}", parts.name),
-            name: parts.name,
-            namespace: namespace.to_string(),
+            uid: format!("{trace}/pod/{namespace}/{}", parts.name).into(),
+            name: parts.name.into(),
+            namespace: namespace.into(),
             labels: labels.into(),
             annotations: annotations.into(),
             ..Default::default()

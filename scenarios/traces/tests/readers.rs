@@ -140,8 +140,8 @@ fn names_with(nodes_path: &Path, pods_path: &Path, seed: u64, f: f64) -> (Vec<St
     let o = ReadOptions { sample_machines: Some(f), streams: RngStreams::new(seed), ..Default::default() };
     let ev = read_openb(Some(nodes_path), pods_path, &o).unwrap().collect_all().unwrap();
     (
-        nodes(&ev).iter().map(|n| n.meta.name.clone()).collect(),
-        pods(&ev).iter().map(|p| p.0.meta.name.clone()).collect(),
+        nodes(&ev).iter().map(|n| n.meta.name.to_string()).collect(),
+        pods(&ev).iter().map(|p| p.0.meta.name.to_string()).collect(),
     )
 }
 
@@ -330,7 +330,7 @@ fn alibaba_2018_sampling_keeps_containers_with_their_machines() {
         let o =
             ReadOptions { sample_machines: Some(0.5), streams: RngStreams::new(seed), ..Default::default() };
         let ev = read_alibaba_2018(&files, HUNDRED_GIB, &o).unwrap().collect_all().unwrap();
-        let kept: Vec<String> = nodes(&ev).iter().map(|n| n.meta.name.clone()).collect();
+        let kept: Vec<String> = nodes(&ev).iter().map(|n| n.meta.name.to_string()).collect();
         for (p, ..) in pods(&ev) {
             let machine = match p.meta.name.as_str() {
                 "c-1" => "m-1",

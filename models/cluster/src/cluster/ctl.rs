@@ -216,8 +216,8 @@ impl<W: Write> World<W> {
             .values()
             .filter_map(|p| {
                 Some(PdbInfo {
-                    namespace: p.meta.namespace.clone(),
-                    name: p.meta.name.clone(),
+                    namespace: p.meta.namespace.to_string(),
+                    name: p.meta.name.to_string(),
                     selector: p.selector.clone()?,
                     disruptions_allowed: p.status.disruptions_allowed,
                 })
@@ -240,7 +240,7 @@ impl<W: Write> World<W> {
             .values()
             .map(|s| {
                 Shared::new(ServiceSelector {
-                    namespace: s.meta.namespace.clone(),
+                    namespace: s.meta.namespace.to_string(),
                     selector: s.selector.clone(),
                 })
             })
@@ -286,8 +286,8 @@ impl<W: Write> World<W> {
 fn controller_selector(rs: &ReplicaSet) -> Shared<ControllerSelector> {
     Shared::new(ControllerSelector {
         kind: ControllerKind::ReplicaSet,
-        namespace: rs.meta.namespace.clone(),
-        name: rs.meta.name.clone(),
+        namespace: rs.meta.namespace.to_string(),
+        name: rs.meta.name.to_string(),
         selector: Some(rs.selector.clone()),
     })
 }

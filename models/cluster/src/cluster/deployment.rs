@@ -21,7 +21,7 @@ impl<W: Write> World<W> {
             }
             None => {
                 if d.meta.uid.is_empty() {
-                    d.meta.uid = self.store.next_uid("deployment");
+                    d.meta.uid = self.store.next_uid("deployment").into();
                 }
                 d.meta.creation_timestamp = now;
                 d.meta.generation = 1;
@@ -53,7 +53,7 @@ impl<W: Write> World<W> {
             let rs = self.new_replica_set(&d, &rss, now);
             rss.push(rs);
         }
-        let new_name = find_new_replica_set(&d.template, &rss).map(|rs| rs.meta.name.clone());
+        let new_name = find_new_replica_set(&d.template, &rss).map(|rs| rs.meta.name.to_string());
         if let Some(name) = &new_name {
             self.sync_revision(name, &mut rss);
         }
@@ -190,14 +190,14 @@ impl<W: Write> World<W> {
             min_ready_seconds: d.min_ready_seconds,
             status: Default::default(),
         };
-        rs.meta.uid = self.store.next_uid("replicaset");
+        rs.meta.uid = self.store.next_uid("replicaset").into();
         rs.meta.creation_timestamp = now;
         rs.meta.generation = 1;
         rs.meta.labels = d.template.labels.clone();
         rs.meta.owner_references.push(OwnerReference {
             kind: "Deployment".into(),
-            name: d.meta.name.clone(),
-            uid: d.meta.uid.clone(),
+            name: d.meta.name.to_string(),
+            uid: d.meta.uid.to_string(),
             controller: true,
         });
         let revision = next_revision(existing);

@@ -38,7 +38,7 @@ impl<W: Write> World<W> {
                 pdb.status = old.status.clone();
             }
             None => {
-                pdb.meta.uid = self.store.next_uid("pdb");
+                pdb.meta.uid = self.store.next_uid("pdb").into();
                 pdb.meta.creation_timestamp = now;
                 pdb.meta.generation = 1;
                 pdb.status = Default::default();

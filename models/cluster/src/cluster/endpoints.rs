@@ -24,7 +24,7 @@ impl<W: Write> World<W> {
                 svc.meta.generation = old.meta.generation + i64::from(*old != svc);
             }
             None => {
-                svc.meta.uid = self.store.next_uid("service");
+                svc.meta.uid = self.store.next_uid("service").into();
                 svc.meta.creation_timestamp = now;
                 svc.meta.generation = 1;
             }

@@ -146,7 +146,7 @@ impl<W: Write> World<W> {
                 hpa.meta.generation = old.meta.generation + i64::from(*old != hpa);
             }
             None => {
-                hpa.meta.uid = self.store.next_uid("hpa");
+                hpa.meta.uid = self.store.next_uid("hpa").into();
                 hpa.meta.creation_timestamp = now;
                 hpa.meta.generation = 1;
             }

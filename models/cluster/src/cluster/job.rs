@@ -67,15 +67,15 @@ impl<W: Write> World<W> {
                 }
             }
         } else {
-            job.meta.uid = self.store.next_uid("job");
+            job.meta.uid = self.store.next_uid("job").into();
             job.meta.creation_timestamp = now;
             job.meta.generation = 1;
             let uid = job.meta.uid.clone();
             if job.selector == LabelSelector::default() {
                 job.selector = LabelSelector::from_labels([(CONTROLLER_UID_LABEL, uid.as_str())]);
             }
-            job.template.labels.insert(CONTROLLER_UID_LABEL.into(), uid);
-            job.template.labels.insert(JOB_NAME_LABEL.into(), job.meta.name.clone());
+            job.template.labels.insert(CONTROLLER_UID_LABEL.into(), uid.to_string());
+            job.template.labels.insert(JOB_NAME_LABEL.into(), job.meta.name.to_string());
             self.store.jobs.insert(key.clone(), job);
             self.ctl.jobs.insert(key.clone(), JobSlot::default());
         }
@@ -97,7 +97,7 @@ impl<W: Write> World<W> {
         for pod in &pods {
             let done =
                 matches!(pod.status.phase, PodPhase::Succeeded | PodPhase::Failed) || is_pod_failed(pod);
-            if !done || !slot.counted.insert(pod.meta.name.clone()) {
+            if !done || !slot.counted.insert(pod.meta.name.to_string()) {
                 continue;
             }
             if pod.status.phase == PodPhase::Succeeded {
@@ -164,8 +164,8 @@ impl<W: Write> World<W> {
         meta.annotations = job.template.annotations.clone();
         meta.owner_references.push(OwnerReference {
             kind: "Job".into(),
-            name: job.meta.name.clone(),
-            uid: job.meta.uid.clone(),
+            name: job.meta.name.to_string(),
+            uid: job.meta.uid.to_string(),
             controller: true,
         });
         Pod { meta, spec: job.template.spec.clone().into(), status: Default::default() }

@@ -683,8 +683,8 @@ impl MetricsPipeline {
                 rate.map(|rate| CustomMetricValue {
                     described_object: DescribedObject {
                         kind: "Pod".into(),
-                        namespace: e.pod.meta.namespace.clone(),
-                        name: e.pod.meta.name.clone(),
+                        namespace: e.pod.meta.namespace.to_string(),
+                        name: e.pod.meta.name.to_string(),
                     },
                     metric_name: REQUESTS_PER_SECOND.into(),
                     metric_labels: Default::default(),
@@ -820,7 +820,7 @@ fn served_sample(
         let same_containers = same_pod
             || m.containers.len() == samples.len()
                 && m.containers.iter().zip(samples).all(|(c, s)| c.name == *name_of(s));
-        if same_containers && (same_pod || m.pod_name == pod.meta.name) {
+        if same_containers && (same_pod || *m.pod_name == *pod.meta.name) {
             m.timestamp = timestamp;
             m.window = window;
             for (c, s) in m.containers.iter_mut().zip(samples) {
@@ -1444,7 +1444,7 @@ mod tests {
         let mut by_label: BTreeMap<(String, String, String), Vec<(String, String)>> = BTreeMap::new();
         let mut unlabelled = Vec::new();
         for e in entries.slots.iter().flatten() {
-            let key = (e.pod.meta.namespace.clone(), e.pod.meta.name.clone());
+            let key = (e.pod.meta.namespace.to_string(), e.pod.meta.name.to_string());
             if e.pod.meta.labels.is_empty() {
                 unlabelled.push(key.clone());
             }
@@ -1531,7 +1531,7 @@ mod tests {
                 }
             });
             if let Some(rate) = rate {
-                rates.push(((key.namespace.clone(), key.name.clone()), rate));
+                rates.push(((key.namespace.to_string(), key.name.to_string()), rate));
             }
             let previous = state.previous.zip(state.points.get(key).filter(|(uid, _)| *uid == pod.meta.uid));
             let workload = world.workload_for(pod);
@@ -1561,7 +1561,7 @@ mod tests {
                     usage: ResourceList::new().with_cpu_millis(cpu).with_memory_bytes(memory),
                 });
             }
-            points.insert(key.clone(), (pod.meta.uid.clone(), running.iter().map(|&(i, _)| i).collect()));
+            points.insert(key.clone(), (pod.meta.uid.to_string(), running.iter().map(|&(i, _)| i).collect()));
             if containers.len() == running.len() {
                 let mut meta = kubesim_api::ObjectMeta::named(&pod.meta.namespace, &pod.meta.name);
                 meta.labels = pod.meta.labels.clone();

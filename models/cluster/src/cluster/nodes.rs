@@ -11,7 +11,7 @@ impl<W: Write> World<W> {
         now: SimTime,
         q: &mut EventQueue<Event>,
     ) -> Result<(), ClusterError> {
-        let name = node.meta.name.clone();
+        let name = node.meta.name.to_string();
         if self.node_index.contains_key(&name) {
             return Err(ClusterError::Duplicate { kind: "Node", name });
         }

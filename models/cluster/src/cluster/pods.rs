@@ -44,7 +44,7 @@ impl<W: Write> World<W> {
             pod.meta.namespace = "default".into();
         }
         if pod.meta.uid.is_empty() {
-            pod.meta.uid = self.store.next_uid("pod");
+            pod.meta.uid = self.store.next_uid("pod").into();
         }
         pod.meta.creation_timestamp = now;
         if pod.spec.priority.is_none() {

@@ -139,13 +139,15 @@ impl<W: Write> World<W> {
                 break name;
             }
         };
-        let mut meta = ObjectMeta::named(&rs.meta.namespace, &name);
+        // The namespace is the ReplicaSet's own `Name`, shared by all its pods.
+        let mut meta =
+            ObjectMeta { name: name.into(), namespace: rs.meta.namespace.clone(), ..Default::default() };
         meta.labels = rs.template.labels.clone();
         meta.annotations = rs.template.annotations.clone();
         meta.owner_references.push(OwnerReference {
             kind: "ReplicaSet".into(),
-            name: rs.meta.name.clone(),
-            uid: rs.meta.uid.clone(),
+            name: rs.meta.name.to_string(),
+            uid: rs.meta.uid.to_string(),
             controller: true,
         });
         Pod { meta, spec: rs.template.spec.clone().into(), status: Default::default() }

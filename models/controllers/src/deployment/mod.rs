@@ -80,7 +80,7 @@ impl RsSummary {
     pub fn from_replica_set(rs: &ReplicaSet) -> Self {
         let ann = |k: &str| rs.meta.annotations.get(k).and_then(|v| v.parse::<i32>().ok());
         RsSummary {
-            name: rs.meta.name.clone(),
+            name: rs.meta.name.to_string(),
             revision: rs.meta.annotations.get(REVISION_ANNOTATION).and_then(|v| v.parse().ok()).unwrap_or(0),
             created: rs.meta.creation_timestamp,
             spec_replicas: rs.replicas,

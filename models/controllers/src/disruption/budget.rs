@@ -55,7 +55,7 @@ impl ControllerScales {
     pub fn from_workloads(replica_sets: &[ReplicaSet], deployments: &[Deployment]) -> Self {
         let mut s = ControllerScales::default();
         for d in deployments {
-            s.by_uid.insert(d.meta.uid.clone(), (d.meta.uid.clone(), d.replicas));
+            s.by_uid.insert(d.meta.uid.to_string(), (d.meta.uid.to_string(), d.replicas));
         }
         for rs in replica_sets {
             // `getPodReplicaSet` / `getPodDeployment`: an RS owned by a Deployment is scaled by it.
@@ -65,10 +65,10 @@ impl ControllerScales {
                 .filter(|o| o.kind == "Deployment")
                 .and_then(|o| deployments.iter().find(|d| d.meta.uid == o.uid));
             let entry = match owner {
-                Some(d) => (d.meta.uid.clone(), d.replicas),
-                None => (rs.meta.uid.clone(), rs.replicas),
+                Some(d) => (d.meta.uid.to_string(), d.replicas),
+                None => (rs.meta.uid.to_string(), rs.replicas),
             };
-            s.by_uid.insert(rs.meta.uid.clone(), entry);
+            s.by_uid.insert(rs.meta.uid.to_string(), entry);
         }
         s
     }
@@ -116,10 +116,10 @@ fn expected_scale(pods: &[&Pod], scales: &ControllerScales) -> Result<i32, PdbEr
         let owner = pod
             .meta
             .controller_ref()
-            .ok_or_else(|| PdbError::NoControllerRef { pod: pod.meta.name.clone() })?;
+            .ok_or_else(|| PdbError::NoControllerRef { pod: pod.meta.name.to_string() })?;
         let (uid, replicas) = scales
             .lookup(owner)
-            .ok_or_else(|| PdbError::ControllerNotFound { pod: pod.meta.name.clone() })?;
+            .ok_or_else(|| PdbError::ControllerNotFound { pod: pod.meta.name.to_string() })?;
         controllers.insert(uid.as_str(), *replicas);
     }
     Ok(controllers.values().sum())
@@ -174,7 +174,9 @@ fn disrupted_pod_map(
 fn count_healthy(pods: &[&Pod], disrupted: &BTreeMap<String, SimTime>, now: SimTime) -> i32 {
     pods.iter()
         .filter(|p| p.meta.deletion_timestamp.is_none())
-        .filter(|p| disrupted.get(&p.meta.name).is_none_or(|at| at.saturating_add(DELETION_TIMEOUT) <= now))
+        .filter(|p| {
+            disrupted.get(p.meta.name.as_str()).is_none_or(|at| at.saturating_add(DELETION_TIMEOUT) <= now)
+        })
         .filter(|p| p.is_ready())
         .count() as i32
 }

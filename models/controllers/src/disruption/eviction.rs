@@ -93,7 +93,7 @@ pub fn evict(pod: &Pod, pdbs: &mut [PodDisruptionBudget], now: SimTime) -> Evict
         }
     };
     let pdb = &mut pdbs[i];
-    let name = pdb.meta.name.clone();
+    let name = pdb.meta.name.to_string();
     if !pod.is_ready() {
         if pdb.unhealthy_pod_eviction_policy == UnhealthyPodEvictionPolicy::AlwaysAllow {
             return EvictionDecision::Allowed { decremented: None };
@@ -136,7 +136,7 @@ pub fn evict(pod: &Pod, pdbs: &mut [PodDisruptionBudget], now: SimTime) -> Evict
         };
     }
     s.disruptions_allowed -= 1;
-    s.disrupted_pods.insert(pod.meta.name.clone(), now);
+    s.disrupted_pods.insert(pod.meta.name.to_string(), now);
     EvictionDecision::Allowed { decremented: Some(name) }
 }
 

@@ -46,23 +46,23 @@ pub fn group_pods<P: Borrow<Pod>>(
     let mut g = PodGroups::default();
     for pod in pods {
         let pod = pod.borrow();
-        let name = &pod.meta.name;
+        let name = pod.meta.name.as_str();
         if pod.meta.deletion_timestamp.is_some() || pod.status.phase == PodPhase::Failed {
-            g.ignored.insert(name.clone());
+            g.ignored.insert(name.to_string());
             continue;
         }
         if pod.status.phase == PodPhase::Pending {
-            g.unready.insert(name.clone());
+            g.unready.insert(name.to_string());
             continue;
         }
         let Some(metric) = metrics.get(name) else {
-            g.missing.insert(name.clone());
+            g.missing.insert(name.to_string());
             continue;
         };
         if resource == Some(&ResourceName::Cpu)
             && cpu_sample_unready(pod, metric.timestamp, metric.window, cpu, now)
         {
-            g.unready.insert(name.clone());
+            g.unready.insert(name.to_string());
             continue;
         }
         g.ready_count += 1;
@@ -113,7 +113,7 @@ pub fn pod_requests<P: Borrow<Pod>>(
     let mut out = BTreeMap::new();
     for pod in pods {
         let pod = pod.borrow();
-        out.insert(pod.meta.name.clone(), pod_request(pod, resource, container, pod_level_resources)?);
+        out.insert(pod.meta.name.to_string(), pod_request(pod, resource, container, pod_level_resources)?);
     }
     Ok(out)
 }
@@ -131,7 +131,7 @@ pub fn pod_request(
             Some(v) => Ok(milli_value(resource, v)),
             None => Err(HpaError::MissingPodLevelRequest {
                 resource: resource.to_string(),
-                pod: pod.meta.name.clone(),
+                pod: pod.meta.name.to_string(),
             }),
         },
         _ => container_requests(pod, resource, container),
@@ -147,7 +147,7 @@ fn container_requests(pod: &Pod, resource: &ResourceName, container: Option<&str
                 return Err(HpaError::MissingRequest {
                     resource: resource.to_string(),
                     container: c.name.clone(),
-                    pod: pod.meta.name.clone(),
+                    pod: pod.meta.name.to_string(),
                 });
             };
             sum = sum.saturating_add(milli_value(resource, v));
@@ -158,7 +158,7 @@ fn container_requests(pod: &Pod, resource: &ResourceName, container: Option<&str
     }
     match container {
         Some(name) => {
-            Err(HpaError::ContainerNotFound { container: name.to_string(), pod: pod.meta.name.clone() })
+            Err(HpaError::ContainerNotFound { container: name.to_string(), pod: pod.meta.name.to_string() })
         }
         None => Ok(sum),
     }

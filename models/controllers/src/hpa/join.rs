@@ -390,7 +390,7 @@ mod tests {
         (0..n)
             .map(|i| {
                 let mut p: Pod = template.clone();
-                p.meta.name = format!("web-{i:03}");
+                p.meta.name = format!("web-{i:03}").into();
                 FactPod::new(Arc::new(p))
             })
             .collect()
@@ -431,7 +431,7 @@ mod tests {
         let small = ready_pod("s", 200, SimTime::ZERO);
         for (i, p) in pods.iter_mut().enumerate().skip(3) {
             let mut q = small.clone();
-            q.meta.name = format!("web-{i:03}");
+            q.meta.name = format!("web-{i:03}").into();
             *p = FactPod::new(Arc::new(q));
         }
         let list = one_class(&pods);

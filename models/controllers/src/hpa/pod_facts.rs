@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(kept.facts(), pod.facts());
         assert_eq!(HpaPod::name(&kept), "a");
         let mut long = (*pod).clone();
-        long.meta.name = "x".repeat(INLINE_NAME_BYTES + 1);
+        long.meta.name = ("x".repeat(INLINE_NAME_BYTES + 1)).into();
         assert_eq!(HpaPod::name(&FactPod::new(Arc::new(long))), "x".repeat(INLINE_NAME_BYTES + 1));
         let f = kept.facts();
         assert!(!f.ignored && !f.pending);

@@ -78,7 +78,7 @@ fn group_pods(
 ) -> PodGroups {
     let mut g = PodGroups::default();
     for pod in pods {
-        let name = &pod.meta.name;
+        let name = pod.meta.name.to_string();
         if pod.meta.deletion_timestamp.is_some() || pod.status.phase == PodPhase::Failed {
             g.ignored.insert(name.clone());
             continue;
@@ -87,7 +87,7 @@ fn group_pods(
             g.unready.insert(name.clone());
             continue;
         }
-        let Some(metric) = metrics.get(name) else {
+        let Some(metric) = metrics.get(&name) else {
             g.missing.insert(name.clone());
             continue;
         };
@@ -136,13 +136,13 @@ fn pod_requests(
                 None => {
                     return Err(HpaError::MissingPodLevelRequest {
                         resource: resource.to_string(),
-                        pod: pod.meta.name.clone(),
+                        pod: pod.meta.name.to_string(),
                     })
                 }
             },
             _ => container_requests(pod, resource, container)?,
         };
-        out.insert(pod.meta.name.clone(), request);
+        out.insert(pod.meta.name.to_string(), request);
     }
     Ok(out)
 }
@@ -156,7 +156,7 @@ fn container_requests(pod: &Pod, resource: &ResourceName, container: Option<&str
                 return Err(HpaError::MissingRequest {
                     resource: resource.to_string(),
                     container: c.name.clone(),
-                    pod: pod.meta.name.clone(),
+                    pod: pod.meta.name.to_string(),
                 });
             };
             sum = sum.saturating_add(milli_value(resource, v));
@@ -167,7 +167,7 @@ fn container_requests(pod: &Pod, resource: &ResourceName, container: Option<&str
     }
     match container {
         Some(name) => {
-            Err(HpaError::ContainerNotFound { container: name.to_string(), pod: pod.meta.name.clone() })
+            Err(HpaError::ContainerNotFound { container: name.to_string(), pod: pod.meta.name.to_string() })
         }
         None => Ok(sum),
     }

@@ -304,7 +304,7 @@ mod tests {
         )
             .prop_map(|(node, phase, is_ready, ready_at, cost, restarts, created, uid, rank)| {
                 let mut p = Pod::default();
-                p.meta.uid = uid;
+                p.meta.uid = uid.into();
                 p.spec.node_name = match node {
                     0 => None,
                     1 => Some("n1".into()),

@@ -66,9 +66,9 @@ pub(crate) fn meta(m: &metav1::ObjectMeta, kind: &str, namespaced: bool) -> Fiel
         })
         .collect();
     Ok(ObjectMeta {
-        name,
-        namespace,
-        uid,
+        name: name.into(),
+        namespace: namespace.into(),
+        uid: uid.into(),
         labels: m.labels.clone().unwrap_or_default().into(),
         annotations: m.annotations.clone().unwrap_or_default().into(),
         owner_references,

@@ -199,10 +199,10 @@ pub(crate) fn job(j: &batchv1::Job) -> FieldResult<Job> {
         return Err(FieldError::new("spec.selector", "required when manualSelector is true"));
     } else {
         for key in JOB_CONTROLLER_UID_LABELS {
-            template.labels.insert(key.to_string(), meta.uid.clone());
+            template.labels.insert(key.to_string(), meta.uid.to_string());
         }
         for key in JOB_NAME_LABELS {
-            template.labels.insert(key.to_string(), meta.name.clone());
+            template.labels.insert(key.to_string(), meta.name.to_string());
         }
         LabelSelector::from_labels([(JOB_CONTROLLER_UID_LABELS[0], meta.uid.as_str())])
     };

@@ -400,7 +400,7 @@ impl Snapshot {
                 NodeId((self.slots.len() - 1) as u32)
             }
         };
-        self.by_name.insert(node.meta.name.clone(), id);
+        self.by_name.insert(node.meta.name.to_string(), id);
         self.name_index.insert(&node.meta.name, id);
         self.tree.add(&zone, id);
         self.zone_of[id.index()] = zone;
@@ -613,7 +613,7 @@ mod tests {
         for &(op, pod, at) in ops {
             let name = format!("p{}", pod % 12);
             let n = usize::from(at) % nodes.len();
-            let key = ObjectKey { namespace: "default".into(), name: name.clone() };
+            let key = ObjectKey { namespace: "default".into(), name: name.clone().into() };
             match op % 4 {
                 0 | 1 => {
                     let info = pod_named(&name, Some(nodes[n]), if op % 4 == 0 { "a" } else { "b" });
@@ -641,7 +641,7 @@ mod tests {
                 }
             }
             for i in 0..12 {
-                let key = ObjectKey { namespace: "default".into(), name: format!("p{i}") };
+                let key = ObjectKey { namespace: "default".into(), name: format!("p{i}").into() };
                 let want = model.get(&key).map(|(n, _)| s.id_of(nodes[*n]).expect("node"));
                 assert_eq!(s.node_of_pod(&key), want, "{key} after {ops:?}");
             }

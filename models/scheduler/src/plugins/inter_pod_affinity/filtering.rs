@@ -88,7 +88,7 @@ impl AffinityFilterState {
         let mut s = AffinityFilterState {
             required_affinity: terms.required_affinity,
             required_anti_affinity: terms.required_anti_affinity,
-            namespace_labels: namespaces.get(&pod.meta.namespace).cloned(),
+            namespace_labels: namespaces.get(pod.meta.namespace.as_str()).cloned(),
             ..Default::default()
         };
         for t in s.required_affinity.iter_mut().chain(s.required_anti_affinity.iter_mut()) {

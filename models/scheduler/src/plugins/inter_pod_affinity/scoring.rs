@@ -86,7 +86,7 @@ impl AffinityScoreState {
         for t in incoming.preferred_affinity.iter_mut().chain(incoming.preferred_anti_affinity.iter_mut()) {
             t.term.unroll_namespace_selector(namespaces);
         }
-        let ns_labels = namespaces.get(&pod.meta.namespace);
+        let ns_labels = namespaces.get(pod.meta.namespace.as_str());
         let mut s = AffinityScoreState::default();
         for info in all_nodes {
             let node = info.node();

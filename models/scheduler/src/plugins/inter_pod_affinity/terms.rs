@@ -43,7 +43,7 @@ impl AffinityTerm {
     /// key the owner lacks is ignored, and a nil selector stays nil.
     pub fn new(owner: &Pod, term: &PodAffinityTerm) -> Self {
         let namespaces = if term.namespaces.is_empty() && term.namespace_selector.is_none() {
-            BTreeSet::from([owner.meta.namespace.clone()])
+            BTreeSet::from([owner.meta.namespace.to_string()])
         } else {
             term.namespaces.iter().cloned().collect()
         };
@@ -75,7 +75,7 @@ impl AffinityTerm {
     /// by the namespace selector applied to `pod_namespace_labels`) and its labels match.
     pub fn matches(&self, pod: &Pod, pod_namespace_labels: Option<&Labels>) -> bool {
         let empty = Labels::new();
-        let in_namespace = self.namespaces.contains(&pod.meta.namespace)
+        let in_namespace = self.namespaces.contains(pod.meta.namespace.as_str())
             || self
                 .namespace_selector
                 .as_ref()

@@ -152,7 +152,7 @@ impl PodTopologySpread {
         let selector = self.index_of(objects).default_selector(pod, &objects.workloads);
         *memo = Some(SelectorMemo {
             objects: objects.clone(),
-            namespace: pod.meta.namespace.clone(),
+            namespace: pod.meta.namespace.to_string(),
             labels: pod.meta.labels.clone(),
             owner_references: pod.meta.owner_references.clone(),
             selector,
@@ -530,7 +530,7 @@ impl PodTopologySpread {
         if require_all {
             for (&id, _) in feasible.iter().zip(is_ignored.iter()).filter(|(_, ignored)| **ignored) {
                 ignored.insert(id);
-                ignored_names.insert(snapshot.node(id).node.meta.name.clone());
+                ignored_names.insert(snapshot.node(id).node.meta.name.to_string());
             }
         }
         let is_ignored = &bufs.is_ignored;

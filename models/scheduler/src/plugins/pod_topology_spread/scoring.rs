@@ -168,7 +168,7 @@ impl SpreadScoreState {
         for info in feasible_nodes {
             let node = info.node();
             if require_all_topologies && !node_has_all_keys(node, &constraints) {
-                state.ignored_nodes.insert(node.meta.name.clone());
+                state.ignored_nodes.insert(node.meta.name.to_string());
                 continue;
             }
             for (i, c) in constraints.iter().enumerate() {
@@ -238,7 +238,7 @@ impl SpreadScoreState {
         node: &kubesim_api::Node,
         mut host_count: impl FnMut(usize, &SpreadConstraint) -> i64,
     ) -> i64 {
-        if self.ignored_nodes.contains(&node.meta.name) {
+        if self.ignored_nodes.contains(node.meta.name.as_str()) {
             return 0;
         }
         let mut score = 0.0f64;

@@ -110,7 +110,7 @@ fn filter_all(p: &Pod, c: &[NodeWithPods]) -> Vec<(String, &'static str)> {
                 SpreadVerdict::Unschedulable(_) => "U",
                 SpreadVerdict::UnschedulableAndUnresolvable(_) => "UU",
             };
-            (n.node.meta.name.clone(), code)
+            (n.node.meta.name.to_string(), code)
         })
         .collect()
 }
@@ -365,7 +365,7 @@ fn scores(p: &Pod, all: &[NodeWithPods], feasible: &[&str], sources: &WorkloadSe
         feasible.iter().map(|f| all.iter().find(|n| n.node.meta.name == *f).unwrap()).collect();
     let state = SpreadScoreState::compute(p, constraints, require_all, &feas, all.iter(), false)?;
     let mut raw: Vec<(String, i64)> =
-        feas.iter().map(|n| (n.node.meta.name.clone(), state.score(p, *n))).collect();
+        feas.iter().map(|n| (n.node.meta.name.to_string(), state.score(p, *n))).collect();
     state.normalize(&mut raw);
     Some(raw.into_iter().map(|(_, s)| s).collect())
 }
@@ -604,7 +604,7 @@ mod via_plugin {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| feasible_mask[*i])
-                .map(|(_, n)| n.node.meta.name.clone())
+                .map(|(_, n)| n.node.meta.name.to_string())
                 .collect();
             if names.is_empty() {
                 return Ok(());
