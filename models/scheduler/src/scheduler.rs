@@ -914,32 +914,12 @@ pub fn fit_error_message(
 
 #[cfg(test)]
 mod tests {
-    use kubesim_api::{Container, ResourceList, ResourceName, ResourceRequirements};
-
     use super::*;
-
-    fn node(name: &str) -> Node {
-        let mut n = Node::default();
-        n.meta.name = name.into();
-        n.status.allocatable = ResourceList::new()
-            .with_cpu_millis(64_000)
-            .with_memory_bytes(256 << 30)
-            .with(ResourceName::Pods, 1000);
-        n
-    }
+    use crate::plugins::tests::{container, node, pod_with};
 
     fn pod(name: &str, cpu_millis: i64) -> Pod {
-        let mut p = Pod::default();
+        let mut p = Arc::unwrap_or_clone(pod_with(vec![container(cpu_millis, 0)]).pod);
         p.meta.name = name.into();
-        p.meta.namespace = "default".into();
-        p.spec.containers = vec![Container {
-            resources: ResourceRequirements {
-                requests: ResourceList::new().with_cpu_millis(cpu_millis),
-                ..Default::default()
-            },
-            ..Default::default()
-        }]
-        .into();
         p
     }
 
@@ -954,8 +934,8 @@ mod tests {
     #[test]
     fn a_burst_of_pending_pods_gives_its_numbers_back_once_none_is_pending() {
         let mut s = Scheduler::with_defaults(1);
-        for i in 0..4 {
-            s.add_node(node(&format!("n{i}")), SimTime::ZERO);
+        for i in 0..30 {
+            s.add_node(node(&format!("n{i}"), 64_000, 256 << 30), SimTime::ZERO);
         }
         // 3,000 pods at once, one of them too big for any node: it keeps every number in use.
         for i in 0..3000 {

@@ -34,7 +34,7 @@ pub mod resource_allocation;
 pub mod scheduling_gates;
 pub mod taint_toleration;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::framework::Registry;
 
