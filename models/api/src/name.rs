@@ -171,6 +171,8 @@ mod tests {
         assert_eq!("app-2", b);
         assert_eq!(a, owned);
         assert_eq!(owned, a);
+        // Any hasher will do (a seeded one included): the test asserts only that a `Name` and its
+        // text hash alike, which lookups by `&str` rely on; nothing is iterated in hash order.
         let hasher = RandomState::new();
         assert_eq!(hasher.hash_one(&a), hasher.hash_one("app-1"), "HashMap<Name, _> finds by &str");
         let map: BTreeMap<Name, u32> = [(b.clone(), 2), (a.clone(), 1)].into_iter().collect();
